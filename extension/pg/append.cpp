@@ -1,0 +1,888 @@
+// append.cpp — the write path: event.create_event, create_event_json, create_events and
+// append_to_stream. Every entry point parses its input into EventInput items and hands them to
+// StoreBatch, which validates, claims idempotency keys, takes positions, advances streams,
+// inserts the rows and counts them, in that order (docs/architecture.md explains why).
+#include "pg/compat.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "utils/datum.h"
+#include "utils/numeric.h"
+#include "utils/resowner.h"
+}
+
+#include "core/validate.hpp"
+#include "guard.hpp"
+#include "pg/catalog.hpp"
+#include "pg/counters.hpp"
+#include "pg/event_record.hpp"
+#include "pg/extension_state.hpp"
+#include "pg/partitions.hpp"
+#include "pg/position.hpp"
+#include "pg/spi_plans.hpp"
+#include "pg/uuid.hpp"
+
+namespace event::pg {
+namespace {
+
+enum class Expect { kAny, kNoStream, kExact };
+
+// One event to store, as parsed from SQL arguments or a JSON request (palloc'd strings).
+struct EventInput {
+	char *event_type;
+	char *event_source;
+	char *event_category;
+	char *user_id;
+	char *stream_id;
+	int entity_type_len; // bytes of stream_id before ':'
+	Expect expect;
+	int64 expected_version;
+	Jsonb *data;
+	Jsonb *metadata;
+	Jsonb *context;
+	bool has_timestamp;
+	TimestampTz timestamp;
+	char *idempotency_key;
+};
+
+// What happened to one item.
+struct EventOutcome {
+	EventRecord record;
+	bool duplicate;   // idempotency key seen before: record is the original event
+	int duplicate_of; // index in this batch of the original, or -1
+};
+
+// An item's error in partial mode.
+struct ItemError {
+	char sqlstate[6];
+	char *message;
+	char *detail;
+	char *hint;
+};
+
+const char kInsertSql[] =
+	"INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, stream_id, "
+	"stream_version, data, metadata, context, idempotency_key, \"timestamp\", created_at) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const Oid kInsertTypes[] = {UUIDOID, INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,        TEXTOID,
+                            INT8OID, JSONBOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+const char kClaimKeySql[] = "INSERT INTO event.idempotency_keys (idempotency_key, event_id, created_at) "
+                            "VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING";
+const char kLookupKeySql[] =
+	"SELECT event_id FROM event.idempotency_keys WHERE idempotency_key OPERATOR(pg_catalog.=) $1";
+const char kFetchEventSql[] =
+	"SELECT e.event_id, e.position, e.event_type, e.event_source, e.event_category, e.user_id, e.stream_id, "
+	"e.stream_version, e.data, e.metadata, e.context, e.idempotency_key, e.\"timestamp\", e.created_at, "
+	"s.status, s.attempts, s.last_error, s.processed_at "
+	"FROM event.events e LEFT JOIN event.event_status s ON s.event_id OPERATOR(pg_catalog.=) e.event_id "
+	"WHERE e.event_id OPERATOR(pg_catalog.=) $1";
+const char kStreamUpsertSql[] =
+	"INSERT INTO event.event_streams AS s (stream_id, entity_type, entity_id, version, last_event_id, last_position, "
+	"created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
+	"ON CONFLICT (stream_id) DO UPDATE SET version = s.version OPERATOR(pg_catalog.+) excluded.version, "
+	"last_event_id = excluded.last_event_id, last_position = excluded.last_position, updated_at = excluded.updated_at "
+	"RETURNING version";
+
+//
+// Validation
+//
+
+// Length of the entity_type part of a stream id; core::ParseStreamId raises on a bad id.
+int EntityTypeLength(const char *stream_id) {
+	core::ParseStreamId(stream_id);
+	return static_cast<int>(strchr(stream_id, ':') - stream_id);
+}
+
+void CheckObject(const char *field, Jsonb *value) {
+	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a JSON object", field),
+		                errhint("Wrap the value in an object, for example {\"value\": ...}.")));
+}
+
+// Checks one item; raises (SQL error or core::SqlError) on the first problem. Normalises the
+// event type (trimmed) in place.
+void Validate(EventInput *in) {
+	if (in->event_type == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("event_type is required"),
+		                errhint("Name what happened, for example \"order.placed\".")));
+	{
+		std::string_view trimmed = core::TrimAscii(in->event_type);
+		core::ValidateEventType(trimmed);
+		in->event_type[trimmed.data() - in->event_type + trimmed.size()] = '\0';
+		in->event_type += trimmed.data() - in->event_type;
+	}
+	if (in->event_source == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("event_source must not be null"),
+		                errhint("Omit it to use \"backend\".")));
+	CheckSource(in->event_source);
+	if (in->event_category == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("event_category must not be null"),
+		                errhint("Omit it to use \"user_action\".")));
+	CheckCategory(in->event_category);
+	if (in->user_id != nullptr)
+		core::ValidateUserId(in->user_id);
+	if (in->idempotency_key != nullptr)
+		core::ValidateIdempotencyKey(in->idempotency_key);
+	if (in->stream_id != nullptr)
+		in->entity_type_len = EntityTypeLength(in->stream_id);
+	else if (in->expect != Expect::kAny)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("expected_version requires a stream_id"),
+		                errhint("Pass stream_id (or entity_type and entity_id) with expected_version.")));
+	CheckObject("data", in->data);
+	CheckObject("metadata", in->metadata);
+	CheckObject("context", in->context);
+	int64 size = VARSIZE(in->data) + VARSIZE(in->metadata) + VARSIZE(in->context);
+	if (size > max_payload_size)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("event payload is too large"),
+		                errdetail("data, metadata and context take %lld bytes; the limit is %d bytes.",
+		                          static_cast<long long>(size), max_payload_size),
+		                errhint("Store large content elsewhere and reference it, or raise event.max_payload_size.")));
+	if (in->has_timestamp && TIMESTAMP_NOT_FINITE(in->timestamp))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("timestamp must be finite"),
+		                errhint("Omit timestamp to use the time of storage.")));
+}
+
+//
+// Storing
+//
+
+SPIPlanPtr Plan(PlanId id) {
+	switch (id) {
+	case PlanId::kInsertEvent:
+		return CachedPlan(id, kInsertSql, kEventColumns, kInsertTypes);
+	case PlanId::kClaimKey: {
+		static const Oid types[] = {TEXTOID, UUIDOID, TIMESTAMPTZOID};
+		return CachedPlan(id, kClaimKeySql, 3, types);
+	}
+	case PlanId::kLookupKey: {
+		static const Oid types[] = {TEXTOID};
+		return CachedPlan(id, kLookupKeySql, 1, types);
+	}
+	case PlanId::kFetchEvent: {
+		static const Oid types[] = {UUIDOID};
+		return CachedPlan(id, kFetchEventSql, 1, types);
+	}
+	case PlanId::kStreamUpsert: {
+		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
+		return CachedPlan(id, kStreamUpsertSql, 7, types);
+	}
+	default:
+		elog(ERROR, "event: unexpected plan id");
+	}
+	return nullptr;
+}
+
+// The memory context current when the entry point connected to SPI: results live there.
+MemoryContext call_cxt = nullptr;
+MemoryContext ResultContext() {
+	return call_cxt;
+}
+
+Datum TextOrNull(const char *s, bool *isnull) {
+	*isnull = s == nullptr;
+	return s == nullptr ? (Datum)0 : CStringGetTextDatum(s);
+}
+
+// Loads a stored event (with its status) into out; false if it does not exist.
+bool FetchEvent(const pg_uuid_t &id, EventRecord *out) {
+	Datum arg = UUIDPGetDatum(const_cast<pg_uuid_t *>(&id));
+	if (SPI_execute_plan(Plan(PlanId::kFetchEvent), &arg, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "event: fetching event failed");
+	if (SPI_processed == 0)
+		return false;
+	HeapTuple tuple = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	for (int i = 0; i < kEventColumns; i++) {
+		Datum v = SPI_getbinval(tuple, desc, i + 1, &out->nulls[i]);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		out->values[i] = out->nulls[i] ? (Datum)0 : datumCopy(v, att->attbyval, att->attlen);
+	}
+	bool isnull;
+	char *status = SPI_getvalue(tuple, desc, kEventColumns + 1);
+	out->status = status != nullptr ? pstrdup(status) : "pending";
+	Datum attempts = SPI_getbinval(tuple, desc, kEventColumns + 2, &isnull);
+	out->attempts = isnull ? 0 : DatumGetInt32(attempts);
+	char *error = SPI_getvalue(tuple, desc, kEventColumns + 3);
+	out->error = error != nullptr ? pstrdup(error) : nullptr;
+	Datum processed = SPI_getbinval(tuple, desc, kEventColumns + 4, &isnull);
+	out->has_processed_at = !isnull;
+	out->processed_at = isnull ? 0 : DatumGetTimestampTz(processed);
+	MemoryContextSwitchTo(spi);
+	return true;
+}
+
+// Sort helpers: items by idempotency key, and by stream id then request order.
+const EventInput *sort_inputs;
+
+// Adds "batch item N" to errors raised while item N is processed.
+int current_item = -1;
+void BatchItemContext(void *) {
+	if (current_item >= 0)
+		errcontext("batch item %d", current_item);
+}
+int CompareByKey(const void *a, const void *b) {
+	return strcmp(sort_inputs[*static_cast<const int *>(a)].idempotency_key,
+	              sort_inputs[*static_cast<const int *>(b)].idempotency_key);
+}
+int CompareByStream(const void *a, const void *b) {
+	int x = *static_cast<const int *>(a), y = *static_cast<const int *>(b);
+	int c = strcmp(sort_inputs[x].stream_id, sort_inputs[y].stream_id);
+	return c != 0 ? c : x - y;
+}
+
+[[noreturn]] void RaiseWrongVersion(const char *stream_id, Expect expect, int64 expected, int64 actual) {
+	char want[64];
+	if (expect == Expect::kNoStream)
+		snprintf(want, sizeof(want), "no stream");
+	else
+		snprintf(want, sizeof(want), "version %lld", static_cast<long long>(expected));
+	ereport(ERROR, (errcode(MAKE_SQLSTATE('E', 'V', '0', '0', '1')),
+	                errmsg("wrong expected version for stream \"%s\"", stream_id),
+	                errdetail("stream=%s expected=%s actual=%lld: the stream is at version %lld, expected %s.",
+	                          stream_id, expect == Expect::kNoStream ? "no_stream" : want + 8,
+	                          static_cast<long long>(actual), static_cast<long long>(actual), want),
+	                errhint("Read the stream, decide again, and retry with its current version.")));
+}
+
+// Stores items in[0..n) atomically (the caller's transaction or subtransaction). SPI must be
+// connected. Fills out[i] for every item; raises on the first invalid item.
+void StoreBatch(EventInput *in, EventOutcome *out, int n) {
+	ErrorContextCallback item_context;
+	item_context.callback = BatchItemContext;
+	item_context.arg = nullptr;
+	item_context.previous = error_context_stack;
+	if (n > 1)
+		error_context_stack = &item_context;
+	for (int i = 0; i < n; i++) {
+		current_item = n > 1 ? i : -1;
+		try {
+			Validate(&in[i]);
+		} catch (const core::SqlError &e) {
+			if (n == 1)
+				throw;
+			throw core::SqlError(e.sqlstate(), e.message(),
+			                     "Batch item " + std::to_string(i) + "." + (e.detail().empty() ? "" : " " + e.detail()),
+			                     e.hint());
+		}
+	}
+	current_item = -1;
+	error_context_stack = item_context.previous;
+
+	TimestampTz now = GetCurrentTimestamp();
+	for (int i = 0; i < n; i++) {
+		EventRecord &r = out[i].record;
+		out[i].duplicate = false;
+		out[i].duplicate_of = -1;
+		auto *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+		*id = NewEventId();
+		EnsurePartitionFor(UuidMillis(*id));
+		r.values[kColEventId] = UUIDPGetDatum(id);
+		r.nulls[kColEventId] = false;
+		r.status = "pending";
+		r.attempts = 0;
+		r.error = nullptr;
+		r.has_processed_at = false;
+		r.processed_at = 0;
+	}
+
+	// 1. Idempotency keys, claimed in key order (two batches never wait on each other in a cycle).
+	int *order = static_cast<int *>(palloc(sizeof(int) * (n + 1)));
+	int keyed = 0;
+	for (int i = 0; i < n; i++)
+		if (in[i].idempotency_key != nullptr)
+			order[keyed++] = i;
+	sort_inputs = in;
+	qsort(order, keyed, sizeof(int), CompareByKey);
+	for (int k = 0; k < keyed; k++) {
+		int i = order[k];
+		Datum args[3] = {CStringGetTextDatum(in[i].idempotency_key), out[i].record.values[kColEventId],
+		                 TimestampTzGetDatum(now)};
+		if (SPI_execute_plan(Plan(PlanId::kClaimKey), args, nullptr, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "event: claiming idempotency key failed");
+		if (SPI_processed == 1)
+			continue;
+		if (SPI_execute_plan(Plan(PlanId::kLookupKey), args, nullptr, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "event: idempotency key \"%s\" vanished", in[i].idempotency_key);
+		bool isnull;
+		pg_uuid_t original = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		out[i].duplicate = true;
+		for (int j = 0; j < n; j++)
+			if (j != i && !out[j].duplicate &&
+			    memcmp(DatumGetUUIDP(out[j].record.values[kColEventId])->data, original.data, UUID_LEN) == 0)
+				out[i].duplicate_of = j;
+		if (out[i].duplicate_of < 0 && !FetchEvent(original, &out[i].record))
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("idempotency key \"%s\" belongs to an event that no longer exists",
+			                       in[i].idempotency_key),
+			                errdetail("The original event was removed, probably by retention."),
+			                errhint("Use a new idempotency key.")));
+	}
+
+	// 2. Positions, in request order.
+	for (int i = 0; i < n; i++) {
+		if (out[i].duplicate)
+			continue;
+		out[i].record.values[kColPosition] = Int64GetDatum(NextPosition());
+		out[i].record.nulls[kColPosition] = false;
+	}
+
+	// 3. Streams, locked in stream_id order; versions assigned in request order.
+	int streamed = 0;
+	for (int i = 0; i < n; i++)
+		if (!out[i].duplicate && in[i].stream_id != nullptr)
+			order[streamed++] = i;
+	qsort(order, streamed, sizeof(int), CompareByStream);
+	for (int g = 0; g < streamed;) {
+		int end = g + 1;
+		while (end < streamed && strcmp(in[order[end]].stream_id, in[order[g]].stream_id) == 0)
+			end++;
+		const EventInput &first = in[order[g]];
+		const EventOutcome &last = out[order[end - 1]];
+		int count = end - g;
+		Datum args[7] = {CStringGetTextDatum(first.stream_id),
+		                 PointerGetDatum(cstring_to_text_with_len(first.stream_id, first.entity_type_len)),
+		                 CStringGetTextDatum(first.stream_id + first.entity_type_len + 1),
+		                 Int64GetDatum(count),
+		                 last.record.values[kColEventId],
+		                 last.record.values[kColPosition],
+		                 TimestampTzGetDatum(now)};
+		if (SPI_execute_plan(Plan(PlanId::kStreamUpsert), args, nullptr, false, 1) != SPI_OK_INSERT_RETURNING ||
+		    SPI_processed != 1)
+			elog(ERROR, "event: stream upsert failed");
+		bool isnull;
+		int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		int64 current = version - count;
+		for (int k = g; k < end; k++) {
+			const EventInput &item = in[order[k]];
+			if ((item.expect == Expect::kNoStream && current != 0) ||
+			    (item.expect == Expect::kExact && current != item.expected_version))
+				RaiseWrongVersion(item.stream_id, item.expect, item.expected_version, current);
+			current++;
+			out[order[k]].record.values[kColStreamVersion] = Int64GetDatum(current);
+		}
+		g = end;
+	}
+
+	// 4. Rows, in request order.
+	SPIPlanPtr insert = Plan(PlanId::kInsertEvent);
+	for (int i = 0; i < n; i++) {
+		if (out[i].duplicate)
+			continue;
+		EventRecord &r = out[i].record;
+		const EventInput &item = in[i];
+		r.values[kColEventType] = TextOrNull(item.event_type, &r.nulls[kColEventType]);
+		r.values[kColEventSource] = TextOrNull(item.event_source, &r.nulls[kColEventSource]);
+		r.values[kColEventCategory] = TextOrNull(item.event_category, &r.nulls[kColEventCategory]);
+		r.values[kColUserId] = TextOrNull(item.user_id, &r.nulls[kColUserId]);
+		r.values[kColStreamId] = TextOrNull(item.stream_id, &r.nulls[kColStreamId]);
+		r.nulls[kColStreamVersion] = item.stream_id == nullptr;
+		if (r.nulls[kColStreamVersion])
+			r.values[kColStreamVersion] = (Datum)0;
+		r.values[kColData] = JsonbPGetDatum(item.data);
+		r.values[kColMetadata] = JsonbPGetDatum(item.metadata);
+		r.values[kColContext] = JsonbPGetDatum(item.context);
+		r.nulls[kColData] = r.nulls[kColMetadata] = r.nulls[kColContext] = false;
+		r.values[kColIdempotencyKey] = TextOrNull(item.idempotency_key, &r.nulls[kColIdempotencyKey]);
+		r.values[kColTimestamp] = TimestampTzGetDatum(item.has_timestamp ? item.timestamp : now);
+		r.values[kColCreatedAt] = TimestampTzGetDatum(now);
+		r.nulls[kColTimestamp] = r.nulls[kColCreatedAt] = false;
+
+		char nulls[kEventColumns];
+		for (int c = 0; c < kEventColumns; c++)
+			nulls[c] = r.nulls[c] ? 'n' : ' ';
+		if (SPI_execute_plan(insert, r.values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "event: inserting event failed");
+		CountStoredEvent(item.event_source, item.event_category, item.event_type, item.user_id, now);
+	}
+	pfree(order);
+}
+
+//
+// Parsing
+//
+
+void InitInput(EventInput *in) {
+	memset(in, 0, sizeof(*in));
+	in->event_source = pstrdup("backend");
+	in->event_category = pstrdup("user_action");
+	in->expect = Expect::kAny;
+	in->data = in->metadata = in->context = nullptr;
+}
+
+Jsonb *EmptyObject() {
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+}
+
+void FillDefaults(EventInput *in) {
+	if (in->data == nullptr)
+		in->data = EmptyObject();
+	if (in->metadata == nullptr)
+		in->metadata = EmptyObject();
+	if (in->context == nullptr)
+		in->context = EmptyObject();
+}
+
+void SetExpected(EventInput *in, const core::ExpectedVersion &expected) {
+	switch (expected.kind) {
+	case core::ExpectedVersion::Kind::Any:
+		in->expect = Expect::kAny;
+		break;
+	case core::ExpectedVersion::Kind::NoStream:
+		in->expect = Expect::kNoStream;
+		break;
+	case core::ExpectedVersion::Kind::Exact:
+		in->expect = Expect::kExact;
+		in->expected_version = expected.version;
+		break;
+	}
+}
+
+void SetExpectedFromInt(EventInput *in, int64 value) {
+	SetExpected(in, core::ExpectedVersionFromInt(value));
+}
+
+void SetExpectedFromText(EventInput *in, const char *value) {
+	SetExpected(in, core::ParseExpectedVersion(value));
+}
+
+[[noreturn]] void RaiseFieldType(const char *field, const char *expected) {
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("field \"%s\" must be %s", field, expected),
+	                errhint("See EventCreateRequest in docs/sql-api.md.")));
+}
+
+char *StringValue(const char *field, const JsonbValue &v, bool allow_number) {
+	if (v.type == jbvNull)
+		return nullptr;
+	if (v.type == jbvString)
+		return pnstrdup(v.val.string.val, v.val.string.len);
+	if (allow_number && v.type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+	RaiseFieldType(field, allow_number ? "a string or a number" : "a string");
+}
+
+Jsonb *ObjectValue(const char *field, const JsonbValue &v) {
+	if (v.type == jbvNull)
+		return nullptr;
+	if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+		RaiseFieldType(field, "a JSON object");
+	return JsonbValueToJsonb(const_cast<JsonbValue *>(&v));
+}
+
+const char kAllowedFields[] = "event_type, event_source, event_category, user_id, data, metadata, context, "
+                              "timestamp, stream_id, entity_type, entity_id, expected_version, idempotency_key";
+
+// Parses one EventCreateRequest object. allow_stream: whether stream fields may be given.
+void ParseRequest(Jsonb *request, EventInput *in, bool allow_stream) {
+	InitInput(in);
+	if (!JB_ROOT_IS_OBJECT(request) || JB_ROOT_IS_SCALAR(request))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("event request must be a JSON object"),
+		                errhint("Send {\"event_type\": \"...\", \"data\": {...}}.")));
+	char *entity_type = nullptr;
+	char *entity_id = nullptr;
+	bool has_stream_id = false;
+	JsonbIterator *it = JsonbIteratorInit(&request->root);
+	JsonbValue v;
+	JsonbIteratorToken token = JsonbIteratorNext(&it, &v, true);
+	while ((token = JsonbIteratorNext(&it, &v, true)) == WJB_KEY) {
+		char *key = pnstrdup(v.val.string.val, v.val.string.len);
+		token = JsonbIteratorNext(&it, &v, true);
+		if (strcmp(key, "event_type") == 0) {
+			in->event_type = StringValue(key, v, false);
+		} else if (strcmp(key, "event_source") == 0) {
+			in->event_source = StringValue(key, v, false);
+		} else if (strcmp(key, "event_category") == 0) {
+			in->event_category = StringValue(key, v, false);
+		} else if (strcmp(key, "user_id") == 0) {
+			in->user_id = StringValue(key, v, true);
+		} else if (strcmp(key, "data") == 0) {
+			in->data = ObjectValue(key, v);
+		} else if (strcmp(key, "metadata") == 0) {
+			in->metadata = ObjectValue(key, v);
+		} else if (strcmp(key, "context") == 0) {
+			in->context = ObjectValue(key, v);
+		} else if (strcmp(key, "timestamp") == 0) {
+			char *ts = StringValue(key, v, false);
+			if (ts != nullptr) {
+				in->has_timestamp = true;
+				in->timestamp = DatumGetTimestampTz(
+					DirectFunctionCall3(timestamptz_in, CStringGetDatum(ts), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+			}
+		} else if (allow_stream && strcmp(key, "stream_id") == 0) {
+			in->stream_id = StringValue(key, v, false);
+			has_stream_id = in->stream_id != nullptr;
+		} else if (allow_stream && strcmp(key, "entity_type") == 0) {
+			entity_type = StringValue(key, v, false);
+		} else if (allow_stream && strcmp(key, "entity_id") == 0) {
+			entity_id = StringValue(key, v, true);
+		} else if (allow_stream && strcmp(key, "expected_version") == 0) {
+			if (v.type == jbvNumeric)
+				SetExpectedFromInt(in, DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v.val.numeric))));
+			else if (v.type == jbvString)
+				SetExpectedFromText(in, pnstrdup(v.val.string.val, v.val.string.len));
+			else if (v.type != jbvNull)
+				RaiseFieldType(key, "an integer, \"any\" or \"no_stream\"");
+		} else if (strcmp(key, "idempotency_key") == 0) {
+			in->idempotency_key = StringValue(key, v, false);
+		} else {
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown field \"%s\" in event request", key),
+			                errhint(allow_stream ? "Allowed fields: %s." : "Allowed fields: %s (stream fields come from "
+			                                                                "the call).",
+			                        kAllowedFields)));
+		}
+	}
+	if (entity_type != nullptr || entity_id != nullptr) {
+		if (entity_type == nullptr || entity_id == nullptr)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("entity_type and entity_id go together"),
+			                errhint("Pass both, or stream_id \"{entity_type}:{entity_id}\".")));
+		char *built = psprintf("%s:%s", entity_type, entity_id);
+		if (has_stream_id && strcmp(built, in->stream_id) != 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("stream_id \"%s\" does not match entity_type and entity_id", in->stream_id),
+			                errhint("Pass either stream_id or entity_type and entity_id.")));
+		in->stream_id = built;
+	}
+	FillDefaults(in);
+}
+
+// Builds the event.events row of a record for the function's result type.
+HeapTuple RecordTuple(const EventRecord &r, TupleDesc desc) {
+	return heap_form_tuple(desc, const_cast<Datum *>(r.values), const_cast<bool *>(r.nulls));
+}
+
+const EventRecord &ResultRecord(const EventOutcome *out, int i) {
+	return out[i].duplicate_of >= 0 ? out[out[i].duplicate_of].record : out[i].record;
+}
+
+// Runs StoreBatch for one item inside an internal subtransaction; false (with err filled) if
+// it failed, in which case nothing of the item remains.
+bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemError *err, MemoryContext result_cxt) {
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(caller);
+	bool ok = true;
+	PG_TRY();
+	{
+		try {
+			ParseRequest(request, in, true);
+			StoreBatch(in, out, 1);
+		} catch (const core::SqlError &e) {
+			// Copy into plain buffers first; PostgreSQL is called only after the handler.
+			ok = false;
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", e.sqlstate().c_str());
+			err->message = strdup(e.message().c_str());
+			err->detail = e.detail().empty() ? nullptr : strdup(e.detail().c_str());
+			err->hint = e.hint().empty() ? nullptr : strdup(e.hint().c_str());
+		}
+		if (ok) {
+			CountersFlush();
+			ReleaseCurrentSubTransaction();
+		} else {
+			char *m = err->message, *d = err->detail, *h = err->hint;
+			err->message = MemoryContextStrdup(result_cxt, m);
+			err->detail = d ? MemoryContextStrdup(result_cxt, d) : nullptr;
+			err->hint = h ? MemoryContextStrdup(result_cxt, h) : nullptr;
+			free(m);
+			free(d);
+			free(h);
+			CountersDiscard();
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(result_cxt);
+		ErrorData *edata = CopyErrorData();
+		FlushErrorState();
+		CountersDiscard();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		ok = false;
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", unpack_sql_state(edata->sqlerrcode));
+		err->message = edata->message;
+		err->detail = edata->detail;
+		err->hint = edata->hint;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+Jsonb *ErrorJson(int index, const ItemError &err) {
+	JsonbParseState *state = nullptr;
+	auto key = [&state](const char *k) {
+		JsonbValue v;
+		v.type = jbvString;
+		v.val.string.val = const_cast<char *>(k);
+		v.val.string.len = static_cast<int>(strlen(k));
+		pushJsonbValue(&state, WJB_KEY, &v);
+	};
+	auto str = [&state](const char *s) {
+		JsonbValue v;
+		if (s == nullptr) {
+			v.type = jbvNull;
+		} else {
+			v.type = jbvString;
+			v.val.string.val = const_cast<char *>(s);
+			v.val.string.len = static_cast<int>(strlen(s));
+		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	};
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+	key("index");
+	JsonbValue num;
+	num.type = jbvNumeric;
+	num.val.numeric = int64_to_numeric(index);
+	pushJsonbValue(&state, WJB_VALUE, &num);
+	key("status");
+	str("error");
+	key("error");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+	key("code");
+	str(err.sqlstate);
+	key("message");
+	str(err.message);
+	key("detail");
+	str(err.detail);
+	key("hint");
+	str(err.hint);
+	pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+}
+
+// {"index": i, "status": "created"|"duplicate", "event": {...}}
+Jsonb *ItemJson(int index, const EventOutcome &out, Jsonb *event) {
+	JsonbParseState *state = nullptr;
+	JsonbValue v;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>("index");
+	v.val.string.len = 5;
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(index);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>("status");
+	v.val.string.len = 6;
+	pushJsonbValue(&state, WJB_KEY, &v);
+	const char *status = out.duplicate ? "duplicate" : "created";
+	v.val.string.val = const_cast<char *>(status);
+	v.val.string.len = static_cast<int>(strlen(status));
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	v.val.string.val = const_cast<char *>("event");
+	v.val.string.len = 5;
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvBinary;
+	v.val.binary.data = &event->root;
+	v.val.binary.len = static_cast<int>(VARSIZE(event) - VARHDRSZ);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+}
+
+Jsonb *ArrayOf(Jsonb **items, int n) {
+	JsonbParseState *state = nullptr;
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+	for (int i = 0; i < n; i++) {
+		JsonbValue v;
+		v.type = jbvBinary;
+		v.val.binary.data = &items[i]->root;
+		v.val.binary.len = static_cast<int>(VARSIZE(items[i]) - VARHDRSZ);
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+}
+
+void Connect() {
+	call_cxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "event: SPI_connect failed");
+}
+
+// Copies a record's by-reference datums out of SPI memory into the current context.
+void DetachRecord(EventRecord *r) {
+	static const bool kByVal[kEventColumns] = {false, true, false, false, false, false, false,
+	                                           true,  false, false, false, false, true,  true};
+	static const int16 kLen[kEventColumns] = {UUID_LEN, 8, -1, -1, -1, -1, -1, 8, -1, -1, -1, -1, 8, 8};
+	for (int c = 0; c < kEventColumns; c++)
+		if (!r->nulls[c] && !kByVal[c])
+			r->values[c] = datumCopy(r->values[c], false, kLen[c]);
+	r->status = pstrdup(r->status);
+	if (r->error != nullptr)
+		r->error = pstrdup(r->error);
+}
+
+// Parses a jsonb array of requests (size-checked).
+int ParseArray(Jsonb *requests, EventInput **items_out, const char *what) {
+	if (!JB_ROOT_IS_ARRAY(requests) || JB_ROOT_IS_SCALAR(requests))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a JSON array", what),
+		                errhint("Send [{\"event_type\": ...}, ...].")));
+	int n = static_cast<int>(JB_ROOT_COUNT(requests));
+	if (n == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be empty", what),
+		                errhint("Send at least one event.")));
+	if (n > max_batch_size)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("batch is too large"),
+		                errdetail("The batch has %d events; the limit is %d.", n, max_batch_size),
+		                errhint("Split the batch, or raise event.max_batch_size.")));
+	*items_out = static_cast<EventInput *>(palloc0(sizeof(EventInput) * n));
+	return n;
+}
+
+// The i-th element of a jsonb array as a Jsonb (object check done by ParseRequest).
+// A scalar element becomes a scalar jsonb, which ParseRequest rejects as "not an object".
+Jsonb *Element(Jsonb *array, int i) {
+	return JsonbValueToJsonb(getIthJsonbValueFromContainer(&array->root, i));
+}
+
+} // namespace
+} // namespace event::pg
+
+using namespace event::pg;
+
+// event.create_event(event_type, data, event_source, ...): one event, returned as a row.
+EVENT_FUNCTION(event_create_event) {
+	EventInput in;
+	InitInput(&in);
+	in.event_type = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	in.data = PG_ARGISNULL(1) ? nullptr : PG_GETARG_JSONB_P(1);
+	in.event_source = PG_ARGISNULL(2) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	in.event_category = PG_ARGISNULL(3) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	in.user_id = PG_ARGISNULL(4) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	in.stream_id = PG_ARGISNULL(5) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (!PG_ARGISNULL(6))
+		SetExpectedFromInt(&in, PG_GETARG_INT64(6));
+	in.metadata = PG_ARGISNULL(7) ? nullptr : PG_GETARG_JSONB_P(7);
+	in.context = PG_ARGISNULL(8) ? nullptr : PG_GETARG_JSONB_P(8);
+	in.has_timestamp = !PG_ARGISNULL(9);
+	in.timestamp = in.has_timestamp ? PG_GETARG_TIMESTAMPTZ(9) : 0;
+	in.idempotency_key = PG_ARGISNULL(10) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(10));
+	FillDefaults(&in);
+
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "event: create_event must return a composite type");
+	desc = BlessTupleDesc(desc);
+
+	EventOutcome out;
+	Connect();
+	StoreBatch(&in, &out, 1);
+	CountersFlush();
+	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	DetachRecord(&out.record);
+	HeapTuple tuple = RecordTuple(out.record, desc);
+	MemoryContextSwitchTo(spi);
+	SPI_finish();
+	return HeapTupleGetDatum(tuple);
+}
+
+// event.create_event_json(request): one event from an EventCreateRequest; returns EventResponse.
+EVENT_FUNCTION(event_create_event_json) {
+	Jsonb *request = PG_GETARG_JSONB_P(0);
+	EventInput in;
+	ParseRequest(request, &in, true);
+	EventOutcome out;
+	Connect();
+	StoreBatch(&in, &out, 1);
+	CountersFlush();
+	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	Jsonb *result = EventRecordToJsonb(out.record);
+	MemoryContextSwitchTo(spi);
+	SPI_finish();
+	PG_RETURN_JSONB_P(result);
+}
+
+// event.create_events(requests, atomic): a batch. Atomic: all or nothing, an array of
+// EventResponse. Not atomic: per-item results {"index", "status", "event" | "error"}.
+EVENT_FUNCTION(event_create_events) {
+	Jsonb *requests = PG_GETARG_JSONB_P(0);
+	bool atomic = PG_GETARG_BOOL(1);
+	EventInput *items;
+	int n = ParseArray(requests, &items, "requests");
+	auto *outs = static_cast<EventOutcome *>(palloc0(sizeof(EventOutcome) * n));
+	auto *results = static_cast<Jsonb **>(palloc0(sizeof(Jsonb *) * n));
+	MemoryContext result_cxt = CurrentMemoryContext;
+
+	if (atomic) {
+		ErrorContextCallback item_context{error_context_stack, BatchItemContext, nullptr};
+		error_context_stack = &item_context;
+		for (int i = 0; i < n; i++) {
+			current_item = i;
+			ParseRequest(Element(requests, i), &items[i], true);
+		}
+		current_item = -1;
+		error_context_stack = item_context.previous;
+		Connect();
+		StoreBatch(items, outs, n);
+		CountersFlush();
+		MemoryContextSwitchTo(ResultContext());
+		for (int i = 0; i < n; i++)
+			results[i] = EventRecordToJsonb(ResultRecord(outs, i));
+	} else {
+		Connect();
+		MemoryContext item_cxt = AllocSetContextCreate(result_cxt, "event batch item", ALLOCSET_DEFAULT_SIZES);
+		for (int i = 0; i < n; i++) {
+			ItemError err;
+			MemoryContextSwitchTo(item_cxt);
+			bool ok = StoreOneIsolated(Element(requests, i), &items[i], &outs[i], &err, result_cxt);
+			MemoryContextSwitchTo(result_cxt);
+			if (ok) {
+				DetachRecord(&outs[i].record);
+				results[i] = ItemJson(i, outs[i], EventRecordToJsonb(outs[i].record));
+			} else {
+				results[i] = ErrorJson(i, err);
+			}
+			MemoryContextReset(item_cxt);
+		}
+	}
+	MemoryContextSwitchTo(result_cxt);
+	Jsonb *result = ArrayOf(results, n);
+	SPI_finish();
+	PG_RETURN_JSONB_P(result);
+}
+
+// event.append_to_stream(stream_id, events, expected_version): events appended to one stream
+// if it is at expected_version (NULL any, 0 no stream); raises EV001 otherwise.
+EVENT_FUNCTION(event_append_to_stream) {
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("stream_id must not be null"),
+		                errhint("Streams are named \"{entity_type}:{entity_id}\".")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("events must not be null"),
+		                errhint("Send a JSON array of event requests.")));
+	char *stream_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb *events = PG_GETARG_JSONB_P(1);
+	EventInput *items;
+	int n = ParseArray(events, &items, "events");
+	EventInput first_expect;
+	InitInput(&first_expect);
+	if (!PG_ARGISNULL(2))
+		SetExpectedFromInt(&first_expect, PG_GETARG_INT64(2));
+	for (int i = 0; i < n; i++) {
+		ParseRequest(Element(events, i), &items[i], false);
+		items[i].stream_id = stream_id;
+		if (first_expect.expect == Expect::kAny) {
+			items[i].expect = Expect::kAny;
+		} else {
+			items[i].expect = i == 0 ? first_expect.expect : Expect::kExact;
+			items[i].expected_version =
+				(first_expect.expect == Expect::kNoStream ? 0 : first_expect.expected_version) + i;
+		}
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	auto *outs = static_cast<EventOutcome *>(palloc0(sizeof(EventOutcome) * n));
+	Connect();
+	StoreBatch(items, outs, n);
+	CountersFlush();
+	for (int i = 0; i < n; i++) {
+		HeapTuple tuple = RecordTuple(ResultRecord(outs, i), rsinfo->setDesc);
+		tuplestore_puttuple(rsinfo->setResult, tuple);
+	}
+	SPI_finish();
+	return (Datum)0;
+}

@@ -1,0 +1,133 @@
+// event_record.cpp — EventResponse JSON built with the jsonb API (no text round trip).
+#include "pg/compat.hpp"
+
+#include "guard.hpp"
+#include "pg/event_record.hpp"
+
+namespace event::pg {
+namespace {
+
+void PushKey(JsonbParseState **state, const char *key) {
+	JsonbValue v;
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>(key);
+	v.val.string.len = static_cast<int>(strlen(key));
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
+void PushString(JsonbParseState **state, const char *key, const char *value, int len = -1) {
+	PushKey(state, key);
+	JsonbValue v;
+	if (value == nullptr) {
+		v.type = jbvNull;
+	} else {
+		v.type = jbvString;
+		v.val.string.val = const_cast<char *>(value);
+		v.val.string.len = len >= 0 ? len : static_cast<int>(strlen(value));
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+void PushText(JsonbParseState **state, const char *key, const EventRecord &r, EventColumn col) {
+	if (r.nulls[col]) {
+		PushString(state, key, nullptr);
+		return;
+	}
+	text *t = DatumGetTextPP(r.values[col]);
+	PushString(state, key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+}
+
+void PushInt(JsonbParseState **state, const char *key, bool isnull, int64 value) {
+	PushKey(state, key);
+	JsonbValue v;
+	if (isnull) {
+		v.type = jbvNull;
+	} else {
+		v.type = jbvNumeric;
+		v.val.numeric = int64_to_numeric(value);
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+void PushJsonb(JsonbParseState **state, const char *key, Datum value) {
+	PushKey(state, key);
+	Jsonb *jb = DatumGetJsonbP(value);
+	JsonbValue v;
+	v.type = jbvBinary;
+	v.val.binary.data = &jb->root;
+	v.val.binary.len = static_cast<int>(VARSIZE(jb) - VARHDRSZ);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+void PushTimestamp(JsonbParseState **state, const char *key, bool isnull, TimestampTz ts) {
+	if (isnull) {
+		PushString(state, key, nullptr);
+		return;
+	}
+	char buf[40];
+	FormatTimestampUtc(ts, buf);
+	PushString(state, key, buf);
+}
+
+} // namespace
+
+void FormatTimestampUtc(TimestampTz ts, char out[40]) {
+	struct pg_tm tm;
+	fsec_t fsec;
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) {
+		snprintf(out, 40, "%s", TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
+		return;
+	}
+	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec, static_cast<int>(fsec));
+}
+
+Jsonb *EventRecordToJsonb(const EventRecord &r) {
+	JsonbParseState *state = nullptr;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+
+	char id[UUID_LEN * 2 + 5];
+	const pg_uuid_t *uuid = DatumGetUUIDP(r.values[kColEventId]);
+	static const char hex[] = "0123456789abcdef";
+	int j = 0;
+	for (int i = 0; i < UUID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			id[j++] = '-';
+		id[j++] = hex[uuid->data[i] >> 4];
+		id[j++] = hex[uuid->data[i] & 0x0f];
+	}
+	id[j] = '\0';
+	PushString(&state, "event_id", id);
+	PushText(&state, "event_type", r, kColEventType);
+	PushText(&state, "event_source", r, kColEventSource);
+	PushText(&state, "event_category", r, kColEventCategory);
+	PushText(&state, "user_id", r, kColUserId);
+	PushJsonb(&state, "data", r.values[kColData]);
+	PushJsonb(&state, "metadata", r.values[kColMetadata]);
+	PushJsonb(&state, "context", r.values[kColContext]);
+	PushString(&state, "status", r.status);
+	PushTimestamp(&state, "timestamp", false, DatumGetTimestampTz(r.values[kColTimestamp]));
+	PushTimestamp(&state, "created_at", false, DatumGetTimestampTz(r.values[kColCreatedAt]));
+	PushInt(&state, "position", false, DatumGetInt64(r.values[kColPosition]));
+	PushText(&state, "stream_id", r, kColStreamId);
+	PushInt(&state, "stream_version", r.nulls[kColStreamVersion],
+	        r.nulls[kColStreamVersion] ? 0 : DatumGetInt64(r.values[kColStreamVersion]));
+	PushText(&state, "idempotency_key", r, kColIdempotencyKey);
+	PushTimestamp(&state, "processed_at", !r.has_processed_at, r.processed_at);
+	PushString(&state, "error", r.error);
+	PushInt(&state, "attempts", false, r.attempts);
+
+	JsonbValue *result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+	return JsonbValueToJsonb(result);
+}
+
+void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record) {
+	heap_deform_tuple(tuple, desc, record->values, record->nulls);
+	record->status = "pending";
+	record->attempts = 0;
+	record->error = nullptr;
+	record->has_processed_at = false;
+	record->processed_at = 0;
+}
+
+} // namespace event::pg

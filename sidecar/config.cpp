@@ -1,0 +1,340 @@
+// config.cpp — flag/environment parsing and the --help text for event-sidecar.
+#include "config.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace event::sidecar {
+
+namespace {
+
+// One configurable setting: flag name, environment variable, default shown in --help, setter.
+struct Option {
+	const char *flag;
+	const char *env;
+	const char *default_text;
+	const char *help;
+	// Applies a value; returns an error message or "" on success.
+	std::string (*apply)(Config *c, const std::string &v);
+	bool secret;
+};
+
+std::string ParseInt64(const std::string &v, int64_t min, int64_t *out) {
+	if (v.empty())
+		return "expected a number";
+	char *end = nullptr;
+	errno = 0;
+	long long n = std::strtoll(v.c_str(), &end, 10);
+	if (errno != 0 || *end != '\0')
+		return "expected a number, got \"" + v + "\"";
+	if (n < min)
+		return "must be at least " + std::to_string(min);
+	*out = n;
+	return "";
+}
+
+std::string Duration(const std::string &v, int64_t min_ms, int64_t *out) {
+	int64_t ms = 0;
+	if (!ParseDurationMs(v, &ms))
+		return "expected a duration like 500ms, 10s, 2m, 1h, 7d; got \"" + v + "\"";
+	if (ms < min_ms)
+		return "must be at least " + std::to_string(min_ms) + "ms";
+	*out = ms;
+	return "";
+}
+
+std::string Bytes(const std::string &v, int64_t *out) {
+	if (!ParseBytes(v, out))
+		return "expected a size like 1048576, 512MB, 1GB or -1 (unlimited); got \"" + v + "\"";
+	return "";
+}
+
+std::string NonEmpty(const std::string &v, std::string *out) {
+	if (v.empty())
+		return "must not be empty";
+	*out = v;
+	return "";
+}
+
+const std::vector<Option> &Options() {
+	static const std::vector<Option> kOptions = {
+		{"database-url", "EVENT_DATABASE_URL", "(required)",
+		 "PostgreSQL connection URL or conninfo of the database holding the event extension",
+		 [](Config *c, const std::string &v) { return NonEmpty(v, &c->database_url); }, false},
+		{"nats-url", "EVENT_NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated",
+		 [](Config *c, const std::string &v) { return NonEmpty(v, &c->nats_url); }, false},
+		{"slot", "EVENT_SLOT", "event_relay", "logical replication slot (created with event_decoder if missing)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (v.empty() || v.size() > 63)
+				 return "must be 1-63 characters";
+			 for (char ch : v)
+				 if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+					 return "may contain only lower-case letters, digits and underscores";
+			 c->slot = v;
+			 return "";
+		 },
+		 false},
+		{"http-addr", "EVENT_HTTP_ADDR", "127.0.0.1:8080", "host:port for GET /health and GET /metrics",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (!ParseHostPort(v, &c->http_host, &c->http_port))
+				 return "expected host:port, got \"" + v + "\"";
+			 return "";
+		 },
+		 false},
+		{"stream-name", "EVENT_NATS_STREAM", "EVENTS", "JetStream stream (subjects events.>)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (v.empty() || v.find_first_of(" .*>\t") != std::string::npos)
+				 return "must be a non-empty name without spaces, '.', '*' or '>'";
+			 c->stream_name = v;
+			 return "";
+		 },
+		 false},
+		{"stream-max-age", "EVENT_NATS_STREAM_MAX_AGE", "0 (unlimited)", "stream retention by age",
+		 [](Config *c, const std::string &v) { return Duration(v, 0, &c->stream_max_age_ms); }, false},
+		{"stream-max-bytes", "EVENT_NATS_STREAM_MAX_BYTES", "-1 (unlimited)", "stream retention by size",
+		 [](Config *c, const std::string &v) { return Bytes(v, &c->stream_max_bytes); }, false},
+		{"stream-replicas", "EVENT_NATS_STREAM_REPLICAS", "1", "stream replicas (1-5)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 5)
+				 err = "must be between 1 and 5";
+			 if (err.empty())
+				 c->stream_replicas = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"stream-duplicate-window", "EVENT_NATS_STREAM_DUPLICATE_WINDOW", "2m",
+		 "JetStream de-duplication window for Nats-Msg-Id",
+		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->stream_duplicate_window_ms); }, false},
+		{"max-inflight", "EVENT_MAX_INFLIGHT", "10000",
+		 "unacknowledged publishes before reading from PostgreSQL pauses",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->max_inflight); }, false},
+		{"heartbeat-interval", "EVENT_HEARTBEAT_INTERVAL", "10s",
+		 "interval of pg_logical_emit_message heartbeats and lag checks",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->heartbeat_interval_ms); }, false},
+		{"max-lag-bytes", "EVENT_MAX_LAG_BYTES", "1GB", "slot lag above which /health is degraded and an alarm is logged",
+		 [](Config *c, const std::string &v) { return Bytes(v, &c->max_lag_bytes); }, false},
+		{"ack-timeout", "EVENT_ACK_TIMEOUT", "5s", "re-publish unacknowledged messages after this long",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->ack_timeout_ms); }, false},
+		{"drain-timeout", "EVENT_DRAIN_TIMEOUT", "10s", "on SIGTERM/SIGINT, wait this long for in-flight acks",
+		 [](Config *c, const std::string &v) { return Duration(v, 0, &c->drain_timeout_ms); }, false},
+		{"nats-user", "EVENT_NATS_USER", "", "NATS user name",
+		 [](Config *c, const std::string &v) { c->nats_user = v; return std::string(); }, false},
+		{"nats-password", "EVENT_NATS_PASSWORD", "", "NATS password",
+		 [](Config *c, const std::string &v) { c->nats_password = v; return std::string(); }, true},
+		{"nats-token", "EVENT_NATS_TOKEN", "", "NATS token",
+		 [](Config *c, const std::string &v) { c->nats_token = v; return std::string(); }, true},
+		{"nats-creds", "EVENT_NATS_CREDS", "", "NATS credentials file (JWT + seed)",
+		 [](Config *c, const std::string &v) { c->nats_creds = v; return std::string(); }, false},
+		{"nats-tls-ca", "EVENT_NATS_TLS_CA", "", "CA certificates file for the NATS TLS connection",
+		 [](Config *c, const std::string &v) { c->nats_tls_ca = v; return std::string(); }, false},
+		{"nats-tls-cert", "EVENT_NATS_TLS_CERT", "", "client certificate file for NATS TLS",
+		 [](Config *c, const std::string &v) { c->nats_tls_cert = v; return std::string(); }, false},
+		{"nats-tls-key", "EVENT_NATS_TLS_KEY", "", "client key file for NATS TLS",
+		 [](Config *c, const std::string &v) { c->nats_tls_key = v; return std::string(); }, false},
+		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (!ParseLogLevel(v, &c->log_level))
+				 return "expected debug, info, warn or error; got \"" + v + "\"";
+			 return "";
+		 },
+		 false},
+	};
+	return kOptions;
+}
+
+const Option *FindOption(std::string_view flag) {
+	for (const auto &o : Options())
+		if (flag == o.flag)
+			return &o;
+	return nullptr;
+}
+
+} // namespace
+
+bool ParseDurationMs(std::string_view text, int64_t *ms) {
+	if (text.empty())
+		return false;
+	size_t i = 0;
+	int64_t n = 0;
+	while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+		if (n > (INT64_MAX / 10) - 10)
+			return false;
+		n = n * 10 + (text[i] - '0');
+		++i;
+	}
+	if (i == 0)
+		return false;
+	std::string_view unit = text.substr(i);
+	int64_t mult = 0;
+	if (unit.empty() || unit == "s")
+		mult = 1000;
+	else if (unit == "ms")
+		mult = 1;
+	else if (unit == "m")
+		mult = 60 * 1000;
+	else if (unit == "h")
+		mult = 3600 * 1000;
+	else if (unit == "d")
+		mult = 24 * 3600 * 1000;
+	else
+		return false;
+	if (n > INT64_MAX / mult / 1000000) // stays representable in nanoseconds for NATS
+		return false;
+	*ms = n * mult;
+	return true;
+}
+
+bool ParseBytes(std::string_view text, int64_t *bytes) {
+	if (text == "-1") {
+		*bytes = -1;
+		return true;
+	}
+	size_t i = 0;
+	int64_t n = 0;
+	while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+		if (n > (INT64_MAX / 10) - 10)
+			return false;
+		n = n * 10 + (text[i] - '0');
+		++i;
+	}
+	if (i == 0)
+		return false;
+	std::string unit(text.substr(i));
+	for (auto &ch : unit)
+		ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+	int shift = 0;
+	if (unit.empty() || unit == "B")
+		shift = 0;
+	else if (unit == "K" || unit == "KB" || unit == "KIB")
+		shift = 10;
+	else if (unit == "M" || unit == "MB" || unit == "MIB")
+		shift = 20;
+	else if (unit == "G" || unit == "GB" || unit == "GIB")
+		shift = 30;
+	else if (unit == "T" || unit == "TB" || unit == "TIB")
+		shift = 40;
+	else
+		return false;
+	if (shift > 0 && n > (INT64_MAX >> shift))
+		return false;
+	*bytes = n << shift;
+	return true;
+}
+
+bool ParseHostPort(std::string_view text, std::string *host, int *port) {
+	size_t colon = text.rfind(':');
+	if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size())
+		return false;
+	std::string_view h = text.substr(0, colon);
+	if (h.front() == '[') {
+		if (h.size() < 3 || h.back() != ']')
+			return false;
+		h = h.substr(1, h.size() - 2);
+	}
+	int p = 0;
+	for (char ch : text.substr(colon + 1)) {
+		if (ch < '0' || ch > '9')
+			return false;
+		p = p * 10 + (ch - '0');
+		if (p > 65535)
+			return false;
+	}
+	if (p == 0)
+		return false;
+	*host = std::string(h);
+	*port = p;
+	return true;
+}
+
+ConfigResult ParseConfig(int argc, const char *const *argv, const EnvLookup &env) {
+	ConfigResult r;
+	auto fail = [&r](std::string msg) {
+		r.outcome = ConfigOutcome::kError;
+		r.error = std::move(msg);
+		return r;
+	};
+
+	// Environment first, so flags override it.
+	for (const auto &o : Options()) {
+		std::string v;
+		if (env && env(o.env, &v)) {
+			std::string err = o.apply(&r.config, v);
+			if (!err.empty())
+				return fail(std::string(o.env) + ": " + err);
+		}
+	}
+
+	for (int i = 1; i < argc; ++i) {
+		std::string_view arg = argv[i];
+		if (arg == "--help" || arg == "-h") {
+			r.outcome = ConfigOutcome::kHelp;
+			return r;
+		}
+		if (arg.substr(0, 2) != "--")
+			return fail("unexpected argument \"" + std::string(arg) + "\" (see --help)");
+		arg.remove_prefix(2);
+		std::string value;
+		bool have_value = false;
+		size_t eq = arg.find('=');
+		if (eq != std::string_view::npos) {
+			value = std::string(arg.substr(eq + 1));
+			arg = arg.substr(0, eq);
+			have_value = true;
+		}
+		const Option *o = FindOption(arg);
+		if (!o)
+			return fail("unknown flag --" + std::string(arg) + " (see --help)");
+		if (!have_value) {
+			if (i + 1 >= argc)
+				return fail("flag --" + std::string(arg) + " needs a value");
+			value = argv[++i];
+		}
+		std::string err = o->apply(&r.config, value);
+		if (!err.empty())
+			return fail("--" + std::string(o->flag) + ": " + err);
+	}
+
+	const Config &c = r.config;
+	if (c.database_url.empty())
+		return fail("--database-url (EVENT_DATABASE_URL) is required");
+	if (!c.nats_token.empty() && !c.nats_user.empty())
+		return fail("--nats-token and --nats-user are mutually exclusive");
+	if (!c.nats_password.empty() && c.nats_user.empty())
+		return fail("--nats-password needs --nats-user");
+	if (c.nats_tls_cert.empty() != c.nats_tls_key.empty())
+		return fail("--nats-tls-cert and --nats-tls-key must be given together");
+	return r;
+}
+
+std::string HelpText() {
+	std::string out =
+		"event-sidecar — relays committed events from a logical replication slot (plugin event_decoder)\n"
+		"to NATS JetStream. Every flag can also be set by its environment variable; flags win.\n\n"
+		"Usage: event-sidecar [--flag value | --flag=value]...\n\n";
+	for (const auto &o : Options()) {
+		std::string line = "  --";
+		line += o.flag;
+		line += " <value>";
+		if (line.size() < 34)
+			line.append(34 - line.size(), ' ');
+		out += line;
+		out += o.help;
+		out += "\n";
+		out += std::string(34, ' ') + "env " + o.env;
+		if (o.default_text[0] != '\0')
+			out += std::string(", default ") + o.default_text;
+		out += "\n";
+	}
+	out += "  --help                          this text\n";
+	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics. Exit status: 0 after a clean\n"
+		   "shutdown (SIGTERM/SIGINT), 1 on a fatal runtime error, 2 on bad configuration.\n";
+	return out;
+}
+
+} // namespace event::sidecar

@@ -1,0 +1,66 @@
+// config.hpp — sidecar configuration: flags, each with an EVENT_* environment variable.
+//
+// Precedence: command-line flag > environment variable > default. Parsing never exits or throws:
+// it returns a ConfigResult that main.cpp turns into --help output or one error line (exit 2).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "log.hpp"
+
+namespace event::sidecar {
+
+struct Config {
+	std::string database_url;
+	std::string nats_url = "nats://127.0.0.1:4222";
+	std::string slot = "event_relay";
+	std::string http_host = "127.0.0.1";
+	int http_port = 8080;
+	std::string stream_name = "EVENTS";
+	int64_t stream_max_age_ms = 0;    // 0 = unlimited
+	int64_t stream_max_bytes = -1;    // -1 = unlimited
+	int stream_replicas = 1;
+	int64_t stream_duplicate_window_ms = 2 * 60 * 1000;
+	int64_t max_inflight = 10000;
+	int64_t heartbeat_interval_ms = 10 * 1000;
+	int64_t max_lag_bytes = int64_t{1} << 30;
+	int64_t ack_timeout_ms = 5000;
+	int64_t drain_timeout_ms = 10000;
+	std::string nats_user;
+	std::string nats_password;
+	std::string nats_token;
+	std::string nats_creds;
+	std::string nats_tls_ca;
+	std::string nats_tls_cert;
+	std::string nats_tls_key;
+	LogLevel log_level = LogLevel::kInfo;
+};
+
+enum class ConfigOutcome { kRun, kHelp, kError };
+
+struct ConfigResult {
+	ConfigOutcome outcome = ConfigOutcome::kRun;
+	Config config;
+	std::string error; // one line, for kError
+};
+
+// Looks up an environment variable; returns false when unset.
+using EnvLookup = std::function<bool(const char *name, std::string *value)>;
+
+// Parses argv (flags "--name value" or "--name=value") over the environment and defaults.
+ConfigResult ParseConfig(int argc, const char *const *argv, const EnvLookup &env);
+
+// The --help text: every flag with its environment variable and default.
+std::string HelpText();
+
+// "250ms", "10s", "2m", "1h", "7d"; a bare number is seconds. False on bad input.
+bool ParseDurationMs(std::string_view text, int64_t *ms);
+// "1024", "64KB", "512MB", "1GB", "2TiB" (KB = 1024); "-1" = unlimited. False on bad input.
+bool ParseBytes(std::string_view text, int64_t *bytes);
+// "host:port" (IPv4 or name, or "[v6]:port"); false on bad input.
+bool ParseHostPort(std::string_view text, std::string *host, int *port);
+
+} // namespace event::sidecar

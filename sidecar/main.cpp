@@ -1,0 +1,114 @@
+// main.cpp — event-sidecar entry point: configuration, signals, HTTP endpoints, the relay loop.
+#include <nats/nats.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "config.hpp"
+#include "http/server.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+#include "relay/monitor.hpp"
+#include "relay/relay.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<event::sidecar::relay::Relay *> g_relay{nullptr};
+
+// Signal handler: sets the stop flag and wakes the relay loop (eventfd write is signal-safe).
+extern "C" void OnSignal(int) {
+	g_stop.store(true);
+	if (auto *relay = g_relay.load())
+		relay->Wake();
+}
+
+bool GetEnv(const char *name, std::string *value) {
+	const char *v = std::getenv(name);
+	if (!v)
+		return false;
+	*value = v;
+	return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+	using namespace event::sidecar;
+	ConfigResult cr = ParseConfig(argc, argv, GetEnv);
+	if (cr.outcome == ConfigOutcome::kHelp) {
+		std::fputs(HelpText().c_str(), stdout);
+		return 0;
+	}
+	if (cr.outcome == ConfigOutcome::kError) {
+		std::fprintf(stderr, "event-sidecar: %s\n", cr.error.c_str());
+		return 2;
+	}
+	const Config &config = cr.config;
+	SetLogLevel(config.log_level);
+	SetLogSlot(config.slot);
+
+	struct sigaction sa {};
+	sa.sa_handler = OnSignal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, nullptr);
+	sigaction(SIGINT, &sa, nullptr);
+	std::signal(SIGPIPE, SIG_IGN);
+
+	Metrics metrics;
+	metrics.max_lag_bytes = config.max_lag_bytes;
+	metrics.start_time_unix = static_cast<int64_t>(std::time(nullptr));
+
+	http::Server server([&](const std::string &method, const std::string &path) {
+		http::Response r;
+		if (path != "/health" && path != "/metrics") {
+			r.status = 404;
+			r.content_type = "application/json";
+			r.body = "{\"error\":{\"code\":\"not_found\",\"message\":\"only GET /health and GET /metrics\"}}";
+			return r;
+		}
+		if (method != "GET" && method != "HEAD") {
+			r.status = 405;
+			r.content_type = "application/json";
+			r.body = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"use GET\"}}";
+			return r;
+		}
+		if (path == "/metrics") {
+			r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+			r.body = RenderPrometheus(metrics, config.slot);
+		} else {
+			r.content_type = "application/json";
+			r.body = RenderHealthJson(metrics, config.slot);
+			r.status = std::string(HealthStatus(metrics)) == "down" ? 503 : 200;
+		}
+		return r;
+	});
+	std::string error;
+	if (!server.Start(config.http_host, config.http_port, &error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
+	Log(LogLevel::kInfo, "starting",
+		{{"nats_url", config.nats_url}, {"stream", config.stream_name},
+		 {"http_addr", config.http_host + ":" + std::to_string(config.http_port)},
+		 {"max_inflight", static_cast<long long>(config.max_inflight)}});
+
+	int rc = 0;
+	{
+		relay::Monitor monitor(config, &metrics);
+		relay::Relay relay(config, &metrics);
+		g_relay.store(&relay);
+		if (g_stop.load())
+			relay.Wake();
+		monitor.Start();
+		rc = relay.Run(&g_stop);
+		g_relay.store(nullptr);
+		monitor.Stop();
+	}
+	server.Stop();
+	nats_CloseAndWait(2000);
+	Log(LogLevel::kInfo, "stopped", {{"exit_code", rc}});
+	return rc;
+}

@@ -1,0 +1,434 @@
+// relay.cpp — the relay loop (see relay.hpp for the order of work in one iteration).
+#include "relay/relay.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "log.hpp"
+#include "relay/decoded_message.hpp"
+
+namespace event::sidecar::relay {
+
+namespace {
+
+constexpr int64_t kPgBackoffStartMs = 250;
+constexpr int64_t kPgBackoffCapMs = 10000;
+constexpr int64_t kStandbyRetryMs = 1000;
+constexpr int kReadBatch = 2000;                 // messages per loop iteration before servicing acks
+constexpr auto kStatusInterval = std::chrono::seconds(1);
+constexpr auto kStatusMinGap = std::chrono::milliseconds(100);
+constexpr auto kRetryDelay = std::chrono::milliseconds(500);
+
+int64_t MsSince(std::chrono::steady_clock::time_point t, std::chrono::steady_clock::time_point now) {
+	return std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count();
+}
+
+} // namespace
+
+Relay::Relay(const Config &config, Metrics *metrics)
+	: config_(config), metrics_(metrics), publisher_(config, metrics, [this] { Wake(); }) {
+	wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Relay::~Relay() {
+	repl_.Close();
+	publisher_.Close();
+	if (wake_fd_ >= 0)
+		close(wake_fd_);
+}
+
+void Relay::Wake() noexcept {
+	uint64_t one = 1;
+	if (wake_fd_ >= 0) {
+		ssize_t r = write(wake_fd_, &one, sizeof one);
+		(void)r;
+	}
+}
+
+bool Relay::CanPublish() const { return stream_ready_ && publisher_.Connected(); }
+
+void Relay::UpdateGauges() {
+	metrics_->inflight = static_cast<int64_t>(pending_.size());
+	metrics_->confirmed_lsn = tracker_.Confirmed();
+	metrics_->received_lsn = tracker_.Received();
+	metrics_->replication_streaming = streaming_;
+	metrics_->standby = standby_;
+}
+
+void Relay::ConnectPostgres(Clock::time_point now) {
+	if (streaming_ || now < next_pg_attempt_)
+		return;
+	std::string error;
+	auto backoff = [&](const char *what) {
+		pg_backoff_ms_ = pg_backoff_ms_ == 0 ? kPgBackoffStartMs : std::min(pg_backoff_ms_ * 2, kPgBackoffCapMs);
+		next_pg_attempt_ = now + std::chrono::milliseconds(pg_backoff_ms_);
+		Log(LogLevel::kWarn, what, {{"error", error}, {"retry_in_ms", static_cast<long long>(pg_backoff_ms_)}});
+		metrics_->postgres_up = false;
+		repl_.Close();
+	};
+	if (repl_.Connect(config_.database_url, &error) != ReplStatus::kOk)
+		return backoff("postgres: replication connection failed");
+	bool created = false;
+	if (repl_.EnsureSlot(config_.slot, &created, &error) != ReplStatus::kOk)
+		return backoff("postgres: cannot create replication slot");
+	if (created)
+		Log(LogLevel::kInfo, "postgres: replication slot created", {{"plugin", "event_decoder"}});
+	ReplStatus st = repl_.Start(config_.slot, tracker_.Confirmed(), &error);
+	if (st == ReplStatus::kSlotBusy) {
+		if (!standby_)
+			Log(LogLevel::kInfo, "standby: slot busy", {{"error", error}});
+		standby_ = true;
+		metrics_->postgres_up = true;
+		repl_.Close();
+		next_pg_attempt_ = now + std::chrono::milliseconds(kStandbyRetryMs);
+		pg_backoff_ms_ = 0;
+		UpdateGauges();
+		return;
+	}
+	if (st != ReplStatus::kOk)
+		return backoff("postgres: START_REPLICATION failed");
+	if (ever_connected_)
+		metrics_->postgres_reconnects++;
+	ever_connected_ = true;
+	streaming_ = true;
+	pg_backoff_ms_ = 0;
+	metrics_->postgres_up = true;
+	Log(LogLevel::kInfo, standby_ ? "replication started (took over from the previous relay)" : "replication started",
+		{{"start_lsn", FormatLsn(tracker_.Confirmed())}, {"inflight", static_cast<long long>(pending_.size())}});
+	standby_ = false;
+	last_status_ = Clock::time_point{};
+	UpdateGauges();
+}
+
+void Relay::DropPostgres(const std::string &why) {
+	Log(LogLevel::kWarn, "postgres: replication connection lost, reconnecting", {{"error", why}});
+	repl_.Close();
+	streaming_ = false;
+	metrics_->postgres_up = false;
+	pg_backoff_ms_ = 0;
+	next_pg_attempt_ = Clock::now() + std::chrono::milliseconds(kPgBackoffStartMs);
+	UpdateGauges();
+}
+
+void Relay::HandleNats(Clock::time_point now) {
+	if (publisher_.TakeReconnected()) {
+		// Acks for messages sent on the old connection may never come: take them back from
+		// nats.c and republish everything unacknowledged, in order, before anything new.
+		int reclaimed = publisher_.ReclaimPending();
+		for (auto &[id, p] : pending_) {
+			if (!p.needs_publish) {
+				p.needs_publish = true;
+				++needs_publish_;
+			}
+		}
+		stream_ready_ = false;
+		next_stream_check_ = now;
+		if (!pending_.empty())
+			Log(LogLevel::kInfo, "nats: republishing unacknowledged events after reconnect",
+				{{"events", static_cast<unsigned long long>(pending_.size())}, {"reclaimed", reclaimed}});
+	}
+	if (!stream_ready_ && publisher_.Connected() && now >= next_stream_check_) {
+		std::string error;
+		if (publisher_.EnsureStream(&error)) {
+			stream_ready_ = true;
+		} else {
+			Log(LogLevel::kWarn, "nats: stream not ready", {{"stream", config_.stream_name}, {"error", error}});
+			next_stream_check_ = now + std::chrono::seconds(1);
+		}
+	}
+}
+
+void Relay::ApplyCompletions() {
+	std::vector<nats::Completion> done;
+	publisher_.TakeCompletions(&done);
+	bool logged_error = false;
+	for (auto &c : done) {
+		auto it = pending_.find(c.event_id);
+		if (it == pending_.end())
+			continue; // a late ack for an event already acknowledged
+		Pending &p = it->second;
+		if (c.ok) {
+			metrics_->events_acked++;
+			if (c.duplicate)
+				metrics_->events_duplicate++;
+			if (p.needs_publish)
+				--needs_publish_;
+			tracker_.Ack(p.lsn);
+			order_.erase(p.seq);
+			pending_.erase(it);
+			continue;
+		}
+		metrics_->publish_errors++;
+		if (c.no_responders)
+			stream_ready_ = false;
+		if (!logged_error) {
+			Log(LogLevel::kWarn, "nats: publish failed, will republish",
+				{{"event_id", c.event_id}, {"error", c.error}});
+			logged_error = true;
+		}
+		if (!p.needs_publish) {
+			p.needs_publish = true;
+			++needs_publish_;
+		}
+		retry_not_before_ = Clock::now() + kRetryDelay;
+	}
+	UpdateGauges();
+}
+
+void Relay::CheckAckTimeout(Clock::time_point now) {
+	if (order_.empty() || !CanPublish())
+		return;
+	// The oldest unacknowledged publish decides: acks arrive in publish order.
+	for (auto &[seq, id] : order_) {
+		Pending &p = pending_[id];
+		if (p.needs_publish)
+			continue;
+		if (MsSince(p.sent_at, now) < config_.ack_timeout_ms)
+			return;
+		break;
+	}
+	int reclaimed = publisher_.ReclaimPending();
+	size_t n = 0;
+	for (auto &[id, p] : pending_) {
+		if (!p.needs_publish) {
+			p.needs_publish = true;
+			++needs_publish_;
+			++n;
+		}
+	}
+	metrics_->publish_errors += n;
+	Log(LogLevel::kWarn, "nats: acknowledgement timeout, republishing",
+		{{"events", static_cast<unsigned long long>(n)}, {"reclaimed", reclaimed},
+		 {"ack_timeout_ms", static_cast<long long>(config_.ack_timeout_ms)}});
+}
+
+void Relay::Republish(Clock::time_point now) {
+	if (needs_publish_ == 0 || !CanPublish() || now < retry_not_before_)
+		return;
+	for (auto &[seq, id] : order_) {
+		Pending &p = pending_[id];
+		if (!p.needs_publish)
+			continue;
+		PublishOne(id, p, now);
+		if (p.needs_publish)
+			break; // still failing: keep the order, try again later
+	}
+}
+
+void Relay::PublishOne(const std::string &event_id, Pending &p, Clock::time_point now) {
+	std::string error;
+	nats::PublishResult r = publisher_.Publish(event_id, p.subject, p.payload, &error);
+	bool was_needed = p.needs_publish;
+	if (r == nats::PublishResult::kOk) {
+		if (p.published_once)
+			metrics_->republished++;
+		p.published_once = true;
+		p.sent_at = now;
+		p.needs_publish = false;
+		if (was_needed)
+			--needs_publish_;
+		return;
+	}
+	if (r == nats::PublishResult::kError) {
+		metrics_->publish_errors++;
+		Log(LogLevel::kWarn, "nats: publish call failed, will retry", {{"event_id", event_id}, {"error", error}});
+	}
+	retry_not_before_ = now + kRetryDelay;
+	if (!was_needed) {
+		p.needs_publish = true;
+		++needs_publish_;
+	}
+}
+
+void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
+	DecodedMessage m = ParseDecodedMessage(payload);
+	if (m.kind == DecodedKind::kHeartbeat) {
+		metrics_->heartbeats_received++;
+		tracker_.Observe(m.lsn);
+		return;
+	}
+	if (m.kind != DecodedKind::kEvent) {
+		// Not publishable; logged and skipped so one bad message cannot stall the slot forever.
+		metrics_->decode_errors++;
+		Log(LogLevel::kError, "decode: skipping malformed message",
+			{{"error", m.error}, {"payload", std::string(payload.substr(0, 200))}});
+		return;
+	}
+	metrics_->events_received++;
+	if (pending_.count(m.event_id))
+		return; // resent after a PostgreSQL reconnect while still awaiting its ack
+	tracker_.Add(m.lsn);
+	Pending p;
+	p.lsn = m.lsn;
+	p.seq = next_seq_++;
+	p.subject = SubjectFor(m);
+	p.payload.assign(payload.data(), payload.size());
+	auto [it, inserted] = pending_.emplace(m.event_id, std::move(p));
+	order_.emplace(it->second.seq, m.event_id);
+	if (needs_publish_ > 0 || !CanPublish()) {
+		it->second.needs_publish = true; // behind earlier failed ones: keep the order
+		++needs_publish_;
+		return;
+	}
+	PublishOne(it->first, it->second, now);
+}
+
+void Relay::HandleMessage(std::string_view message, Clock::time_point now) {
+	CopyMessage m = ParseCopyMessage(message.data(), message.size());
+	switch (m.kind) {
+	case CopyMessageKind::kXLogData:
+		HandleEvent(m.xlog.payload, now);
+		break;
+	case CopyMessageKind::kKeepalive:
+		tracker_.Observe(m.keepalive.wal_end);
+		if (m.keepalive.reply_requested)
+			reply_requested_ = true;
+		break;
+	case CopyMessageKind::kUnknown:
+		Log(LogLevel::kDebug, "postgres: ignoring unknown copy message",
+			{{"type", std::string(1, message.empty() ? '?' : message[0])}});
+		break;
+	case CopyMessageKind::kMalformed:
+		Log(LogLevel::kWarn, "postgres: malformed copy message", {{"bytes", static_cast<unsigned long long>(message.size())}});
+		break;
+	}
+}
+
+void Relay::ReadStream(Clock::time_point now) {
+	more_to_read_ = false;
+	if (!streaming_)
+		return;
+	bool paused = static_cast<int64_t>(pending_.size()) >= config_.max_inflight || !CanPublish();
+	metrics_->backpressure = paused;
+	if (paused)
+		return;
+	for (int i = 0; i < kReadBatch; ++i) {
+		if (static_cast<int64_t>(pending_.size()) >= config_.max_inflight) {
+			metrics_->backpressure = true;
+			break;
+		}
+		std::string_view msg;
+		std::string error;
+		ReadStatus st = repl_.Read(&msg, &error);
+		if (st == ReadStatus::kNone)
+			break;
+		if (st == ReadStatus::kClosed) {
+			DropPostgres(error);
+			return;
+		}
+		HandleMessage(msg, now);
+		if (i + 1 == kReadBatch)
+			more_to_read_ = true;
+	}
+	UpdateGauges();
+}
+
+void Relay::MaybeSendStatus(Clock::time_point now, bool force) {
+	if (!streaming_)
+		return;
+	Lsn flush = tracker_.Confirmed();
+	bool due = force || reply_requested_ || now - last_status_ >= kStatusInterval ||
+			   (flush != last_sent_flush_ && now - last_status_ >= kStatusMinGap);
+	if (!due)
+		return;
+	std::string error;
+	Lsn write = std::max(tracker_.Received(), flush);
+	if (!repl_.SendStatus(write, flush, false, &error)) {
+		DropPostgres(error);
+		return;
+	}
+	metrics_->status_updates_sent++;
+	reply_requested_ = false;
+	last_status_ = now;
+	if (flush != last_sent_flush_)
+		Log(LogLevel::kDebug, "confirmed", {{"flush_lsn", FormatLsn(flush)}});
+	last_sent_flush_ = flush;
+}
+
+void Relay::WaitForActivity(int timeout_ms) {
+	struct pollfd fds[2];
+	int n = 0;
+	fds[n++] = {wake_fd_, POLLIN, 0};
+	bool reading = streaming_ && static_cast<int64_t>(pending_.size()) < config_.max_inflight && CanPublish();
+	if (streaming_ && (reading || repl_.WantsWrite())) {
+		short events = 0;
+		if (reading)
+			events |= POLLIN;
+		if (repl_.WantsWrite())
+			events |= POLLOUT;
+		fds[n++] = {repl_.Socket(), events, 0};
+	}
+	int r = poll(fds, static_cast<nfds_t>(n), timeout_ms);
+	if (r > 0 && (fds[0].revents & POLLIN)) {
+		uint64_t v;
+		ssize_t ignored = read(wake_fd_, &v, sizeof v);
+		(void)ignored;
+	}
+	if (r > 0 && n > 1 && (fds[1].revents & POLLOUT)) {
+		std::string error;
+		if (!repl_.FlushOutput(&error))
+			DropPostgres(error);
+	}
+}
+
+int Relay::Run(const std::atomic<bool> *stop) {
+	if (wake_fd_ < 0) {
+		Log(LogLevel::kError, "eventfd failed", {{"errno", errno}});
+		return 1;
+	}
+	std::string error;
+	if (!publisher_.Start(&error)) {
+		Log(LogLevel::kError, "nats: cannot start", {{"error", error}});
+		return 1;
+	}
+	while (!stop->load()) {
+		auto now = Clock::now();
+		ConnectPostgres(now);
+		HandleNats(now);
+		ApplyCompletions();
+		CheckAckTimeout(now);
+		Republish(now);
+		ReadStream(now);
+		MaybeSendStatus(now, false);
+		UpdateGauges();
+		if (stop->load())
+			break;
+		// A full read batch means more is waiting: only collect wake-ups, then come straight back.
+		WaitForActivity(more_to_read_ ? 0 : 100);
+	}
+
+	// Drain: no more reading; wait for in-flight acks, then confirm what they cover.
+	Log(LogLevel::kInfo, "shutdown: draining", {{"inflight", static_cast<unsigned long long>(pending_.size())}});
+	auto deadline = Clock::now() + std::chrono::milliseconds(config_.drain_timeout_ms);
+	while (!pending_.empty() && Clock::now() < deadline) {
+		auto now = Clock::now();
+		HandleNats(now);
+		ApplyCompletions();
+		CheckAckTimeout(now);
+		Republish(now);
+		MaybeSendStatus(now, false);
+		WaitForActivity(50);
+	}
+	ApplyCompletions();
+	MaybeSendStatus(Clock::now(), true);
+	if (streaming_) {
+		std::string ferr;
+		for (int i = 0; i < 50 && repl_.WantsWrite() && repl_.FlushOutput(&ferr); ++i)
+			WaitForActivity(20);
+	}
+	Log(LogLevel::kInfo, pending_.empty() ? "shutdown: drained" : "shutdown: drain timeout, unacknowledged events will be resent by the next relay",
+		{{"confirmed_lsn", FormatLsn(tracker_.Confirmed())},
+		 {"inflight", static_cast<unsigned long long>(pending_.size())}});
+	repl_.Close();
+	streaming_ = false;
+	UpdateGauges();
+	publisher_.Close();
+	return 0;
+}
+
+} // namespace event::sidecar::relay

@@ -1,0 +1,112 @@
+-- 30_statistics.sql — event.get_statistics() and event.compact_statistics() over event.stat_counters.
+-- The counters table is emptied inside the transaction, so other tests' committed rows do not count.
+BEGIN;
+SELECT plan(38);
+
+SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
+DELETE FROM event.stat_counters;
+
+-- Empty: zeros, empty objects and arrays, no division by zero.
+SELECT is(event.get_statistics() - 'generated_at',
+          '{"total_events": 0, "pending_events": 0, "processing_events": 0, "processed_events": 0, "failed_events": 0,
+            "archived_events": 0, "events_by_source": {}, "events_by_category": {}, "events_by_type": {},
+            "events_today": 0, "events_this_week": 0, "events_this_month": 0, "average_processing_time": 0,
+            "processing_rate": 0, "error_rate": 0, "top_users": [], "top_event_types": []}'::jsonb,
+          'no counters: all zero');
+SELECT matches(event.get_statistics()->>'generated_at', '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$', 'generated_at format');
+
+-- Through the write path: four events, then status changes.
+CREATE TEMP TABLE t30 AS
+SELECT n, (event.create_event(
+	event_type => CASE WHEN n = 1 THEN 't30.signup' ELSE 't30.click' END,
+	event_source => CASE WHEN n <= 2 THEN 'backend' ELSE 'frontend' END,
+	event_category => CASE WHEN n <= 2 THEN 'user_lifecycle' ELSE 'click' END,
+	user_id => CASE WHEN n <= 3 THEN 't30_ann' ELSE NULL END
+)).event_id AS id
+FROM generate_series(1, 4) AS n;
+
+SELECT is(event.get_statistics()->'total_events', '4'::jsonb, 'total_events');
+SELECT is(event.get_statistics()->'pending_events', '4'::jsonb, 'new events are pending');
+SELECT is(event.get_statistics()->'events_by_source', '{"backend": 2, "frontend": 2}'::jsonb, 'events_by_source');
+SELECT is(event.get_statistics()->'events_by_category', '{"user_lifecycle": 2, "click": 2}'::jsonb, 'events_by_category');
+SELECT is(event.get_statistics()->'events_by_type', '{"t30.signup": 1, "t30.click": 3}'::jsonb, 'events_by_type');
+SELECT is(event.get_statistics()->'top_users', '[{"user_id": "t30_ann", "event_count": 3}]'::jsonb,
+          'top_users (events without a user are not counted)');
+SELECT is(event.get_statistics()->'top_event_types',
+          '[{"event_type": "t30.click", "event_count": 3}, {"event_type": "t30.signup", "event_count": 1}]'::jsonb,
+          'top_event_types');
+SELECT is(event.get_statistics()->'events_today', '4'::jsonb, 'events_today');
+SELECT is(event.get_statistics()->'events_this_week', '4'::jsonb, 'events_this_week');
+SELECT is(event.get_statistics()->'events_this_month', '4'::jsonb, 'events_this_month');
+
+SELECT lives_ok($$SELECT event.update_status(id, 'processed', NULL, 10) FROM t30 WHERE n = 1$$, 'processed in 10 ms');
+SELECT lives_ok($$SELECT event.update_status(id, 'processing') FROM t30 WHERE n = 2$$, 'processing');
+SELECT lives_ok($$SELECT event.update_status(id, 'failed', 'boom', 30) FROM t30 WHERE n = 2$$, 'failed in 30 ms');
+SELECT lives_ok($$SELECT event.update_status(id, 'processing') FROM t30 WHERE n = 3$$, 'another processing');
+
+SELECT is(event.get_statistics() - 'generated_at' - 'events_by_source' - 'events_by_category' - 'events_by_type'
+          - 'top_users' - 'top_event_types' - 'events_today' - 'events_this_week' - 'events_this_month',
+          '{"total_events": 4, "pending_events": 1, "processing_events": 1, "processed_events": 1, "failed_events": 1,
+            "archived_events": 0, "average_processing_time": 20, "processing_rate": 25, "error_rate": 25}'::jsonb,
+          'status counts, average processing time and rates');
+SELECT is(event.get_statistics()->'processing_rate', '25'::jsonb, 'processing_rate = processed / total * 100');
+SELECT lives_ok($$SELECT event.update_status(id, 'archived') FROM t30 WHERE n = 1$$, 'archive one');
+SELECT is(event.get_statistics()->'archived_events', '1'::jsonb, 'archived_events');
+SELECT is(event.get_statistics()->'processed_events', '0'::jsonb, 'archived events leave processed');
+
+-- Counters written directly, spread over shards: sums, day windows, top-10 order.
+DELETE FROM event.stat_counters;
+INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES
+	('total', '', 1, 600), ('total', '', 2, 400),
+	('status', 'pending', 1, 300), ('status', 'pending', 2, -100), ('status', 'processed', 3, 790),
+	('status', 'failed', 3, 10),
+	('source', 'frontend', 1, 600), ('source', 'backend', 2, 400), ('source', 'system', 2, 0),
+	('processing', 'count', 1, 4), ('processing', 'us_sum', 2, 102000);
+-- User i has 20 - i events (u01 = 19 ... u12 = 8), plus a tie between u03b and u03 at 17.
+INSERT INTO event.stat_counters (dimension, key, shard, n)
+SELECT 'user', 'u' || lpad(i::text, 2, '0'), s, CASE WHEN s = 1 THEN 20 - i - 1 ELSE 1 END
+FROM generate_series(1, 12) AS i, generate_series(1, 2) AS s;
+INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES ('user', 'u03b', 5, 17), ('user', 'u00', 1, 0);
+-- One 'day' row per day for the last 40 days, n = 1 each, plus a future day that never counts.
+INSERT INTO event.stat_counters (dimension, key, shard, n)
+SELECT 'day', to_char((now() AT TIME ZONE 'UTC')::date - d, 'YYYY-MM-DD'), 1 + d % 3, 1 FROM generate_series(0, 39) AS d;
+INSERT INTO event.stat_counters (dimension, key, shard, n)
+VALUES ('day', to_char((now() AT TIME ZONE 'UTC')::date + 1, 'YYYY-MM-DD'), 1, 1000);
+
+SELECT is(event.get_statistics()->'total_events', '1000'::jsonb, 'sum over shards');
+SELECT is(event.get_statistics()->'pending_events', '200'::jsonb, 'negative shard deltas are summed');
+SELECT is(event.get_statistics()->'events_by_source', '{"frontend": 600, "backend": 400}'::jsonb,
+          'zero sums are left out of the distribution');
+SELECT is((event.get_statistics()->>'processing_rate')::numeric, 79::numeric, 'processing_rate');
+SELECT is((event.get_statistics()->>'error_rate')::numeric, 1::numeric, 'error_rate');
+SELECT is((event.get_statistics()->>'average_processing_time')::numeric, 25.5, 'average_processing_time in ms');
+SELECT is(event.get_statistics()->'events_today', '1'::jsonb, 'events_today: the UTC day');
+SELECT is((event.get_statistics()->>'events_this_week')::int,
+          ((now() AT TIME ZONE 'UTC')::date - date_trunc('week', now() AT TIME ZONE 'UTC')::date) + 1,
+          'events_this_week: since Monday (UTC)');
+SELECT is((event.get_statistics()->>'events_this_month')::int,
+          ((now() AT TIME ZONE 'UTC')::date - date_trunc('month', now() AT TIME ZONE 'UTC')::date) + 1,
+          'events_this_month: since day 1 (UTC)');
+SELECT is((SELECT array_agg(u->>'user_id') FROM jsonb_array_elements(event.get_statistics()->'top_users') u),
+          ARRAY['u01', 'u02', 'u03', 'u03b', 'u04', 'u05', 'u06', 'u07', 'u08', 'u09'],
+          'top_users: 10 by count, ties by user_id');
+SELECT is(event.get_statistics()->'top_users'->0, '{"user_id": "u01", "event_count": 19}'::jsonb, 'top_users entry shape');
+
+-- compact_statistics
+CREATE TEMP TABLE t30_before AS SELECT event.get_statistics() - 'generated_at' AS s, count(*) AS rows
+FROM event.stat_counters;
+INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES ('type', 't30.gone', 1, 2), ('type', 't30.gone', 2, -2),
+	('total', '', 0, 0);
+SELECT is(event.compact_statistics(),
+          (SELECT count(*) FROM event.stat_counters)
+          - (SELECT count(*) FROM (SELECT DISTINCT dimension, key FROM event.stat_counters) k
+             WHERE dimension = 'total' OR (SELECT sum(n) FROM event.stat_counters c
+                                           WHERE c.dimension = k.dimension AND c.key = k.key) <> 0),
+          'compact_statistics returns the rows removed');
+SELECT is((SELECT count(*) FROM event.stat_counters WHERE shard <> 0), 0::bigint, 'only shard 0 remains');
+SELECT is((SELECT count(*) FROM event.stat_counters WHERE n = 0), 0::bigint, 'zero rows are dropped');
+SELECT is(event.get_statistics() - 'generated_at', (SELECT s FROM t30_before), 'statistics unchanged by compaction');
+SELECT is(event.compact_statistics(), 0::bigint, 'a second compaction removes nothing');
+
+SELECT * FROM finish();
+ROLLBACK;
