@@ -206,13 +206,13 @@ CREATE FUNCTION event.query_events(
     "limit"        integer     DEFAULT 100,
     "offset"       integer     DEFAULT 0
 ) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'event_query_events' LANGUAGE C STABLE
+    AS 'MODULE_PATHNAME', 'event_query_events' LANGUAGE C VOLATILE
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer)
     IS 'Filtered events, newest first: {"events": [...], "total": n, "limit": l, "offset": o, "has_more": b}';
 
 CREATE FUNCTION event.query_events_json(request jsonb) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'event_query_events_json' LANGUAGE C STABLE STRICT
+    AS 'MODULE_PATHNAME', 'event_query_events_json' LANGUAGE C VOLATILE STRICT
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.query_events_json(jsonb) IS 'event.query_events from an EventQueryRequest object';
 
@@ -255,7 +255,7 @@ CREATE FUNCTION event.update_status(event_id uuid, status text, error text DEFAU
 COMMENT ON FUNCTION event.update_status(uuid, text, text, double precision) IS 'Set the processing status of an event (pending, processing, processed, failed, archived); returns the EventResponse';
 
 CREATE FUNCTION event.get_statistics() RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'event_get_statistics' LANGUAGE C STABLE
+    AS 'MODULE_PATHNAME', 'event_get_statistics' LANGUAGE C VOLATILE
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.get_statistics() IS 'EventStatistics (spec 3.2.3) from the write-path counters';
 

@@ -266,6 +266,26 @@ void EmitEvent(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTX
 	WriteMessage(ctx, state, true);
 }
 
+// Parses the plugin options (a list of DefElem whose arg is a String node, or NULL for "no
+// value") into options; throws core::SqlError 22023. Makes no PostgreSQL call that can fail, so
+// the parser (which owns strings) may live in this frame.
+void ParseOptions(List *elems, Options &options) {
+	OptionParser parser;
+	ListCell *cell;
+	foreach (cell, elems) {
+		const DefElem *elem = static_cast<DefElem *>(lfirst(cell));
+		const char *value = nullptr;
+		if (elem->arg != nullptr) {
+			if (!IsA(elem->arg, String))
+				throw core::SqlError(core::kInvalidParameterValue,
+				                     std::string("option \"") + elem->defname + "\" must have a string value");
+			value = strVal(elem->arg);
+		}
+		parser.Set(elem->defname, value);
+	}
+	options = parser.options();
+}
+
 void OnStartup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool /*is_init*/) {
 	MemoryContext context = AllocSetContextCreate(ctx->context, "event_decoder", ALLOCSET_DEFAULT_SIZES);
 	void *memory = MemoryContextAllocZero(context, sizeof(DecoderState));
@@ -290,21 +310,7 @@ void OnStartup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool /*is_
 	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
 	opt->receive_rewrites = false;
 
-	// Options: a list of DefElem whose arg is a String node, or NULL for "no value".
-	OptionParser parser;
-	ListCell *cell;
-	foreach (cell, ctx->output_plugin_options) {
-		const DefElem *elem = static_cast<DefElem *>(lfirst(cell));
-		const char *value = nullptr;
-		if (elem->arg != nullptr) {
-			if (!IsA(elem->arg, String))
-				throw core::SqlError(core::kInvalidParameterValue,
-				                     std::string("option \"") + elem->defname + "\" must have a string value");
-			value = strVal(elem->arg);
-		}
-		parser.Set(elem->defname, value);
-	}
-	state->options = parser.options();
+	ParseOptions(ctx->output_plugin_options, state->options);
 
 	if (!g_relcache_callback_registered) {
 		CacheRegisterRelcacheCallback(

@@ -187,7 +187,8 @@ Datum TextOrNull(const char *s, bool *isnull) {
 // Loads a stored event (with its status) into out; false if it does not exist.
 bool FetchEvent(const pg_uuid_t &id, EventRecord *out) {
 	Datum arg = UUIDPGetDatum(const_cast<pg_uuid_t *>(&id));
-	if (SPI_execute_plan(Plan(PlanId::kFetchEvent), &arg, nullptr, true, 1) != SPI_OK_SELECT)
+	// Not read-only: a fresh snapshot sees an original committed while we waited for its key.
+	if (SPI_execute_plan(Plan(PlanId::kFetchEvent), &arg, nullptr, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "event: fetching event failed");
 	if (SPI_processed == 0)
 		return false;
@@ -577,7 +578,6 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 			err->hint = e.hint().empty() ? nullptr : strdup(e.hint().c_str());
 		}
 		if (ok) {
-			CountersFlush();
 			ReleaseCurrentSubTransaction();
 		} else {
 			char *m = err->message, *d = err->detail, *h = err->hint;
@@ -587,7 +587,6 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 			free(m);
 			free(d);
 			free(h);
-			CountersDiscard();
 			RollbackAndReleaseCurrentSubTransaction();
 		}
 		MemoryContextSwitchTo(caller);
@@ -598,7 +597,6 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 		MemoryContextSwitchTo(result_cxt);
 		ErrorData *edata = CopyErrorData();
 		FlushErrorState();
-		CountersDiscard();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
@@ -771,7 +769,6 @@ EVENT_FUNCTION(event_create_event) {
 	EventOutcome out;
 	Connect();
 	StoreBatch(&in, &out, 1);
-	CountersFlush();
 	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
 	DetachRecord(&out.record);
 	HeapTuple tuple = RecordTuple(out.record, desc);
@@ -788,7 +785,6 @@ EVENT_FUNCTION(event_create_event_json) {
 	EventOutcome out;
 	Connect();
 	StoreBatch(&in, &out, 1);
-	CountersFlush();
 	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
 	Jsonb *result = EventRecordToJsonb(out.record);
 	MemoryContextSwitchTo(spi);
@@ -818,8 +814,7 @@ EVENT_FUNCTION(event_create_events) {
 		error_context_stack = item_context.previous;
 		Connect();
 		StoreBatch(items, outs, n);
-		CountersFlush();
-		MemoryContextSwitchTo(ResultContext());
+			MemoryContextSwitchTo(ResultContext());
 		for (int i = 0; i < n; i++)
 			results[i] = EventRecordToJsonb(ResultRecord(outs, i));
 	} else {
@@ -878,7 +873,6 @@ EVENT_FUNCTION(event_append_to_stream) {
 	auto *outs = static_cast<EventOutcome *>(palloc0(sizeof(EventOutcome) * n));
 	Connect();
 	StoreBatch(items, outs, n);
-	CountersFlush();
 	for (int i = 0; i < n; i++) {
 		HeapTuple tuple = RecordTuple(ResultRecord(outs, i), rsinfo->setDesc);
 		tuplestore_puttuple(rsinfo->setResult, tuple);

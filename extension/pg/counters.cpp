@@ -1,23 +1,36 @@
 // counters.cpp — write-path statistics counters (see counters.hpp and docs/architecture.md).
 #include "pg/compat.hpp"
 
+extern "C" {
+#include "storage/backendid.h"
+#include "storage/proc.h"
+#include "utils/snapmgr.h"
+#include "utils/hsearch.h"
+}
+
 #include "pg/counters.hpp"
 #include "pg/spi_plans.hpp"
 
 namespace event::pg {
 namespace {
 
-struct PendingCounter {
-	char *dimension;
-	char *key;
+constexpr int kDimensionBytes = 16;
+constexpr int kKeyBytes = 256; // event_type, user_id and names are at most 255 bytes
+
+struct CounterKey {
+	char dimension[kDimensionBytes];
+	char key[kKeyBytes];
+	SubTransactionId subid;
+};
+
+struct CounterEntry {
+	CounterKey tag; // hash key, must be first
 	int64 delta;
 };
 
-// Pending deltas live in TopMemoryContext between CounterAdd and CountersFlush; a call that
-// fails leaves them behind, so every entry point clears them on abort (module.cpp xact callback).
-PendingCounter *pending = nullptr;
-int pending_count = 0;
-int pending_capacity = 0;
+// Pending deltas of the current transaction, in TopTransactionContext (gone at transaction end).
+HTAB *pending = nullptr;
+LocalTransactionId pending_lxid = InvalidLocalTransactionId;
 
 const char kUpsertSql[] =
 	"INSERT INTO event.stat_counters AS c (dimension, key, shard, n) "
@@ -25,36 +38,42 @@ const char kUpsertSql[] =
 	"pg_catalog.unnest($4::bigint[])) AS u(d, k, v) "
 	"ON CONFLICT (dimension, key, shard) DO UPDATE SET n = c.n OPERATOR(pg_catalog.+) excluded.n";
 
+HTAB *Pending(bool create) {
+	if (pending != nullptr && pending_lxid == MyProc->lxid)
+		return pending;
+	pending = nullptr;
+	if (!create)
+		return nullptr;
+	HASHCTL ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(CounterKey);
+	ctl.entrysize = sizeof(CounterEntry);
+	ctl.hcxt = TopTransactionContext;
+	pending = hash_create("event pending counters", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	pending_lxid = MyProc->lxid;
+	return pending;
+}
+
 // Orders entries by (dimension, key) so that two backends that share a shard lock rows in the
 // same order and cannot deadlock.
-int CompareCounters(const void *a, const void *b) {
-	const auto *x = static_cast<const PendingCounter *>(a);
-	const auto *y = static_cast<const PendingCounter *>(b);
-	int c = strcmp(x->dimension, y->dimension);
-	return c != 0 ? c : strcmp(x->key, y->key);
+int CompareEntries(const void *a, const void *b) {
+	const auto *x = *static_cast<CounterEntry *const *>(a);
+	const auto *y = *static_cast<CounterEntry *const *>(b);
+	int c = strcmp(x->tag.dimension, y->tag.dimension);
+	return c != 0 ? c : strcmp(x->tag.key, y->tag.key);
 }
 
 } // namespace
 
 void CounterAdd(const char *dimension, const char *key, int64 delta) {
-	for (int i = 0; i < pending_count; i++) {
-		if (strcmp(pending[i].dimension, dimension) == 0 && strcmp(pending[i].key, key) == 0) {
-			pending[i].delta += delta;
-			return;
-		}
-	}
-	if (pending_count == pending_capacity) {
-		int capacity = pending_capacity == 0 ? 32 : pending_capacity * 2;
-		if (pending == nullptr)
-			pending = static_cast<PendingCounter *>(MemoryContextAlloc(TopMemoryContext, capacity * sizeof(PendingCounter)));
-		else
-			pending = static_cast<PendingCounter *>(repalloc(pending, capacity * sizeof(PendingCounter)));
-		pending_capacity = capacity;
-	}
-	pending[pending_count].dimension = MemoryContextStrdup(TopMemoryContext, dimension);
-	pending[pending_count].key = MemoryContextStrdup(TopMemoryContext, key);
-	pending[pending_count].delta = delta;
-	pending_count++;
+	CounterKey tag;
+	memset(&tag, 0, sizeof(tag));
+	strlcpy(tag.dimension, dimension, sizeof(tag.dimension));
+	strlcpy(tag.key, key, sizeof(tag.key));
+	tag.subid = GetCurrentSubTransactionId();
+	bool found;
+	auto *entry = static_cast<CounterEntry *>(hash_search(Pending(true), &tag, HASH_ENTER, &found));
+	entry->delta = found ? entry->delta + delta : delta;
 }
 
 void CountStoredEvent(const char *source, const char *category, const char *type, const char *user_id,
@@ -74,39 +93,68 @@ void CountStoredEvent(const char *source, const char *category, const char *type
 	CounterAdd("day", day, 1);
 }
 
-void CountersDiscard() {
-	for (int i = 0; i < pending_count; i++) {
-		pfree(pending[i].dimension);
-		pfree(pending[i].key);
-	}
-	pending_count = 0;
+void CountersAbortSubtransaction(SubTransactionId subid) {
+	HTAB *table = Pending(false);
+	if (table == nullptr)
+		return;
+	// Subtransaction ids grow; every delta made after subid started belongs to it or its children.
+	HASH_SEQ_STATUS scan;
+	hash_seq_init(&scan, table);
+	CounterEntry *entry;
+	while ((entry = static_cast<CounterEntry *>(hash_seq_search(&scan))) != nullptr)
+		if (entry->tag.subid >= subid)
+			hash_search(table, &entry->tag, HASH_REMOVE, nullptr);
 }
 
-int CountersPending() {
-	return pending_count;
+void CountersDiscard() {
+	pending = nullptr; // its memory goes with TopTransactionContext
 }
 
 void CountersFlush() {
-	if (pending_count == 0)
+	HTAB *table = Pending(false);
+	if (table == nullptr)
 		return;
-	qsort(pending, pending_count, sizeof(PendingCounter), CompareCounters);
+	long count = hash_get_num_entries(table);
+	if (count == 0)
+		return;
 
-	Datum *dims = static_cast<Datum *>(palloc(pending_count * sizeof(Datum)));
-	Datum *keys = static_cast<Datum *>(palloc(pending_count * sizeof(Datum)));
-	Datum *deltas = static_cast<Datum *>(palloc(pending_count * sizeof(Datum)));
+	auto **entries = static_cast<CounterEntry **>(palloc(count * sizeof(CounterEntry *)));
+	HASH_SEQ_STATUS scan;
+	hash_seq_init(&scan, table);
+	long m = 0;
+	CounterEntry *entry;
+	while ((entry = static_cast<CounterEntry *>(hash_seq_search(&scan))) != nullptr)
+		entries[m++] = entry;
+	qsort(entries, m, sizeof(CounterEntry *), CompareEntries);
+
+	Datum *dims = static_cast<Datum *>(palloc(m * sizeof(Datum)));
+	Datum *keys = static_cast<Datum *>(palloc(m * sizeof(Datum)));
+	Datum *deltas = static_cast<Datum *>(palloc(m * sizeof(Datum)));
 	int n = 0;
-	for (int i = 0; i < pending_count; i++) {
-		if (pending[i].delta == 0)
-			continue;
-		dims[n] = CStringGetTextDatum(pending[i].dimension);
-		keys[n] = CStringGetTextDatum(pending[i].key);
-		deltas[n] = Int64GetDatum(pending[i].delta);
-		n++;
+	for (long i = 0; i < m;) {
+		int64 sum = 0;
+		long j = i;
+		while (j < m && CompareEntries(&entries[i], &entries[j]) == 0)
+			sum += entries[j++]->delta;
+		if (sum != 0) {
+			dims[n] = CStringGetTextDatum(entries[i]->tag.dimension);
+			keys[n] = CStringGetTextDatum(entries[i]->tag.key);
+			deltas[n] = Int64GetDatum(sum);
+			n++;
+		}
+		i = j;
 	}
-	CountersDiscard();
+	hash_destroy(table);
+	pending = nullptr;
 	if (n == 0)
 		return;
 
+	// Before commit there is no active snapshot; SPI needs one to run the upsert.
+	bool pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "event: SPI_connect failed");
 	static const Oid kTypes[] = {TEXTARRAYOID, TEXTARRAYOID, INT4OID, INT8ARRAYOID};
 	SPIPlanPtr plan = CachedPlan(PlanId::kCounterUpsert, kUpsertSql, 4, kTypes);
 	Datum values[4];
@@ -117,6 +165,9 @@ void CountersFlush() {
 	int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "event: counter upsert failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 }
 
 } // namespace event::pg

@@ -64,7 +64,8 @@ void PushTimestamp(JsonbParseState **state, const char *key, bool isnull, Timest
 		PushString(state, key, nullptr);
 		return;
 	}
-	char buf[40];
+	// pushJsonbValue keeps the pointer, so the text must outlive this frame.
+	char *buf = static_cast<char *>(palloc(40));
 	FormatTimestampUtc(ts, buf);
 	PushString(state, key, buf);
 }

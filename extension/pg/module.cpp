@@ -38,9 +38,21 @@ CachedRelation relations[] = {
 
 // Abort: forget what the failed transaction left in backend memory.
 void OnXactEvent(XactEvent event) {
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
+		CountersFlush();
+		return;
+	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
 		CountersDiscard();
 		ResetPartitionCache();
+	}
+}
+
+// A rolled-back savepoint takes its counter deltas with it.
+void OnSubXactEvent(SubXactEvent event, SubTransactionId subid) {
+	if (event == SUBXACT_EVENT_ABORT_SUB) {
+		CountersAbortSubtransaction(subid);
+		ResetPartitionCache(); // a partition created in the savepoint is gone
 	}
 }
 
@@ -88,6 +100,10 @@ static void event_xact_callback(XactEvent event, void *) {
 	event::pg::Guard([event] { event::pg::OnXactEvent(event); });
 }
 
+static void event_subxact_callback(SubXactEvent event, SubTransactionId subid, SubTransactionId, void *) {
+	event::pg::Guard([event, subid] { event::pg::OnSubXactEvent(event, subid); });
+}
+
 static void event_relcache_callback(Datum, Oid relid) {
 	event::pg::Guard([relid] { event::pg::OnRelationInvalidated(relid); });
 }
@@ -108,6 +124,7 @@ void _PG_init(void) {
 	MarkGUCPrefixReserved("event");
 
 	RegisterXactCallback(event_xact_callback, nullptr);
+	RegisterSubXactCallback(event_subxact_callback, nullptr);
 	CacheRegisterRelcacheCallback(event_relcache_callback, (Datum)0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, event_namespace_callback, (Datum)0);
 }

@@ -10,6 +10,7 @@
 
 #include "guard.hpp"
 #include "pg/catalog.hpp"
+#include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
 
 namespace event::pg {
@@ -75,7 +76,7 @@ void Connect() {
 // The value may be a short-header varlena: return it as a Datum, do not detoast it while SPI is
 // connected (the detoasted copy would live in SPI memory).
 bool SelectValue(SPIPlanPtr plan, Datum *values, const char *nulls, Datum *out) {
-	int rc = SPI_execute_plan(plan, values, nulls, true, 1);
+	int rc = SPI_execute_plan(plan, values, nulls, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -411,7 +412,7 @@ EVENT_FUNCTION(event_get_event) {
 	Datum values[1] = {PG_GETARG_DATUM(0)};
 	Connect();
 	SPIPlanPtr plan = KeptPlan(&get_event_plan, "SELECT e FROM event.events e WHERE e.event_id = $1", 1, kTypes);
-	int rc = SPI_execute_plan(plan, values, nullptr, true, 1);
+	int rc = SPI_execute_plan(plan, values, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	Datum row = (Datum)0;
@@ -446,6 +447,7 @@ EVENT_FUNCTION(event_get_event_json) {
 
 // event.query_events(user_id, event_type, event_source, event_category, status, start_time, end_time, limit, offset).
 EVENT_FUNCTION(event_query_events) {
+	event::pg::CountersFlush(); // totals may come from the counters: include this transaction's events
 	QueryArgs args = DefaultQueryArgs();
 	args.user_id = TextArgOrNull(fcinfo, 0);
 	args.event_type = TextArgOrNull(fcinfo, 1);
@@ -477,6 +479,7 @@ EVENT_FUNCTION(event_query_events) {
 
 // event.query_events_json(jsonb): query_events from an EventQueryRequest object.
 EVENT_FUNCTION(event_query_events_json) {
+	event::pg::CountersFlush(); // totals may come from the counters: include this transaction's events
 	QueryArgs args = DefaultQueryArgs();
 	ParseQueryRequest(PG_GETARG_JSONB_P(0), &args);
 	return QueryEvents(args);
@@ -504,7 +507,7 @@ EVENT_FUNCTION(event_read_stream) {
 	                           "SELECT e FROM event.events e WHERE e.stream_id = $1 AND e.stream_version >= $2 "
 	                           "ORDER BY e.stream_version LIMIT $3",
 	                           3, kTypes);
-	int rc = SPI_execute_plan(plan, values, nullptr, true, 0);
+	int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	for (uint64 i = 0; i < SPI_processed; i++) {

@@ -9,6 +9,7 @@
 #include "pg/compat.hpp"
 
 #include "guard.hpp"
+#include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
 
 namespace event::pg {
@@ -110,10 +111,11 @@ using namespace event::pg;
 
 // event.get_statistics(): the EventStatistics object from the counters.
 EVENT_FUNCTION(event_get_statistics) {
+	event::pg::CountersFlush(); // this transaction's own events count too
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 	SPIPlanPtr plan = KeptPlan(&statistics_plan, kStatisticsSql);
-	int rc = SPI_execute_plan(plan, nullptr, nullptr, true, 1);
+	int rc = SPI_execute_plan(plan, nullptr, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "event: statistics query failed: %s", SPI_result_code_string(rc));
 	bool isnull = false;
@@ -127,6 +129,7 @@ EVENT_FUNCTION(event_get_statistics) {
 
 // event.compact_statistics(): folds the counter shards into shard 0; returns the rows removed.
 EVENT_FUNCTION(event_compact_statistics) {
+	event::pg::CountersFlush();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 	int rc = SPI_execute_plan(KeptPlan(&fold_plan, kFoldSql), nullptr, nullptr, false, 1);

@@ -179,7 +179,6 @@ EVENT_FUNCTION(event_update_status) {
 			CounterAdd("processing", "count", 1);
 			CounterAdd("processing", "us_sum", static_cast<int64>(llround(processing_ms * 1000.0)));
 		}
-		CountersFlush();
 		break;
 	}
 

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# test/bench/run.sh — `make bench`: write and read benchmarks of the event extension, each
+# beside a plain-PostgreSQL baseline measured in the same run (docs/benchmarks.md).
+#
+# Starts its own throwaway cluster (test/harness/pg_start.sh; fsync on, synchronous_commit on,
+# shared_buffers 256MB), prints one table and writes it to build/bench/results.md.
+#
+# Environment:
+#   BENCH_SECONDS     duration of each pgbench run (default 15; 5 with BENCH_QUICK=1)
+#   BENCH_EVENTS      events loaded for the read/size benchmarks (default 4000000; 1000000 quick;
+#                     10000000 takes ~22 minutes on 2 cores, see docs/benchmarks.md)
+#   BENCH_QUICK=1     smoke run (~2 minutes)
+#   BENCH_CLIENTS     concurrent clients of benchmarks 1-3 (default 8; pgbench -j 2)
+#   BENCH_LOAD_JOBS   parallel loaders for benchmark 4 (default 2)
+#   BENCH_LOAD_BATCH  events per create_events call while loading (default 1000 = event.max_batch_size)
+#   BENCH_RUNS        timed runs per read benchmark, median reported (default 20)
+#   BENCH_KEEP=1      keep the cluster directory (default: deleted)
+set -euo pipefail
+
+REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+here=$REPO_ROOT/test/bench
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	secs=${BENCH_SECONDS:-5}
+	events=${BENCH_EVENTS:-1000000}
+else
+	secs=${BENCH_SECONDS:-15}
+	events=${BENCH_EVENTS:-4000000}
+fi
+clients=${BENCH_CLIENTS:-8}
+threads=2
+load_jobs=${BENCH_LOAD_JOBS:-2}
+load_batch=${BENCH_LOAD_BATCH:-1000}
+runs=${BENCH_RUNS:-20}
+outdir=$REPO_ROOT/build/bench
+mkdir -p "$outdir"
+
+tmp=$(mktemp -d /tmp/event-bench.XXXXXX)
+chmod 755 "$tmp"
+work=$tmp/work
+mkdir -p "$work"
+cleanup() {
+	"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_start=$(date +%s)
+log() { printf '[bench %4ds] %s\n' $(($(date +%s) - t_start)) "$*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }" </dev/null; }     # calc EXPR
+fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }  # fmt FORMAT VALUE
+
+# ------------------------------------------------------------------ cluster
+log "starting cluster in $tmp"
+"$HARNESS/pg_start.sh" "$tmp" >/dev/null
+set -a; . "$tmp/env"; set +a
+psql -X -q -d postgres -c "ALTER SYSTEM SET shared_buffers = '256MB'" \
+	-c "ALTER SYSTEM SET synchronous_commit = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'" \
+	-c "ALTER SYSTEM SET checkpoint_timeout = '15min'"
+"$HARNESS/pg_stop.sh" "$tmp" >/dev/null
+"$HARNESS/pg_start.sh" "$tmp" >/dev/null
+set -a; . "$tmp/env"; set +a
+export PGDATABASE=bench
+psql -X -q -d postgres -c "CREATE DATABASE bench"
+psql -X -q -f "$here/setup.sql" >/dev/null
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+
+pgversion=$(q "SELECT version()")
+settings=$(q "SELECT string_agg(name || '=' || setting || COALESCE(unit, ''), ', ' ORDER BY name) FROM pg_settings
+              WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_level', 'full_page_writes')")
+
+# ------------------------------------------------------------------ results
+rows=()
+# row NAME OURS BASELINE RATIO GOAL MET
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3, ratio $4 (goal $5: $6)"; }
+# met VALUE OP LIMIT -> yes/NO
+met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v >= l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
+
+# pgbench_tps NAME SCRIPT: runs pgbench for $secs seconds and prints tps (no connection time).
+pgbench_tps() {
+	local name=$1 script=$2 out=$work/$1.pgbench.log
+	if ! pgbench -n -c "$clients" -j "$threads" -M prepared -T "$secs" -f "$script" >"$out" 2>&1; then
+		echo "bench: pgbench $name failed:" >&2; tail -n 20 "$out" >&2; exit 1
+	fi
+	if grep -q "aborted" "$out" && ! grep -q "number of failed transactions: 0" "$out"; then
+		grep -m3 -i "error\|abort" "$out" >&2 || true
+	fi
+	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out"
+}
+
+# ------------------------------------------------------------------ 1. single-event create
+log "1. single-event create, $clients clients, ${secs}s each"
+cat >"$work/b1_ours.sql" <<'EOF'
+SELECT event.create_event('bench.clicked', '{"x":1}'::jsonb, 'frontend', 'click', 'user_' || (random()*10000)::int);
+EOF
+cat >"$work/b1_base.sql" <<'EOF'
+INSERT INTO bench.base_events (event_type, event_source, event_category, user_id, data) VALUES ('bench.clicked', 'frontend', 'click', 'user_' || (random()*10000)::int, '{"x":1}'::jsonb);
+EOF
+q "CHECKPOINT" >/dev/null
+b1_ours=$(pgbench_tps b1_ours "$work/b1_ours.sql")
+q "CHECKPOINT" >/dev/null
+b1_base=$(pgbench_tps b1_base "$work/b1_base.sql")
+r=$(calc "$b1_ours / $b1_base")
+row "1. create_event, 1 event/txn, $clients clients (tps)" "$(fmt %.0f "$b1_ours")" "$(fmt %.0f "$b1_base") (INSERT)" \
+	"$(fmt %.2f "$r")" "≥ 0.85" "$(met "$r" ">=" 0.85)"
+
+# ------------------------------------------------------------------ 2. 100 events per transaction
+log "2. 100 events per transaction, $clients clients"
+{
+	printf "SELECT jsonb_array_length(event.create_events('["
+	for i in $(seq 1 100); do
+		[ "$i" -gt 1 ] && printf ","
+		printf '{"event_type":"bench.batch","event_source":"frontend","event_category":"click","user_id":"user_%d","data":{"x":%d}}' \
+			$((i * 97 % 10000)) "$i"
+	done
+	printf "]'::jsonb));\n"
+} >"$work/b2_ours.sql"
+{
+	printf "INSERT INTO bench.base_events (event_type, event_source, event_category, user_id, data) VALUES "
+	for i in $(seq 1 100); do
+		[ "$i" -gt 1 ] && printf ","
+		printf "('bench.batch','frontend','click','user_%d','{\"x\":%d}'::jsonb)" $((i * 97 % 10000)) "$i"
+	done
+	printf ";\n"
+} >"$work/b2_base.sql"
+q "CHECKPOINT" >/dev/null
+b2_ours=$(pgbench_tps b2_ours "$work/b2_ours.sql")
+q "CHECKPOINT" >/dev/null
+b2_ins=$(pgbench_tps b2_base "$work/b2_base.sql")
+# COPY: $clients psql sessions, each running K autocommitted COPYs of 100 rows from its script;
+# K is sized from the INSERT rate so that the run takes about $secs seconds.
+k=$(fmt %d "$(calc "$b2_ins * $secs / $clients + 10")")
+block=$(
+	echo "COPY bench.base_events (event_type, event_source, event_category, user_id, data) FROM STDIN;"
+	for i in $(seq 1 100); do printf 'bench.batch\tfrontend\tclick\tuser_%d\t{"x":%d}\n' $((i * 97 % 10000)) "$i"; done
+	echo '\.'
+)
+for _ in $(seq 1 "$k"); do printf '%s\n' "$block"; done >"$work/b2_copy.sql"
+q "CHECKPOINT" >/dev/null
+t0=$(now)
+pids=()
+for c in $(seq 1 "$clients"); do
+	psql -X -q -v ON_ERROR_STOP=1 -f "$work/b2_copy.sql" >"$work/b2_copy.$c.log" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { echo "bench: COPY client failed" >&2; cat "$work"/b2_copy.*.log >&2; exit 1; }; done
+t1=$(now)
+b2_copy_eps=$(calc "$clients * $k * 100 / ($t1 - $t0)")
+b2_ours_eps=$(calc "$b2_ours * 100")
+b2_ins_eps=$(calc "$b2_ins * 100")
+r_copy=$(calc "$b2_ours_eps / $b2_copy_eps")
+r_ins=$(calc "$b2_ours_eps / $b2_ins_eps")
+row "2a. create_events, 100 events/txn vs COPY (events/s)" "$(fmt %.0f "$b2_ours_eps")" \
+	"$(fmt %.0f "$b2_copy_eps") (COPY)" "$(fmt %.2f "$r_copy")" "≥ 0.70" "$(met "$r_copy" ">=" 0.70)"
+row "2b. create_events, 100 events/txn vs multi-row INSERT (events/s)" "$(fmt %.0f "$b2_ours_eps")" \
+	"$(fmt %.0f "$b2_ins_eps") (INSERT 100 rows)" "$(fmt %.2f "$r_ins")" "—" "—"
+
+# ------------------------------------------------------------------ 3. expected-version append
+log "3. expected-version append over 1000 streams, $clients clients"
+cat >"$work/b3.sql" <<'EOF'
+\set n random(1, 1000)
+SELECT bench.append_acct(:n);
+EOF
+c0=$(q "SELECT last_value - CASE WHEN is_called THEN 0 ELSE 1 END FROM bench.conflicts")
+q "CHECKPOINT" >/dev/null
+b3=$(pgbench_tps b3 "$work/b3.sql")
+c1=$(q "SELECT last_value - CASE WHEN is_called THEN 0 ELSE 1 END FROM bench.conflicts")
+b3_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/b3.pgbench.log")
+conflict_pct=$(fmt %.2f "$(calc "100 * ($c1 - $c0) / ($b3_tx + $c1 - $c0)")")
+r=$(calc "$b3 / $b1_base")
+row "3. expected-version append, 1000 streams (appends/s; $((c1 - c0)) EV001 retried = ${conflict_pct}% of attempts)" \
+	"$(fmt %.0f "$b3")" "$(fmt %.0f "$b1_base") (INSERT, bench 1)" "$(fmt %.2f "$r")" "≥ 0.80" "$(met "$r" ">=" 0.80)"
+
+# ------------------------------------------------------------------ 4. load + reads
+log "4. loading $events events ($load_jobs jobs, $load_batch per create_events call)"
+before=$(q "SELECT count(*) FROM event.events")
+per=$(((events + load_jobs - 1) / load_jobs))
+t0=$(now)
+pids=()
+for w in $(seq 0 $((load_jobs - 1))); do
+	lo=$((w * per)); hi=$(((w + 1) * per)); [ "$hi" -gt "$events" ] && hi=$events
+	psql -X -q -v ON_ERROR_STOP=1 -c "CALL bench.load($w, $load_jobs, $lo, $hi, $load_batch)" >"$work/load.$w.log" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { echo "bench: loader failed" >&2; cat "$work"/load.*.log >&2; exit 1; }; done
+t1=$(now)
+load_s=$(calc "$t1 - $t0")
+load_eps=$(calc "$events / $load_s")
+log "loaded $events events in $(fmt %.0f "$load_s") s ($(fmt %.0f "$load_eps") events/s)"
+
+log "copying event.events into the baseline table"
+q "TRUNCATE bench.base_events" >/dev/null
+maxpos=$(q "SELECT max(position) FROM event.events")
+total=$(q "SELECT count(*) FROM event.events")
+chunk=100000
+per=$(((maxpos + load_jobs) / load_jobs))
+t0=$(now)
+pids=()
+for w in $(seq 0 $((load_jobs - 1))); do
+	lo=$((w * per)); hi=$(((w + 1) * per))
+	psql -X -q -v ON_ERROR_STOP=1 -c "CALL bench.copy_to_base($lo, $hi, $chunk)" >"$work/copy.$w.log" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || { echo "bench: copy failed" >&2; cat "$work"/copy.*.log >&2; exit 1; }; done
+t1=$(now)
+copy_s=$(calc "$t1 - $t0")
+copy_rps=$(calc "$total / $copy_s")
+row "4. load $events events: create_events x$load_batch, $load_jobs jobs (events/s; $(fmt %.0f "$load_s") s)" \
+	"$(fmt %.0f "$load_eps")" "$(fmt %.0f "$copy_rps") (INSERT…SELECT of the same rows; $(fmt %.0f "$copy_s") s)" \
+	"$(fmt %.2f "$(calc "$load_eps / $copy_rps")")" "—" "—"
+
+log "VACUUM ANALYZE, compact_statistics"
+q "SELECT event.compact_statistics()" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -c "VACUUM ANALYZE" >/dev/null
+q "CHECKPOINT" >/dev/null
+
+hot_stream=account:hot0
+stream_len=$(q "SELECT version FROM event.event_streams WHERE stream_id = '$hot_stream'")
+user_n=$(q "SELECT sum(n) FROM event.stat_counters WHERE dimension = 'user' AND key = 'user_hot'")
+mid=$((maxpos / 2))
+mid_id=$(q "SELECT event_id FROM event.events WHERE position >= $mid ORDER BY position LIMIT 1")
+log "reads: user_hot has $user_n events, $hot_stream has $stream_len, cursor $mid, id $mid_id"
+
+median() { q "SELECT round(bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 3)"; }
+read_row() { # NAME OURS_SQL BASE_SQL|- BASE_LABEL GOAL_MS
+	local ours base r
+	ours=$(median "$2")
+	if [ "$3" = - ]; then base=$4; r=$(fmt %.3f "$(calc "$ours / $base")"); base="$base (spec limit)"
+	else base=$(median "$3"); r=$(fmt %.2f "$(calc "$ours / $base")"); base="$base ($4)"; fi
+	row "$1 (ms, median of $runs)" "$ours" "$base" "$r" "≤ $5 ms" "$(met "$ours" "<=" "$5")"
+}
+read_row "4a. get_statistics()" "SELECT event.get_statistics()" - 500 10
+read_row "4b. query_events(user_id, limit 1000), user with $user_n events" \
+	"SELECT event.query_events(user_id => 'user_hot', \"limit\" => 1000)" \
+	"SELECT jsonb_agg(to_jsonb(e)) FROM (SELECT * FROM bench.base_events WHERE user_id = 'user_hot' ORDER BY \"timestamp\" DESC LIMIT 1000) e" \
+	"plain SELECT … ORDER BY timestamp DESC LIMIT 1000, jsonb_agg" 20
+read_row "4b'. query_events vs spec" "SELECT event.query_events(user_id => 'user_hot', \"limit\" => 1000)" - 200 20
+read_row "4c. get_event(id)" "SELECT event.get_event('$mid_id')" \
+	"SELECT * FROM bench.base_events WHERE event_id = '$mid_id'" "plain SELECT by primary key" 1
+read_row "4d. read_stream(stream of $stream_len events, 1, 1000)" \
+	"SELECT count(*) FROM event.read_stream('$hot_stream', 1, 1000)" \
+	"SELECT count(*) FROM (SELECT * FROM bench.base_events WHERE stream_id = '$hot_stream' AND stream_version >= 1 ORDER BY stream_version LIMIT 1000) s" \
+	"plain SELECT … ORDER BY stream_version LIMIT 1000" 10
+read_row "4e. read_all(position $mid, 1000)" \
+	"SELECT count(*) FROM event.read_all($mid, 1000)" \
+	"SELECT count(*) FROM (SELECT * FROM bench.base_events WHERE position > $mid ORDER BY position LIMIT 1000) s" \
+	"plain SELECT … ORDER BY position LIMIT 1000" 10
+
+# ------------------------------------------------------------------ 5. bytes per event
+log "5. bytes on disk"
+ours_b=$(q "SELECT bench.tree_bytes('event.events') + bench.tree_bytes('event.event_status')
+            + pg_total_relation_size('event.event_streams') + pg_total_relation_size('event.idempotency_keys')
+            + pg_total_relation_size('event.stat_counters')")
+events_b=$(q "SELECT bench.tree_bytes('event.events')")
+base_b=$(q "SELECT bench.tree_bytes('bench.base_events')")
+base_n=$(q "SELECT count(*) FROM bench.base_events")
+bpe=$(fmt %.0f "$(calc "$ours_b / $total")")
+bpe_events=$(fmt %.0f "$(calc "$events_b / $total")")
+bpr=$(fmt %.0f "$(calc "$base_b / $base_n")")
+row "5. bytes on disk per event ($total events; event.events alone: $bpe_events)" "$bpe" "$bpr (plain table, same rows)" \
+	"$(fmt %.2f "$(calc "$bpe / $bpr")")" "—" "—"
+
+# ------------------------------------------------------------------ report
+mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+{
+	echo "# event benchmark results"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); \`BENCH_QUICK=$quick BENCH_SECONDS=$secs BENCH_EVENTS=$events make bench\`;" \
+		"$(nproc) CPUs, $mem RAM; $pgversion; $settings; $clients clients (pgbench -j $threads -M prepared)." \
+		"Total run time $(($(date +%s) - t_start)) s."
+	echo
+	echo "| benchmark | ours | baseline | ratio | goal | met? |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+} >"$outdir/results.md"
+echo
+cat "$outdir/results.md"
+echo
+echo "written to build/bench/results.md"

@@ -1,0 +1,84 @@
+// sidecar_message_test.cpp — event_decoder payloads, subjects, /health and request lines.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "http/server.hpp"
+#include "metrics.hpp"
+#include "relay/decoded_message.hpp"
+
+using namespace event::sidecar;
+using namespace event::sidecar::relay;
+
+TEST(SidecarDecodedMessage, Event) {
+	DecodedMessage m = ParseDecodedMessage(
+		R"({"event_id":"01a2-x","position":1,"event_type":"order.created","event_source":"backend",)"
+		R"("event_category":"order","user_id":null,"stream_id":"order:1","stream_version":3,"data":{"k":"v"},)"
+		R"("metadata":{},"context":{},"idempotency_key":null,"timestamp":"2026-01-01T00:00:00Z",)"
+		R"("created_at":"2026-01-01T00:00:00Z","xid":123,"lsn":"0/16B3748","commit_time":"2026-01-01T00:00:00Z"})");
+	ASSERT_EQ(m.kind, DecodedKind::kEvent) << m.error;
+	EXPECT_EQ(m.event_id, "01a2-x");
+	EXPECT_EQ(m.lsn, 0x16B3748u);
+	EXPECT_EQ(m.stream_id, "order:1");
+	EXPECT_EQ(m.stream_version, 3);
+	EXPECT_EQ(SubjectFor(m), "events.backend.order.order.created");
+}
+
+TEST(SidecarDecodedMessage, Heartbeat) {
+	DecodedMessage m = ParseDecodedMessage(R"({"heartbeat":true,"lsn":"1/A","content":"2026-…"})");
+	ASSERT_EQ(m.kind, DecodedKind::kHeartbeat);
+	EXPECT_EQ(m.lsn, 0x10000000Au);
+}
+
+TEST(SidecarDecodedMessage, Invalid) {
+	for (const char *bad :
+		 {"", "[]", "{", "{\"event_id\":\"a\"}", "{\"lsn\":\"0/1\"}", "{\"lsn\":\"zz\",\"heartbeat\":true}",
+		  "{\"lsn\":\"0/1\",\"event_id\":\"a\",\"event_type\":\"t\",\"event_source\":\"s\"}",
+		  "{\"lsn\":\"0/1\",\"event_id\":1,\"event_type\":\"t\",\"event_source\":\"s\",\"event_category\":\"c\"}"}) {
+		DecodedMessage m = ParseDecodedMessage(bad);
+		EXPECT_EQ(m.kind, DecodedKind::kInvalid) << bad;
+		EXPECT_FALSE(m.error.empty()) << bad;
+	}
+}
+
+TEST(SidecarDecodedMessage, SubjectIsSanitised) {
+	DecodedMessage m;
+	m.event_source = "back end";
+	m.event_category = "a.b";
+	m.event_type = "x.*.>";
+	std::string s = SubjectFor(m);
+	EXPECT_EQ(s.rfind("events.", 0), 0u);
+	EXPECT_EQ(s.find_first_of(" *>"), std::string::npos) << s;
+	EXPECT_EQ(s.substr(0, 20), "events.back_end.a_b.");
+}
+
+TEST(SidecarHttp, RequestLine) {
+	std::string method, path;
+	EXPECT_TRUE(http::ParseRequestLine("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", &method, &path));
+	EXPECT_EQ(method, "GET");
+	EXPECT_EQ(path, "/health");
+	EXPECT_TRUE(http::ParseRequestLine("GET /metrics?x=1 HTTP/1.0\r\n\r\n", &method, &path));
+	EXPECT_EQ(path, "/metrics");
+	for (const char *bad : {"", "GET\r\n", "GET /x\r\n", "GET  HTTP/1.1\r\n", "GET x HTTP/1.1\r\n", "GET /x FTP\r\n"})
+		EXPECT_FALSE(http::ParseRequestLine(bad, &method, &path)) << bad;
+}
+
+TEST(SidecarMetrics, HealthStatus) {
+	Metrics m;
+	m.max_lag_bytes = 100;
+	EXPECT_STREQ(HealthStatus(m), "down");
+	m.postgres_up = true;
+	m.nats_up = true;
+	EXPECT_STREQ(HealthStatus(m), "ok");
+	m.lag_bytes = 101;
+	EXPECT_STREQ(HealthStatus(m), "degraded");
+	std::string json = RenderHealthJson(m, "event_relay");
+	EXPECT_NE(json.find("\"status\":\"degraded\""), std::string::npos) << json;
+	EXPECT_NE(json.find("\"slot\":\"event_relay\""), std::string::npos) << json;
+	EXPECT_NE(json.find("\"lag_bytes\":101"), std::string::npos) << json;
+	m.nats_up = false;
+	EXPECT_STREQ(HealthStatus(m), "down");
+	std::string prom = RenderPrometheus(m, "s");
+	EXPECT_NE(prom.find("event_relay_lag_bytes{slot=\"s\"} 101\n"), std::string::npos);
+	EXPECT_NE(prom.find("# TYPE event_relay_events_published_total counter"), std::string::npos);
+}
