@@ -325,3 +325,8 @@ CREATE FUNCTION event._guard_leak_test(n integer) RETURNS bigint
 COMMENT ON FUNCTION event._guard_leak_test(integer) IS
 	'Internal test hook: raises and catches n PostgreSQL errors in rolled-back subtransactions, returns TopMemoryContext total bytes';
 REVOKE ALL ON FUNCTION event._guard_leak_test(integer) FROM PUBLIC;
+
+-- Partitions for this month and the next three exist from the start, so the append path only
+-- creates one as a safety net (a partition created inside a user's open transaction is invisible
+-- to other writers until that transaction ends). Later months: event.create_partitions().
+SELECT event.create_partitions(now() + interval '3 months');

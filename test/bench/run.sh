@@ -7,8 +7,7 @@
 #
 # Environment:
 #   BENCH_SECONDS     duration of each pgbench run (default 15; 5 with BENCH_QUICK=1)
-#   BENCH_EVENTS      events loaded for the read/size benchmarks (default 4000000; 1000000 quick;
-#                     10000000 takes ~22 minutes on 2 cores, see docs/benchmarks.md)
+#   BENCH_EVENTS      events loaded for the read/size benchmarks (default 10000000; 1000000 quick)
 #   BENCH_QUICK=1     smoke run (~2 minutes)
 #   BENCH_CLIENTS     concurrent clients of benchmarks 1-3 (default 8; pgbench -j 2)
 #   BENCH_LOAD_JOBS   parallel loaders for benchmark 4 (default 2)
@@ -26,7 +25,7 @@ if [ "$quick" = 1 ]; then
 	events=${BENCH_EVENTS:-1000000}
 else
 	secs=${BENCH_SECONDS:-15}
-	events=${BENCH_EVENTS:-4000000}
+	events=${BENCH_EVENTS:-10000000}
 fi
 clients=${BENCH_CLIENTS:-8}
 threads=2
@@ -70,7 +69,7 @@ psql -X -q -f "$here/setup.sql" >/dev/null
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 
 pgversion=$(q "SELECT version()")
-settings=$(q "SELECT string_agg(name || '=' || setting || COALESCE(unit, ''), ', ' ORDER BY name) FROM pg_settings
+settings=$(q "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
               WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_level', 'full_page_writes')")
 
 # ------------------------------------------------------------------ results
