@@ -45,7 +45,7 @@ SELECT ok(event.uuid_v7_time(event_id) BETWEEN now() - interval '1 second' AND c
           'event_id time is now') FROM t10_min;
 SELECT ok(m.position > f.position, 'positions increase') FROM t10_min m, t10_full f;
 SELECT ok(m.event_id > f.event_id, 'event ids increase within the session') FROM t10_min m, t10_full f;
-CREATE TEMP TABLE t10_many AS SELECT n, e.* FROM generate_series(1, 20) n, LATERAL event.create_event('t10.many') e;
+CREATE TEMP TABLE t10_many AS SELECT n, e.* FROM generate_series(1, 20) n, LATERAL event.create_event('t10.many', data => jsonb_build_object('n', n)) e;
 SELECT is((SELECT count(*) FROM t10_many a JOIN t10_many b ON b.n = a.n + 1 WHERE b.position > a.position
                                                            AND b.event_id > a.event_id), 19::bigint,
           '20 calls: strictly increasing positions and ids');
@@ -76,6 +76,8 @@ SELECT throws_ok($$SELECT event.create_event_json('{"event_type": "t10.json", "s
                  'EV001', 'wrong expected version for stream "t10cart:7"', 'JSON expected_version no_stream on an existing stream');
 
 -- Bad inputs. Count what is stored before and after: nothing partial may remain.
+-- Counter deltas are written before commit; get_statistics() writes this transaction's now.
+SELECT count(*) FROM (SELECT event.get_statistics()) f \gset _
 CREATE TEMP TABLE t10_before AS SELECT (SELECT count(*) FROM event.events) AS events,
 	(SELECT count(*) FROM event.idempotency_keys) AS keys, (SELECT count(*) FROM event.event_streams) AS streams,
 	(SELECT coalesce(sum(n), 0) FROM event.stat_counters) AS counters, (SELECT last_value FROM event.events_position_seq) AS seq;
@@ -154,6 +156,8 @@ SELECT throws_ok($$SELECT event.create_event_json('{"event_type": "t10.x", "stre
 SELECT is((SELECT count(*) FROM event.events) - events, 2::bigint, 'after the errors: only the two lives_ok events stored') FROM t10_before;
 SELECT is((SELECT count(*) FROM event.idempotency_keys), keys, 'no idempotency key stored') FROM t10_before;
 SELECT is((SELECT count(*) FROM event.event_streams), streams, 'no stream created') FROM t10_before;
+-- Counter deltas are written before commit; get_statistics() writes this transaction's now.
+SELECT count(*) FROM (SELECT event.get_statistics()) f \gset _
 SELECT is((SELECT coalesce(sum(n), 0) FROM event.stat_counters) - counters, 12::numeric, 'counters moved only for the two stored events (6 dimensions each)')
 FROM t10_before;
 

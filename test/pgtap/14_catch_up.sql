@@ -63,7 +63,7 @@ BEGIN
 		GET DIAGNOSTICS last_page = ROW_COUNT;
 		cursor_pos := coalesce((SELECT max(position) FROM t14_read), cursor_pos);
 		pages := pages + 1;
-		EXIT WHEN NOT busy AND last_page = 0 AND cursor_pos >= event.safe_position();
+		EXIT WHEN NOT busy AND last_page = 0;
 		PERFORM pg_sleep(0.005);
 		IF pages > 100000 THEN RAISE EXCEPTION 'reader did not finish'; END IF;
 	END LOOP;
