@@ -80,12 +80,14 @@ clean-sidecar:
 endif
 
 # ---------------------------------------------------------------- unit tests
-# test/unit/*_test.cpp + extension/core/*.cpp (pure C++, no PG headers) + the
-# sidecar files named by SIDECAR_UNIT_SOURCES in sidecar/unit_sources.mk
+# test/unit/*_test.cpp + extension/core/*.cpp (pure C++, no PG headers) + the pure C++ parts
+# of the output plugin (DECODER_UNIT_SOURCES) + the sidecar files named by SIDECAR_UNIT_SOURCES in sidecar/unit_sources.mk
 # (paths from the repo root or from sidecar/; extra libs in SIDECAR_UNIT_LIBS).
 -include sidecar/unit_sources.mk
 UNIT_SIDECAR = $(foreach f,$(SIDECAR_UNIT_SOURCES),$(if $(wildcard $(f)),$(f),sidecar/$(f)))
-UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard extension/core/*.cpp) $(UNIT_SIDECAR)
+DECODER_UNIT_SOURCES = extension/decoder/message.cpp extension/decoder/options.cpp
+UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard extension/core/*.cpp) $(DECODER_UNIT_SOURCES) \
+	$(UNIT_SIDECAR)
 UNIT_OBJS = $(patsubst %.cpp,build/unit/%.o,$(UNIT_SOURCES))
 UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Wshadow -fexceptions -MMD -MP $(WERROR) \
 	-Iextension -Isidecar

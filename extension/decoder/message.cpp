@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 namespace event::decoder {
@@ -15,23 +16,86 @@ constexpr int64_t kSecondsPerDay = 86400;
 // Days from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
 constexpr int64_t kPgEpochDays = 10957;
 
-// Kind of each EventField: true = JSON string (escaped, quoted), false = copied as is.
-constexpr bool kIsString[kEventFieldCount] = {
-    true,  // event_id
-    false, // position
-    true,  // event_type
-    true,  // event_source
-    true,  // event_category
-    true,  // user_id
-    true,  // stream_id
-    false, // stream_version
-    false, // data
-    false, // metadata
-    false, // context
-    true,  // idempotency_key
-    true,  // timestamp
-    true,  // created_at
+// How each EventField is written.
+enum FieldKind : uint8_t {
+	kRaw,     // copied as is (numbers, jsonb text)
+	kString,  // a JSON string: quoted and escaped
+	kSafe,    // a JSON string that never needs escaping (formatted by us): quoted only
 };
+constexpr FieldKind kKinds[kEventFieldCount] = {
+    kSafe,   // event_id
+    kRaw,    // position
+    kString, // event_type
+    kString, // event_source
+    kString, // event_category
+    kString, // user_id
+    kString, // stream_id
+    kRaw,    // stream_version
+    kRaw,    // data
+    kRaw,    // metadata
+    kRaw,    // context
+    kString, // idempotency_key
+    kSafe,   // timestamp
+    kSafe,   // created_at
+};
+
+// Per byte: 0 = no escape, 'u' = \u00XX, else the letter of the two-character escape.
+struct EscapeTable {
+	char code[256];
+	constexpr EscapeTable() : code() {
+		for (int c = 0; c < 0x20; c++)
+			code[c] = 'u';
+		code[static_cast<int>('"')] = '"';
+		code[static_cast<int>('\\')] = '\\';
+		code[static_cast<int>('\b')] = 'b';
+		code[static_cast<int>('\f')] = 'f';
+		code[static_cast<int>('\n')] = 'n';
+		code[static_cast<int>('\r')] = 'r';
+		code[static_cast<int>('\t')] = 't';
+	}
+};
+constexpr EscapeTable kEscape;
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Writes value escaped (no quotes) at out; at most 6 bytes per input byte. Returns the end.
+char *WriteEscaped(char *out, std::string_view value) noexcept {
+	const auto *p = reinterpret_cast<const unsigned char *>(value.data());
+	const unsigned char *const end = p + value.size();
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && kEscape.code[*p] == 0)
+			p++;
+		memcpy(out, run, static_cast<size_t>(p - run));
+		out += p - run;
+		if (p == end)
+			break;
+		const char code = kEscape.code[*p];
+		*out++ = '\\';
+		if (code == 'u') {
+			*out++ = 'u';
+			*out++ = '0';
+			*out++ = '0';
+			*out++ = kHexDigits[*p >> 4];
+			*out++ = kHexDigits[*p & 0x0F];
+		} else {
+			*out++ = code;
+		}
+		p++;
+	}
+	return out;
+}
+
+char *Put(char *out, std::string_view text) noexcept {
+	memcpy(out, text.data(), text.size());
+	return out + text.size();
+}
+
+// Two decimal digits of v (0..99).
+char *Put2(char *out, unsigned v) noexcept {
+	out[0] = static_cast<char>('0' + v / 10);
+	out[1] = static_cast<char>('0' + v % 10);
+	return out + 2;
+}
 
 // Floor division and modulo for negative values (times before 2000).
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -88,17 +152,37 @@ size_t FormatTimestamp(int64_t pg_micros, char (&out)[kTimestampBufferSize]) noe
 		return static_cast<size_t>(snprintf(out, sizeof(out), "infinity"));
 
 	const int64_t seconds = FloorDiv(pg_micros, kMicrosPerSecond);
-	const int64_t micros = pg_micros - seconds * kMicrosPerSecond;
+	const auto micros = static_cast<unsigned>(pg_micros - seconds * kMicrosPerSecond);
 	const int64_t days = FloorDiv(seconds, kSecondsPerDay);
-	const int64_t second_of_day = seconds - days * kSecondsPerDay;
+	const auto second_of_day = static_cast<unsigned>(seconds - days * kSecondsPerDay);
 	int64_t year;
 	unsigned month, day;
 	CivilFromDays(days + kPgEpochDays, year, month, day);
-	const int n = snprintf(out, sizeof(out), "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", static_cast<long long>(year),
-	                       month, day, static_cast<int>(second_of_day / 3600),
-	                       static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60),
-	                       static_cast<int>(micros));
-	return n < 0 ? 0 : static_cast<size_t>(n);
+	char *p = out;
+	if (year >= 0 && year <= 9999) {
+		p = Put2(p, static_cast<unsigned>(year / 100));
+		p = Put2(p, static_cast<unsigned>(year % 100));
+	} else {
+		// Outside PostgreSQL's usual range; rare enough for snprintf.
+		p += snprintf(p, 24, "%04lld", static_cast<long long>(year));
+	}
+	*p++ = '-';
+	p = Put2(p, month);
+	*p++ = '-';
+	p = Put2(p, day);
+	*p++ = 'T';
+	p = Put2(p, second_of_day / 3600);
+	*p++ = ':';
+	p = Put2(p, second_of_day / 60 % 60);
+	*p++ = ':';
+	p = Put2(p, second_of_day % 60);
+	*p++ = '.';
+	p = Put2(p, micros / 10000);
+	p = Put2(p, micros / 100 % 100);
+	p = Put2(p, micros % 100);
+	*p++ = 'Z';
+	*p = '\0';
+	return static_cast<size_t>(p - out);
 }
 
 size_t FormatLsn(uint64_t lsn, char (&out)[kLsnBufferSize]) noexcept {
@@ -106,44 +190,97 @@ size_t FormatLsn(uint64_t lsn, char (&out)[kLsnBufferSize]) noexcept {
 	return n < 0 ? 0 : static_cast<size_t>(n);
 }
 
-void AppendEventMessage(std::string &out, const Options &options, const EventValues &values,
-                        const CommitInfo &commit) {
+EventMessageWriter::EventMessageWriter(const Options &options) : options_(options) {
 	const Style &style = StyleOf(options.format);
 	bool first = true;
 	for (int f = 0; f < kEventFieldCount; f++) {
 		if ((options.fields & (FieldMask{1} << f)) == 0)
 			continue;
-		Key(out, style, first, kEventFieldNames[f]);
-		if (values.is_null[f])
-			out += "null";
-		else if (kIsString[f])
-			core::AppendJsonString(out, values.text[f]);
-		else
-			out.append(values.text[f].data(), values.text[f].size());
+		Key(keys_[f], style, first, kEventFieldNames[f]);
 	}
-	if (options.include_xid) {
+	SetCommit(CommitInfo{});
+}
+
+void EventMessageWriter::SetCommit(const CommitInfo &commit) {
+	commit_ = commit;
+	commit_text_.clear();
+	const Style &style = StyleOf(options_.format);
+	bool first = false; // event_id always comes first
+	if (options_.include_xid) {
 		char number[16];
 		const auto result = std::to_chars(number, number + sizeof(number), commit.xid);
-		Key(out, style, first, "xid");
-		out.append(number, static_cast<size_t>(result.ptr - number));
+		Key(commit_text_, style, first, "xid");
+		commit_text_.append(number, static_cast<size_t>(result.ptr - number));
 	}
-	if (options.include_lsn) {
+	if (options_.include_lsn) {
 		char lsn[kLsnBufferSize];
 		const size_t len = FormatLsn(commit.lsn, lsn);
-		Key(out, style, first, "lsn");
-		out += '"';
-		out.append(lsn, len);
-		out += '"';
+		Key(commit_text_, style, first, "lsn");
+		commit_text_ += '"';
+		commit_text_.append(lsn, len);
+		commit_text_ += '"';
 	}
-	if (options.include_commit_time) {
+	if (options_.include_commit_time) {
 		char time[kTimestampBufferSize];
 		const size_t len = FormatTimestamp(commit.commit_time, time);
-		Key(out, style, first, "commit_time");
-		out += '"';
-		out.append(time, len);
-		out += '"';
+		Key(commit_text_, style, first, "commit_time");
+		commit_text_ += '"';
+		commit_text_.append(time, len);
+		commit_text_ += '"';
 	}
-	out += style.close;
+	commit_text_ += style.close;
+}
+
+size_t EventMessageWriter::Bound(const EventValues &values) const {
+	size_t bound = commit_text_.size();
+	for (int f = 0; f < kEventFieldCount; f++) {
+		if (keys_[f].empty())
+			continue;
+		bound += keys_[f].size();
+		if (values.is_null[f])
+			bound += 4;
+		else if (kKinds[f] == kString)
+			bound += 6 * values.text[f].size() + 2;
+		else
+			bound += values.text[f].size() + 2;
+	}
+	return bound;
+}
+
+size_t EventMessageWriter::Write(const EventValues &values, char *out) const {
+	char *p = out;
+	for (int f = 0; f < kEventFieldCount; f++) {
+		if (keys_[f].empty())
+			continue;
+		p = Put(p, keys_[f]);
+		if (values.is_null[f]) {
+			p = Put(p, "null");
+			continue;
+		}
+		switch (kKinds[f]) {
+		case kRaw:
+			p = Put(p, values.text[f]);
+			break;
+		case kString:
+			*p++ = '"';
+			p = WriteEscaped(p, values.text[f]);
+			*p++ = '"';
+			break;
+		case kSafe:
+			*p++ = '"';
+			p = Put(p, values.text[f]);
+			*p++ = '"';
+			break;
+		}
+	}
+	p = Put(p, commit_text_);
+	return static_cast<size_t>(p - out);
+}
+
+void EventMessageWriter::Append(std::string &out, const EventValues &values) const {
+	const size_t start = out.size();
+	out.resize(start + Bound(values));
+	out.resize(start + Write(values, out.data() + start));
 }
 
 void AppendHeartbeatMessage(std::string &out, Format format, uint64_t lsn, std::string_view content) {

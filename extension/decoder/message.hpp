@@ -2,8 +2,15 @@
 //
 // Pure C++ (no PostgreSQL headers): plugin.cpp extracts the column values of a decoded row as
 // text (uuid, timestamps and numbers already formatted, jsonb as its JSON text, text columns
-// raw) and these functions assemble the message in the fixed field order of
-// docs/logical-decoding.md. Strings are escaped with core/json.hpp.
+// raw) and EventMessageWriter assembles the message in the fixed field order of
+// docs/logical-decoding.md.
+//
+// This is the plugin's hot path (one message per decoded event), so it is written by hand
+// rather than through a JSON library: the member keys with their separators are built once per
+// session, the commit fields once per transaction, and a message is written with plain pointer
+// stores into a buffer the caller sized with Bound() — in the plugin that buffer is the
+// walsender's own output StringInfo, so the text is never copied. String escaping follows
+// core/json.hpp (RFC 8259: '"', '\\' and U+0000..U+001F; everything else unchanged).
 #pragma once
 
 #include "core/cpp_only.hpp"
@@ -29,6 +36,10 @@ struct CommitInfo {
 	uint32_t xid = 0;
 	uint64_t lsn = 0;         // LSN of the commit record
 	int64_t commit_time = 0;  // PostgreSQL TimestampTz: microseconds since 2000-01-01 00:00 UTC
+
+	bool operator==(const CommitInfo &other) const {
+		return xid == other.xid && lsn == other.lsn && commit_time == other.commit_time;
+	}
 };
 
 // The prefix of pg_logical_emit_message messages reported as heartbeats.
@@ -39,15 +50,41 @@ inline constexpr size_t kTimestampBufferSize = 40;
 inline constexpr size_t kLsnBufferSize = 24;
 
 // PostgreSQL TimestampTz → ISO-8601 UTC with microseconds, "2026-11-23T10:00:00.123456Z";
-// "infinity" / "-infinity" for the special values. Returns the length written (NUL-terminated).
+// "infinity" / "-infinity" for the special values; years outside 0..9999 get their sign and
+// all their digits. Returns the length written (NUL-terminated).
 size_t FormatTimestamp(int64_t pg_micros, char (&out)[kTimestampBufferSize]) noexcept;
 
 // LSN → PostgreSQL's text form "X/X" (upper-case hex). Returns the length written.
 size_t FormatLsn(uint64_t lsn, char (&out)[kLsnBufferSize]) noexcept;
 
-// Appends the message of one event: the fields selected by options.fields in EventField order,
-// then "xid", "lsn", "commit_time" as enabled by the include_* options.
-void AppendEventMessage(std::string &out, const Options &options, const EventValues &values, const CommitInfo &commit);
+// Writes the messages of one decoding session.
+class EventMessageWriter {
+public:
+	explicit EventMessageWriter(const Options &options);
+
+	// Sets the transaction of the following events (formats xid, lsn and commit_time once).
+	void SetCommit(const CommitInfo &commit);
+	const CommitInfo &commit() const {
+		return commit_;
+	}
+
+	// An upper bound of the bytes Write() produces for values.
+	size_t Bound(const EventValues &values) const;
+
+	// Writes the message of one event into out (at least Bound(values) bytes) and returns its
+	// length: the fields selected by options.fields in EventField order, then "xid", "lsn" and
+	// "commit_time" of the current commit as enabled by the include_* options.
+	size_t Write(const EventValues &values, char *out) const;
+
+	// The same, appended to a std::string.
+	void Append(std::string &out, const EventValues &values) const;
+
+private:
+	Options options_;
+	std::string keys_[kEventFieldCount]; // separator + quoted key + colon, per selected field
+	std::string commit_text_;            // the commit members and the closing brace
+	CommitInfo commit_;
+};
 
 // Appends a heartbeat message: {"heartbeat":true,"lsn":"X/X","content":"..."}.
 void AppendHeartbeatMessage(std::string &out, Format format, uint64_t lsn, std::string_view content);

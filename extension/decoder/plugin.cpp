@@ -42,6 +42,7 @@ PG_MODULE_MAGIC;
 
 #include <charconv>
 #include <new>
+#include <optional>
 
 namespace event::decoder {
 namespace {
@@ -61,8 +62,10 @@ struct DecoderState {
 	MemoryContext change_context = nullptr; // reset after every change
 	HTAB *relations = nullptr;              // RelationEntry by OID
 	MemoryContextCallback destroy_callback{};
+	const RelationEntry *last_relation = nullptr; // the entry found by the previous change
 	Options options;
-	std::string message; // reused for every message (keeps its capacity)
+	std::optional<EventMessageWriter> writer; // set once the options are parsed
+	std::string message;                      // heartbeat text (keeps its capacity)
 };
 
 // The relation cache of the live decoding session, for the relcache callback (which is
@@ -159,6 +162,11 @@ void ResolveColumns(Relation rel, RelationEntry *entry) {
 // The cache entry of rel, computed on first use and after an invalidation.
 const RelationEntry *LookupRelation(DecoderState *state, Relation rel) {
 	const Oid relid = RelationGetRelid(rel);
+	// Dynahash entries never move and are never removed, so the previous answer can be reused
+	// while it is valid: the changes of a transaction come in runs on the same relation.
+	const RelationEntry *last = state->last_relation;
+	if (last != nullptr && last->relid == relid && last->valid)
+		return last;
 	bool found = false;
 	auto *entry = static_cast<RelationEntry *>(hash_search(state->relations, &relid, HASH_ENTER, &found));
 	if (found && entry->valid)
@@ -168,6 +176,7 @@ const RelationEntry *LookupRelation(DecoderState *state, Relation rel) {
 	if (entry->is_event)
 		ResolveColumns(rel, entry);
 	entry->valid = true;
+	state->last_relation = entry;
 	return entry;
 }
 
@@ -244,7 +253,8 @@ void WriteMessage(LogicalDecodingContext *ctx, DecoderState *state, bool last_wr
 	OutputPluginWrite(ctx, last_write);
 }
 
-// Emits the inserted row of an event.events partition, unless the filters drop it.
+// Emits the inserted row of an event.events partition, unless the filters drop it. The message
+// is written straight into the output buffer (ctx->out), sized first by its upper bound.
 void EmitEvent(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTXN *txn, Relation rel,
                const RelationEntry *entry, HeapTuple tuple) {
 	const Options &options = state->options;
@@ -257,13 +267,26 @@ void EmitEvent(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTX
 	                                                                        : values.text[kEventCategory]))
 		return;
 
+	EventMessageWriter &writer = *state->writer;
 	CommitInfo commit;
 	commit.xid = txn->xid;
 	commit.lsn = txn->final_lsn;
 	commit.commit_time = txn->xact_time.commit_time;
-	state->message.clear();
-	AppendEventMessage(state->message, options, values, commit);
-	WriteMessage(ctx, state, true);
+	if (!(commit == writer.commit()))
+		writer.SetCommit(commit);
+	const size_t bound = writer.Bound(values);
+	OutputPluginPrepareWrite(ctx, true);
+	StringInfo out = ctx->out;
+	if (bound >= MaxAllocSize - static_cast<size_t>(out->len) - 1)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("event_decoder: the message of event at position %s would exceed 1 GB",
+		                       values.is_null[kPosition] ? "?"
+		                                                  : pnstrdup(values.text[kPosition].data(),
+		                                                             values.text[kPosition].size()))));
+	enlargeStringInfo(out, static_cast<int>(bound));
+	out->len += static_cast<int>(writer.Write(values, out->data + out->len));
+	out->data[out->len] = '\0';
+	OutputPluginWrite(ctx, true);
 }
 
 // Parses the plugin options (a list of DefElem whose arg is a String node, or NULL for "no
@@ -311,6 +334,7 @@ void OnStartup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool /*is_
 	opt->receive_rewrites = false;
 
 	ParseOptions(ctx->output_plugin_options, state->options);
+	state->writer.emplace(state->options);
 
 	if (!g_relcache_callback_registered) {
 		CacheRegisterRelcacheCallback(

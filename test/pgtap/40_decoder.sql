@@ -86,7 +86,7 @@ CREATE TABLE public.decoder_other (a int PRIMARY KEY, b text);
 SELECT 'init' FROM pg_create_logical_replication_slot('event_decoder_test', 'event_decoder');
 \o
 
-SELECT plan(61);
+SELECT plan(64);
 
 ------------------------------------------------------------------------------
 -- One event: every field, the exact text and the transaction fields.
@@ -371,6 +371,29 @@ SELECT is((SELECT count(DISTINCT j->>'lsn') FROM m6), 1::bigint, 'bulk: one comm
 SELECT is((SELECT count(*) FROM (SELECT (j->>'position')::bigint - lag((j->>'position')::bigint) OVER (ORDER BY ord) AS step
                                   FROM m6) s WHERE step <= 0),
           0::bigint, 'bulk: positions strictly increasing');
+
+------------------------------------------------------------------------------
+-- Awkward text and timestamps: quotes, backslashes and non-ASCII in text columns (control
+-- characters are refused by the write path, they can only occur inside jsonb), times before
+-- 2000 and in the 1900s, microseconds with leading zeros.
+------------------------------------------------------------------------------
+\o /dev/null
+BEGIN;
+SELECT event.create_event('decoder.awkward', jsonb_build_object('s', E'tab\tnl\nctl\u0001"q"\\'),
+                          user_id => E'q"b\\s /ü€ 😀', idempotency_key => E'k"\\/é',
+                          "timestamp" => '1999-12-31 23:59:59.999999+00');
+SELECT event.create_event('decoder.awkward', stream_id => E'odd:"\\ü', "timestamp" => '1900-02-28 23:00:00.000001+00');
+COMMIT;
+CREATE TEMP TABLE m7 AS SELECT * FROM public.take();
+\o
+SELECT is((SELECT count(*) FROM m7), 2::bigint, 'awkward: two messages');
+SELECT is((SELECT array_agg(m.raw ORDER BY m.ord) FROM m7 m),
+          (SELECT array_agg(public.exact(e, m.xid, m.j->>'lsn', m.j->>'commit_time') ORDER BY m.ord)
+             FROM m7 m JOIN event.events e ON e.event_id = (m.j->>'event_id')::uuid),
+          'awkward: exact text (escaping as to_json, ISO timestamps before 2000)');
+SELECT is((SELECT array_agg((j->>'timestamp')::timestamptz ORDER BY ord) FROM m7),
+          ARRAY['1999-12-31 23:59:59.999999+00', '1900-02-28 23:00:00.000001+00']::timestamptz[],
+          'awkward: timestamps read back as the same instants');
 
 ------------------------------------------------------------------------------
 -- Idle: nothing more to read.
