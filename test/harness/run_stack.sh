@@ -63,19 +63,24 @@ start() {
 	{ cat "$run/pgdata/env"; echo "PGDATABASE=event"
 	  echo "EVENT_DATABASE_URL=$dburl"; echo "EVENT_NATS_URL=$natsurl"; } >"$run/env"
 
-	# Sidecar, when it has been built.
+	# Sidecar, when it has been built; its HTTP port is 8080 if free.
 	local sidecar="not built (sidecar/event-sidecar missing)"
+	local httpport=""
 	if [ -x "$sidecar_bin" ]; then
 		if alive "$run/sidecar.pid"; then
+			httpport=$(cat "$run/sidecar.port" 2>/dev/null || true)
 			sidecar="already running (pid $(cat "$run/sidecar.pid"))"
 		else
-			EVENT_DATABASE_URL=$dburl EVENT_NATS_URL=$natsurl nohup "$sidecar_bin" \
+			httpport=$("$harness/free_port.sh" 8080)
+			echo "$httpport" >"$run/sidecar.port"
+			EVENT_DATABASE_URL=$dburl EVENT_NATS_URL=$natsurl EVENT_HTTP_ADDR=127.0.0.1:$httpport nohup "$sidecar_bin" \
 				</dev/null >>"$run/sidecar.log" 2>&1 &
 			echo $! >"$run/sidecar.pid"
 			sleep 1
 			alive "$run/sidecar.pid" || { echo "sidecar exited at startup:" >&2; tail -n 20 "$run/sidecar.log" >&2; exit 1; }
 			sidecar="started (pid $(cat "$run/sidecar.pid"))"
 		fi
+		[ -n "$httpport" ] && sidecar="$sidecar  http://127.0.0.1:$httpport/health and /metrics"
 	fi
 
 	cat <<-MSG
