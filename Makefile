@@ -6,7 +6,7 @@
 #   make unit     build and run the GoogleTest suite (build/unit_tests)
 #   make test     everything: unit, pgTAP, upgrade, memory and e2e suites
 #   make run      dev stack in .run/ (postgres, nats-server, sidecar); make stop
-#   make bench    test/bench/run.sh
+#   make bench    test/bench/run.sh, relay.sh and big_txn.sh (docs/benchmarks.md)
 # See docs/development.md.
 
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
@@ -120,10 +120,15 @@ run: deps all install-for-tests
 stop:
 	REPO_ROOT=$(CURDIR) $(HARNESS)/run_stack.sh stop
 
+# Write/read benchmarks (run.sh), output plugin and relay benchmarks (relay.sh), one transaction
+# of more than 1 GB of decoded output (big_txn.sh); each writes
+# its table under build/bench/, both printed at the end (docs/benchmarks.md).
 bench: deps all install-for-tests
-	@if [ -f test/bench/run.sh ]; then \
-		REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/run.sh; \
-	else echo "bench: no benchmark (test/bench/run.sh does not exist)"; exit 1; fi
+	@[ -f test/bench/run.sh ] || { echo "bench: no benchmark (test/bench/run.sh does not exist)"; exit 1; }
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/run.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/relay.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
+	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 
 .PHONY: deps unit test run stop bench install-for-tests \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

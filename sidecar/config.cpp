@@ -1,11 +1,15 @@
 // config.cpp — flag/environment parsing and the --help text for event-sidecar.
 #include "config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
 #include <vector>
 
 namespace event::sidecar {
@@ -60,6 +64,46 @@ std::string NonEmpty(const std::string &v, std::string *out) {
 	return "";
 }
 
+// A plugin filter: comma-separated prefixes, each trimmed of blanks; no empty item, no control
+// characters (the value goes into START_REPLICATION as a string literal and into logs).
+std::string PrefixList(const std::string &v, std::string *out) {
+	std::string result;
+	size_t start = 0;
+	for (;;) {
+		size_t comma = v.find(',', start);
+		std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+		size_t b = item.find_first_not_of(" \t");
+		size_t e = item.find_last_not_of(" \t");
+		item = b == std::string::npos ? std::string() : item.substr(b, e - b + 1);
+		if (item.empty())
+			return "expected comma-separated prefixes without empty items, got \"" + v + "\"";
+		for (unsigned char ch : item)
+			if (ch < 0x20 || ch == 0x7f)
+				return "control characters are not allowed in prefixes";
+		if (!result.empty())
+			result += ',';
+		result += item;
+		if (comma == std::string::npos)
+			break;
+		start = comma + 1;
+	}
+	*out = result;
+	return "";
+}
+
+// A readable file, for the NATS TLS options.
+std::string Readable(const char *flag, const std::string &path) {
+	std::ifstream f(path, std::ios::binary);
+	if (!f)
+		return std::string("--") + flag + ": cannot read \"" + path + "\": " + std::strerror(errno);
+	return "";
+}
+
+// True for a line that opens or closes a creds block: at least 3 '-' at both ends (as nats.c).
+bool IsCredsHeader(const std::string &line) {
+	return line.size() >= 6 && line.compare(0, 3, "---") == 0 && line.compare(line.size() - 3, 3, "---") == 0;
+}
+
 const std::vector<Option> &Options() {
 	static const std::vector<Option> kOptions = {
 		{"database-url", "EVENT_DATABASE_URL", "(required)",
@@ -111,6 +155,20 @@ const std::vector<Option> &Options() {
 		{"stream-duplicate-window", "EVENT_NATS_STREAM_DUPLICATE_WINDOW", "2m",
 		 "JetStream de-duplication window for Nats-Msg-Id",
 		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->stream_duplicate_window_ms); }, false},
+		{"stream-retention", "EVENT_NATS_STREAM_RETENTION", "limits",
+		 "stream retention policy: limits, interest or workqueue",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (v == "limits")
+				 c->stream_retention = StreamRetention::kLimits;
+			 else if (v == "interest")
+				 c->stream_retention = StreamRetention::kInterest;
+			 else if (v == "workqueue")
+				 c->stream_retention = StreamRetention::kWorkQueue;
+			 else
+				 return "expected limits, interest or workqueue; got \"" + v + "\"";
+			 return "";
+		 },
+		 false},
 		{"max-inflight", "EVENT_MAX_INFLIGHT", "10000",
 		 "unacknowledged publishes before reading from PostgreSQL pauses",
 		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->max_inflight); }, false},
@@ -137,6 +195,13 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { c->nats_tls_cert = v; return std::string(); }, false},
 		{"nats-tls-key", "EVENT_NATS_TLS_KEY", "", "client key file for NATS TLS",
 		 [](Config *c, const std::string &v) { c->nats_tls_key = v; return std::string(); }, false},
+		{"event-types", "EVENT_FILTER_EVENT_TYPES", "(all)",
+		 "only events whose event_type starts with one of these prefixes (a,b,…)",
+		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_event_types); }, false},
+		{"sources", "EVENT_FILTER_SOURCES", "(all)", "same for event_source",
+		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_sources); }, false},
+		{"categories", "EVENT_FILTER_CATEGORIES", "(all)", "same for event_category",
+		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_categories); }, false},
 		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
 		 [](Config *c, const std::string &v) -> std::string {
 			 if (!ParseLogLevel(v, &c->log_level))
@@ -309,7 +374,177 @@ ConfigResult ParseConfig(int argc, const char *const *argv, const EnvLookup &env
 		return fail("--nats-password needs --nats-user");
 	if (c.nats_tls_cert.empty() != c.nats_tls_key.empty())
 		return fail("--nats-tls-cert and --nats-tls-key must be given together");
+	if (!c.nats_creds.empty() && (!c.nats_user.empty() || !c.nats_token.empty()))
+		return fail("--nats-creds and --nats-user/--nats-token are mutually exclusive");
+	std::string files = CheckNatsFiles(c);
+	if (!files.empty())
+		return fail(files);
 	return r;
+}
+
+bool ReadNatsCreds(const std::string &path, std::string *jwt, std::string *seed, std::string *error) {
+	std::ifstream f(path, std::ios::binary);
+	if (!f) {
+		*error = "cannot read \"" + path + "\": " + std::strerror(errno);
+		return false;
+	}
+	// A creds file is a few KiB; refuse anything large (or endless, like a device).
+	constexpr std::streamsize kMaxCredsBytes = 64 * 1024;
+	std::string content(kMaxCredsBytes + 1, '\0');
+	f.read(&content[0], kMaxCredsBytes + 1);
+	content.resize(static_cast<size_t>(f.gcount()));
+	if (static_cast<std::streamsize>(content.size()) > kMaxCredsBytes) {
+		*error = "\"" + path + "\" is too large for a NATS credentials file";
+		return false;
+	}
+	// Blocks as nsc writes them: a header line, the value, a footer line. Item 0 is the user JWT,
+	// item 1 the nkey seed (nats.c reads the file the same way at every connect).
+	std::istringstream in(content);
+	std::fill(content.begin(), content.end(), '\0');
+	std::vector<std::string> values;
+	std::string line;
+	bool in_block = false;
+	std::string value;
+	while (std::getline(in, line) && values.size() < 2) {
+		while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+			line.pop_back();
+		size_t b = line.find_first_not_of(" \t");
+		line = b == std::string::npos ? std::string() : line.substr(b);
+		if (IsCredsHeader(line)) {
+			if (in_block && !value.empty())
+				values.push_back(value);
+			in_block = !in_block;
+			value.clear();
+		} else if (in_block && value.empty() && !line.empty()) {
+			value = line;
+		}
+	}
+	const std::string what = "\"" + path + "\" is not a NATS credentials file: ";
+	if (values.empty()) {
+		*error = what + "no user JWT block (-----BEGIN NATS USER JWT-----)";
+		return false;
+	}
+	// A JWT: three non-empty base64url parts separated by '.'.
+	int dots = 0;
+	bool jwt_ok = true;
+	char prev = '.';
+	for (char ch : values[0]) {
+		if (ch == '.') {
+			jwt_ok = jwt_ok && prev != '.';
+			++dots;
+		} else if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '=') {
+			jwt_ok = false;
+		}
+		prev = ch;
+	}
+	if (!jwt_ok || dots != 2 || prev == '.') {
+		*error = what + "the first block is not a JWT";
+		return false;
+	}
+	if (values.size() < 2) {
+		*error = what + "no user nkey seed block (-----BEGIN USER NKEY SEED-----)";
+		return false;
+	}
+	// A user seed: base32 (A-Z, 2-7), prefix "SU", 58 characters.
+	const std::string &s = values[1];
+	bool seed_ok = s.size() == 58 && s.compare(0, 2, "SU") == 0;
+	for (char ch : s)
+		seed_ok = seed_ok && ((ch >= 'A' && ch <= 'Z') || (ch >= '2' && ch <= '7'));
+	if (!seed_ok) {
+		*error = what + "the second block is not a user nkey seed (SU…, 58 characters)";
+		return false;
+	}
+	*jwt = values[0];
+	*seed = s;
+	return true;
+}
+
+std::string CheckNatsFiles(const Config &c) {
+	if (!c.nats_creds.empty()) {
+		std::string jwt, seed, error;
+		bool ok = ReadNatsCreds(c.nats_creds, &jwt, &seed, &error);
+		std::fill(seed.begin(), seed.end(), '\0');
+		if (!ok)
+			return "--nats-creds: " + error;
+	}
+	const std::pair<const char *, const std::string *> files[] = {
+		{"nats-tls-ca", &c.nats_tls_ca}, {"nats-tls-cert", &c.nats_tls_cert}, {"nats-tls-key", &c.nats_tls_key}};
+	for (const auto &[flag, path] : files) {
+		if (path->empty())
+			continue;
+		std::string err = Readable(flag, *path);
+		if (!err.empty())
+			return err;
+	}
+	return "";
+}
+
+const char *RetentionName(StreamRetention retention) {
+	switch (retention) {
+	case StreamRetention::kInterest:
+		return "interest";
+	case StreamRetention::kWorkQueue:
+		return "workqueue";
+	case StreamRetention::kLimits:
+		break;
+	}
+	return "limits";
+}
+
+std::string PluginOptionsSql(const Config &c) {
+	const std::pair<const char *, const std::string *> filters[] = {
+		{"event_types", &c.filter_event_types}, {"sources", &c.filter_sources}, {"categories", &c.filter_categories}};
+	std::string out;
+	for (const auto &[name, value] : filters) {
+		if (value->empty())
+			continue;
+		out += out.empty() ? " (" : ", ";
+		out += name;
+		// A replication-command string literal: only '' is special (no backslash escapes);
+		// control characters were rejected by the config parser.
+		out += " '";
+		for (char ch : *value) {
+			if (ch == '\'')
+				out += '\'';
+			out += ch;
+		}
+		out += '\'';
+	}
+	if (!out.empty())
+		out += ')';
+	return out;
+}
+
+std::string RedactUrl(std::string_view urls) {
+	std::string out;
+	size_t start = 0;
+	for (;;) {
+		size_t comma = urls.find(',', start);
+		std::string_view url = urls.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+		size_t scheme = url.find("://");
+		size_t host_start = scheme == std::string_view::npos ? 0 : scheme + 3;
+		size_t at = url.find('@', host_start);
+		size_t slash = url.find('/', host_start);
+		if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash)) {
+			std::string_view userinfo = url.substr(host_start, at - host_start);
+			size_t colon = userinfo.find(':');
+			out += url.substr(0, host_start);
+			if (colon != std::string_view::npos) {
+				out += userinfo.substr(0, colon);
+				out += ":***";
+			} else {
+				out += "***"; // a token
+			}
+			out += url.substr(at);
+		} else {
+			out += url;
+		}
+		if (comma == std::string_view::npos)
+			break;
+		out += ',';
+		start = comma + 1;
+	}
+	return out;
 }
 
 std::string HelpText() {

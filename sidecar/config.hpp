@@ -13,6 +13,9 @@
 
 namespace event::sidecar {
 
+// JetStream retention policy of the stream (--stream-retention).
+enum class StreamRetention { kLimits, kInterest, kWorkQueue };
+
 struct Config {
 	std::string database_url;
 	std::string nats_url = "nats://127.0.0.1:4222";
@@ -24,6 +27,7 @@ struct Config {
 	int64_t stream_max_bytes = -1;    // -1 = unlimited
 	int stream_replicas = 1;
 	int64_t stream_duplicate_window_ms = 2 * 60 * 1000;
+	StreamRetention stream_retention = StreamRetention::kLimits;
 	int64_t max_inflight = 10000;
 	int64_t heartbeat_interval_ms = 10 * 1000;
 	int64_t max_lag_bytes = int64_t{1} << 30;
@@ -36,6 +40,10 @@ struct Config {
 	std::string nats_tls_ca;
 	std::string nats_tls_cert;
 	std::string nats_tls_key;
+	// event_decoder filters (comma-separated prefixes, items trimmed; "" = no filter).
+	std::string filter_event_types;
+	std::string filter_sources;
+	std::string filter_categories;
 	LogLevel log_level = LogLevel::kInfo;
 };
 
@@ -50,8 +58,26 @@ struct ConfigResult {
 // Looks up an environment variable; returns false when unset.
 using EnvLookup = std::function<bool(const char *name, std::string *value)>;
 
-// Parses argv (flags "--name value" or "--name=value") over the environment and defaults.
+// Parses argv (flags "--name value" or "--name=value") over the environment and defaults, then
+// checks the NATS credential and TLS files (CheckNatsFiles).
 ConfigResult ParseConfig(int argc, const char *const *argv, const EnvLookup &env);
+
+// Checks that the files named by --nats-creds and --nats-tls-* are readable and that the creds
+// file holds a user JWT and a user nkey seed. Returns "" or one error line.
+std::string CheckNatsFiles(const Config &config);
+// Reads a NATS credentials file (the format nsc writes: "-----BEGIN NATS USER JWT-----" block, then
+// "-----BEGIN USER NKEY SEED-----" block). False with a one-line *error if unreadable or malformed.
+bool ReadNatsCreds(const std::string &path, std::string *jwt, std::string *seed, std::string *error);
+
+// Name of a retention policy as the flag spells it: "limits", "interest", "workqueue".
+const char *RetentionName(StreamRetention retention);
+
+// The plugin-option list for START_REPLICATION, e.g. ` (event_types 'order.,pay''t')`, built from
+// the filter settings (values as SQL string literals); "" when no filter is set.
+std::string PluginOptionsSql(const Config &config);
+
+// A NATS URL list for logs: passwords and tokens in "scheme://user:pass@host" replaced by "***".
+std::string RedactUrl(std::string_view urls);
 
 // The --help text: every flag with its environment variable and default.
 std::string HelpText();

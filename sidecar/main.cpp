@@ -12,6 +12,7 @@
 #include "metrics.hpp"
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
+#include "relay/replication.hpp"
 
 namespace {
 
@@ -91,11 +92,13 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	Log(LogLevel::kInfo, "starting",
-		{{"nats_url", config.nats_url}, {"stream", config.stream_name},
+		{{"nats_url", RedactUrl(config.nats_url)}, {"stream", config.stream_name},
+		 {"stream_retention", RetentionName(config.stream_retention)}, {"plugin_options", PluginOptionsSql(config)},
 		 {"http_addr", config.http_host + ":" + std::to_string(config.http_port)},
 		 {"max_inflight", static_cast<long long>(config.max_inflight)}});
 
 	int rc = 0;
+	relay::ReplicationConnection::SetPluginOptions(config);
 	{
 		relay::Monitor monitor(config, &metrics);
 		relay::Relay relay(config, &metrics);

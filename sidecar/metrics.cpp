@@ -43,6 +43,62 @@ std::string Label(const std::string &v) {
 
 } // namespace
 
+void LatencyHistogram::Observe(int64_t micros) noexcept {
+	if (micros < 0)
+		micros = 0;
+	int i = 0;
+	while (i < kBounds && micros > kBoundMicros[i])
+		++i;
+	buckets_[i].fetch_add(1, std::memory_order_relaxed);
+	sum_micros_.fetch_add(micros, std::memory_order_relaxed);
+}
+
+uint64_t LatencyHistogram::Count() const noexcept {
+	uint64_t n = 0;
+	for (int i = 0; i <= kBounds; ++i)
+		n += Bucket(i);
+	return n;
+}
+
+std::string MicrosAsSeconds(int64_t micros) {
+	std::string out;
+	if (micros < 0) {
+		out += '-';
+		micros = -micros;
+	}
+	out += std::to_string(micros / 1000000);
+	int64_t frac = micros % 1000000;
+	if (frac != 0) {
+		std::string digits = std::to_string(frac);
+		digits.insert(0, 6 - digits.size(), '0');
+		while (!digits.empty() && digits.back() == '0')
+			digits.pop_back();
+		out += '.';
+		out += digits;
+	}
+	return out;
+}
+
+void AppendHistogram(std::string *out, const char *name, const char *help, const std::string &slot,
+					 const LatencyHistogram &h) {
+	const std::string prefix = std::string(name);
+	const std::string slot_label = "slot=\"" + Label(slot) + "\"";
+	*out += "# HELP " + prefix + " " + help + "\n# TYPE " + prefix + " histogram\n";
+	// One snapshot of the buckets so that the cumulative counts, +Inf and _count agree.
+	uint64_t counts[LatencyHistogram::kBounds + 1];
+	for (int i = 0; i <= LatencyHistogram::kBounds; ++i)
+		counts[i] = h.Bucket(i);
+	uint64_t cumulative = 0;
+	for (int i = 0; i <= LatencyHistogram::kBounds; ++i) {
+		cumulative += counts[i];
+		*out += prefix + "_bucket{" + slot_label + ",le=\"" +
+				(i < LatencyHistogram::kBounds ? MicrosAsSeconds(LatencyHistogram::kBoundMicros[i]) : "+Inf") +
+				"\"} " + std::to_string(cumulative) + "\n";
+	}
+	*out += prefix + "_sum{" + slot_label + "} " + MicrosAsSeconds(h.SumMicros()) + "\n";
+	*out += prefix + "_count{" + slot_label + "} " + std::to_string(cumulative) + "\n";
+}
+
 std::string RenderPrometheus(const Metrics &m, const std::string &slot) {
 	std::string out;
 	out.reserve(4096);
@@ -95,6 +151,9 @@ std::string RenderPrometheus(const Metrics &m, const std::string &slot) {
 		   b(m.backpressure));
 	Metric(&out, "event_relay_start_time_seconds", "gauge", "Process start, Unix time.", l,
 		   std::to_string(m.start_time_unix.load()));
+	AppendHistogram(&out, "event_relay_commit_to_ack_seconds",
+					"Time from an event's commit (its commit_time) to its JetStream acknowledgement, wall clock.",
+					slot, m.commit_to_ack);
 	return out;
 }
 

@@ -8,6 +8,37 @@
 
 namespace event::sidecar {
 
+// A Prometheus histogram of latencies with fixed bucket bounds, updated lock-free (relaxed
+// atomics; a scrape may see an observation in a bucket before it is in the sum, never a count
+// that goes backwards). Buckets are stored non-cumulative and summed when rendered.
+class LatencyHistogram {
+public:
+	static constexpr int kBounds = 19;
+	// Upper bounds (Prometheus "le") in microseconds: 0.5 ms … 5 s; one more bucket is +Inf.
+	static constexpr int64_t kBoundMicros[kBounds] = {500,    1000,   2000,   3000,    4000,    5000,    7500,
+													  10000,  15000,  20000,  30000,   50000,   75000,   100000,
+													  250000, 500000, 1000000, 2500000, 5000000};
+
+	// Records one latency; negative values (clock skew) count as 0.
+	void Observe(int64_t micros) noexcept;
+	// Observations in bucket i alone (not cumulative); i == kBounds is the +Inf overflow bucket.
+	uint64_t Bucket(int i) const noexcept { return buckets_[i].load(std::memory_order_relaxed); }
+	uint64_t Count() const noexcept;
+	int64_t SumMicros() const noexcept { return sum_micros_.load(std::memory_order_relaxed); }
+
+private:
+	std::atomic<uint64_t> buckets_[kBounds + 1] = {};
+	std::atomic<int64_t> sum_micros_{0};
+};
+
+// Appends h as a Prometheus histogram in seconds: HELP, TYPE, cumulative name_bucket{slot,le}
+// lines ending with le="+Inf", name_sum and name_count (equal to the +Inf bucket).
+void AppendHistogram(std::string *out, const char *name, const char *help, const std::string &slot,
+					 const LatencyHistogram &h);
+
+// Microseconds as decimal seconds without trailing zeros: 500 -> "0.0005", 2500000 -> "2.5".
+std::string MicrosAsSeconds(int64_t micros);
+
 struct Metrics {
 	// Counters.
 	std::atomic<uint64_t> events_received{0};     // event messages decoded from the slot
@@ -34,6 +65,8 @@ struct Metrics {
 	std::atomic<bool> nats_up{false};
 	std::atomic<bool> backpressure{false};
 	std::atomic<int64_t> start_time_unix{0};
+	// Histograms.
+	LatencyHistogram commit_to_ack; // commit_time of an event -> its JetStream ack applied by the relay
 };
 
 // Prometheus text exposition (version 0.0.4).

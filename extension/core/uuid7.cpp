@@ -2,6 +2,7 @@
 #include "core/uuid7.hpp"
 
 #include "core/errors.hpp"
+#include "core/hex.hpp"
 
 #include <chrono>
 #include <utility>
@@ -15,16 +16,6 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 void PutMillis(Uuid &uuid, uint64_t ms) noexcept {
 	for (int i = 0; i < 6; i++)
 		uuid.bytes[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
-}
-
-int HexValue(char c) noexcept {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 } // namespace
@@ -99,8 +90,8 @@ std::optional<Uuid> ParseUuid(std::string_view text) noexcept {
 			pos++;
 			continue;
 		}
-		const int hi = HexValue(text[pos]);
-		const int lo = HexValue(text[pos + 1]);
+		const int hi = HexDigitValue(text[pos]);
+		const int lo = HexDigitValue(text[pos + 1]);
 		if (hi < 0 || lo < 0)
 			return std::nullopt;
 		uuid.bytes[byte++] = static_cast<uint8_t>((hi << 4) | lo);

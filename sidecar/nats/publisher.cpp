@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "log.hpp"
 
@@ -13,6 +14,33 @@ namespace {
 constexpr int64_t kNanosPerMs = 1000000;
 
 std::string StatusText(natsStatus s) { return natsStatus_GetText(s); }
+
+// nats_GetLastError() without its "(file.c:123): " prefix; "" if there is none.
+std::string LastErrorText() {
+	const char *text = nats_GetLastError(nullptr);
+	if (!text)
+		return "";
+	std::string_view t(text);
+	if (!t.empty() && t.front() == '(') {
+		size_t end = t.find("): ");
+		if (end != std::string_view::npos)
+			t.remove_prefix(end + 3);
+	}
+	return std::string(t);
+}
+
+// A JetStream retention policy as --stream-retention spells it.
+const char *RetentionText(jsRetentionPolicy p) {
+	switch (p) {
+	case js_LimitsPolicy:
+		return "limits";
+	case js_InterestPolicy:
+		return "interest";
+	case js_WorkQueuePolicy:
+		return "workqueue";
+	}
+	return "unknown";
+}
 
 // Runs a chain of nats.c option setters, stopping at the first failure.
 struct Chain {
@@ -64,8 +92,6 @@ bool Publisher::Start(std::string *error) {
 	if (c.s == NATS_OK)
 		c.Do(natsOptions_SetMaxPingsOut(o, 2), "max pings out");
 	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetRetryOnFailedConnect(o, true, &Publisher::OnConnected, this), "retry on connect");
-	if (c.s == NATS_OK)
 		c.Do(natsOptions_SetDisconnectedCB(o, &Publisher::OnDisconnected, this), "disconnected callback");
 	if (c.s == NATS_OK)
 		c.Do(natsOptions_SetReconnectedCB(o, &Publisher::OnReconnected, this), "reconnected callback");
@@ -77,8 +103,31 @@ bool Publisher::Start(std::string *error) {
 		c.Do(natsOptions_SetUserInfo(o, config_.nats_user.c_str(), config_.nats_password.c_str()), "--nats-user");
 	if (c.s == NATS_OK && !config_.nats_token.empty())
 		c.Do(natsOptions_SetToken(o, config_.nats_token.c_str()), "--nats-token");
-	if (c.s == NATS_OK && !config_.nats_creds.empty())
+	if (c.s == NATS_OK && !config_.nats_creds.empty()) {
+		// nats.c reads the file only when connecting (and then retries silently): check the seed now.
+		std::string jwt, seed, creds_error;
+		if (!ReadNatsCreds(config_.nats_creds, &jwt, &seed, &creds_error)) {
+			*error = "--nats-creds: " + creds_error;
+			return false;
+		}
+		unsigned char *sig = nullptr;
+		int sig_len = 0;
+		natsStatus signed_ok = nats_Sign(seed.c_str(), "event-sidecar", &sig, &sig_len);
+		free(sig);
+		std::fill(seed.begin(), seed.end(), '\0');
+		if (signed_ok != NATS_OK) {
+			std::string detail = LastErrorText();
+			*error = "--nats-creds: the user nkey seed in \"" + config_.nats_creds + "\" is invalid (" +
+					 (detail.empty() ? StatusText(signed_ok) : detail) + ")";
+			return false;
+		}
 		c.Do(natsOptions_SetUserCredentialsFromFiles(o, config_.nats_creds.c_str(), nullptr), "--nats-creds");
+	}
+	// TLS is on with any --nats-tls-* flag or a tls:// URL. nats.c 3.4 does not treat tls:// as a
+	// requirement by itself (it would follow a server that does not offer TLS into plain text).
+	bool tls_url = config_.nats_url.find("tls://") != std::string::npos;
+	if (c.s == NATS_OK && tls_url)
+		c.Do(natsOptions_SetSecure(o, true), "--nats-url (tls://)");
 	if (c.s == NATS_OK && !config_.nats_tls_ca.empty()) {
 		c.Do(natsOptions_SetSecure(o, true), "--nats-tls-ca");
 		c.Do(natsOptions_LoadCATrustedCertificates(o, config_.nats_tls_ca.c_str()), "--nats-tls-ca");
@@ -89,22 +138,50 @@ bool Publisher::Start(std::string *error) {
 			 "--nats-tls-cert/--nats-tls-key");
 	}
 	if (c.s != NATS_OK) {
-		*error = std::string(c.what) + ": " + StatusText(c.s);
+		std::string detail = LastErrorText();
+		*error = std::string(c.what) + ": " + StatusText(c.s) + (detail.empty() ? "" : " (" + detail + ")");
 		return false;
 	}
+	return Connect(error);
+}
 
+bool Publisher::Connect(std::string *error) {
+	natsOptions *o = opts_.get();
+	const std::string url = RedactUrl(config_.nats_url);
+	// First attempt in the foreground and without retries: nats.c's background retries report no
+	// reason before the first success, so this is where a wrong password or an untrusted
+	// certificate gets logged.
 	natsConnection *nc = nullptr;
-	s = natsConnection_Connect(&nc, o);
-	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		*error = "nats connect: " + StatusText(s);
-		return false;
-	}
-	conn_.reset(nc);
-	if (s == NATS_NOT_YET_CONNECTED)
-		Log(LogLevel::kWarn, "nats: not connected yet, retrying in the background", {{"url", config_.nats_url}});
-	else {
+	natsStatus s = natsOptions_SetRetryOnFailedConnect(o, false, nullptr, nullptr);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&nc, o);
+	if (s == NATS_OK) {
+		conn_.reset(nc);
 		metrics_->nats_up = true;
-		Log(LogLevel::kInfo, "nats: connected", {{"url", config_.nats_url}});
+		Log(LogLevel::kInfo, "nats: connected", {{"url", url}});
+	} else {
+		std::string detail = LastErrorText();
+		std::string reason = StatusText(s) + (detail.empty() || detail == StatusText(s) ? "" : ": " + detail);
+		if (s != NATS_NO_SERVER) {
+			// Reached a server but the handshake failed (authentication, TLS, protocol). nats.c 3.4
+			// cannot retry those in the background (it closes the connection after the second
+			// identical authentication error, and at once after a failed first handshake), so
+			// TakeReconnected retries with backoff.
+			Log(LogLevel::kError,
+				s == NATS_CONNECTION_AUTH_FAILED ? "nats: authentication failed, will retry" : "nats: cannot connect, will retry",
+				{{"url", url}, {"error", reason}});
+			closed_ = true;
+			return true;
+		}
+		Log(LogLevel::kWarn, "nats: cannot connect yet, retrying in the background", {{"url", url}, {"error", reason}});
+		s = natsOptions_SetRetryOnFailedConnect(o, true, &Publisher::OnConnected, this);
+		if (s == NATS_OK)
+			s = natsConnection_Connect(&nc, o);
+		if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+			*error = "nats connect: " + StatusText(s);
+			return false;
+		}
+		conn_.reset(nc);
 	}
 
 	jsOptions jo;
@@ -115,6 +192,7 @@ bool Publisher::Start(std::string *error) {
 	jo.PublishAsync.AckHandlerClosure = this;
 	jo.PublishAsync.StallWait = 50;
 	jsCtx *js = nullptr;
+	async_used_ = false;
 	s = natsConnection_JetStream(&js, conn_.get(), &jo);
 	if (s != NATS_OK) {
 		*error = "jetstream context: " + StatusText(s);
@@ -139,7 +217,17 @@ bool Publisher::EnsureStream(std::string *error) {
 	cfg.Name = config_.stream_name.c_str();
 	cfg.Subjects = subjects;
 	cfg.SubjectsLen = 1;
-	cfg.Retention = js_LimitsPolicy;
+	switch (config_.stream_retention) {
+	case StreamRetention::kLimits:
+		cfg.Retention = js_LimitsPolicy;
+		break;
+	case StreamRetention::kInterest:
+		cfg.Retention = js_InterestPolicy;
+		break;
+	case StreamRetention::kWorkQueue:
+		cfg.Retention = js_WorkQueuePolicy;
+		break;
+	}
 	cfg.Storage = js_FileStorage;
 	cfg.MaxAge = config_.stream_max_age_ms * kNanosPerMs;
 	cfg.MaxBytes = config_.stream_max_bytes;
@@ -155,12 +243,13 @@ bool Publisher::EnsureStream(std::string *error) {
 		s = js_AddStream(&created, js_.get(), &cfg, nullptr, &jerr);
 		StreamInfoPtr created_info(created);
 		if (s != NATS_OK) {
-			*error = "create stream " + config_.stream_name + ": " + StatusText(s) + " (" + nats_GetLastError(nullptr) +
+			*error = "create stream " + config_.stream_name + ": " + StatusText(s) + " (" + LastErrorText() +
 					 ")";
 			return false;
 		}
 		Log(LogLevel::kInfo, "nats: stream created",
-			{{"stream", config_.stream_name}, {"subjects", "events.>"}, {"replicas", config_.stream_replicas}});
+			{{"stream", config_.stream_name}, {"subjects", "events.>"}, {"replicas", config_.stream_replicas},
+			 {"retention", RetentionText(cfg.Retention)}});
 		return true;
 	}
 	if (s != NATS_OK) {
@@ -194,25 +283,30 @@ bool Publisher::EnsureStream(std::string *error) {
 	s = js_UpdateStream(&updated, js_.get(), &cfg, nullptr, &jerr);
 	StreamInfoPtr updated_info(updated);
 	if (s != NATS_OK) {
-		*error = "update stream " + config_.stream_name + ": " + StatusText(s) + " (" + nats_GetLastError(nullptr) +
+		*error = "update stream " + config_.stream_name + ": " + StatusText(s) + " (" + LastErrorText() +
 				 ")";
+		if (have->Retention != cfg.Retention)
+			*error += std::string("; the stream has retention ") + RetentionText(have->Retention) + ", configured " +
+					  RetentionText(cfg.Retention) + " (--stream-retention)";
 		return false;
 	}
-	Log(LogLevel::kInfo, "nats: stream updated to the configured limits", {{"stream", config_.stream_name}});
+	Log(LogLevel::kInfo, "nats: stream updated to the configured limits",
+		{{"stream", config_.stream_name}, {"retention", RetentionText(cfg.Retention)}});
 	return true;
 }
 
-PublishResult Publisher::Publish(const std::string &event_id, const std::string &subject, std::string_view payload,
+PublishResult Publisher::Publish(const char *event_id, const char *subject, std::string_view payload,
 								 std::string *error) {
 	if (!Connected())
 		return PublishResult::kNotConnected;
 	natsMsg *raw = nullptr;
-	natsStatus s = natsMsg_Create(&raw, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
+	natsStatus s = natsMsg_Create(&raw, subject, nullptr, payload.data(), static_cast<int>(payload.size()));
 	MsgPtr msg(raw);
 	if (s == NATS_OK)
-		s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", event_id.c_str());
+		s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", event_id);
 	if (s == NATS_OK) {
 		natsMsg *m = msg.release();
+		async_used_ = true;
 		s = js_PublishMsgAsync(js_.get(), &m, nullptr);
 		msg.reset(m); // nullptr when the library took ownership
 	}
@@ -228,19 +322,55 @@ PublishResult Publisher::Publish(const std::string &event_id, const std::string 
 }
 
 void Publisher::TakeCompletions(std::vector<Completion> *out) {
+	out->clear();
 	std::lock_guard<std::mutex> lock(mutex_);
-	if (out->empty())
-		out->swap(completions_);
-	else {
-		std::move(completions_.begin(), completions_.end(), std::back_inserter(*out));
-		completions_.clear();
+	out->swap(completions_);
+}
+
+bool Publisher::TakeReconnected() {
+	MaybeRestart();
+	return reconnected_.exchange(false);
+}
+
+// Replaces a connection that nats.c closed for good, after 1 s, 2 s, 4 s … (at most 30 s).
+void Publisher::MaybeRestart() {
+	if (!closed_.load() || closing_.load()) {
+		if (Connected())
+			restart_attempts_ = 0;
+		return;
+	}
+	auto now = std::chrono::steady_clock::now();
+	if (!restart_pending_) {
+		int64_t delay = 1000;
+		for (int i = 0; i < restart_attempts_ && delay < 30000; ++i)
+			delay *= 2;
+		delay = std::min<int64_t>(delay, 30000);
+		++restart_attempts_;
+		restart_pending_ = true;
+		next_restart_ = now + std::chrono::milliseconds(delay);
+		Log(LogLevel::kInfo, "nats: reconnecting", {{"url", RedactUrl(config_.nats_url)}, {"in_ms", static_cast<long long>(delay)}});
+		return;
+	}
+	if (now < next_restart_)
+		return;
+	restart_pending_ = false;
+	closed_ = false;
+	js_.reset();
+	conn_.reset();
+	metrics_->nats_reconnects++;
+	std::string error;
+	if (!Connect(&error)) {
+		Log(LogLevel::kError, "nats: reconnect failed", {{"error", error}});
+		closed_ = true;
+	} else if (Connected()) {
+		reconnected_ = true;
 	}
 }
 
-bool Publisher::TakeReconnected() { return reconnected_.exchange(false); }
-
 int Publisher::ReclaimPending() {
-	if (!js_)
+	// nats.c 3.4 creates its pending map at the first async publish and crashes on a context
+	// that never published (e.g. the first connect happened in the background).
+	if (!js_ || !async_used_)
 		return 0;
 	natsMsgList pending{};
 	natsStatus s = js_PublishAsyncGetPendingList(&pending, js_.get());
@@ -252,6 +382,7 @@ int Publisher::ReclaimPending() {
 }
 
 void Publisher::Close() {
+	closing_ = true;
 	if (conn_) {
 		natsConnection_FlushTimeout(conn_.get(), 1000);
 		natsConnection_Close(conn_.get());
@@ -271,11 +402,12 @@ void Publisher::Wake() noexcept {
 
 void Publisher::OnAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) noexcept {
 	auto *self = static_cast<Publisher *>(closure);
+	bool wake = true;
 	try {
 		Completion c;
 		const char *id = nullptr;
 		if (msg && natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id)
-			c.event_id = id;
+			c.SetEventId(id);
 		if (pa) {
 			c.ok = true;
 			c.duplicate = pa->Duplicate;
@@ -288,13 +420,17 @@ void Publisher::OnAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, voi
 		}
 		{
 			std::lock_guard<std::mutex> lock(self->mutex_);
+			// The relay takes the whole queue at once, so only the first completion after a take
+			// needs to wake it: one eventfd write per batch instead of one per acknowledgement.
+			wake = self->completions_.empty();
 			self->completions_.push_back(std::move(c));
 		}
 	} catch (...) {
 		Log(LogLevel::kError, "nats: ack handler failed");
 	}
 	natsMsg_Destroy(msg);
-	self->Wake();
+	if (wake)
+		self->Wake();
 }
 
 void Publisher::OnConnected(natsConnection *, void *closure) noexcept {
@@ -302,7 +438,7 @@ void Publisher::OnConnected(natsConnection *, void *closure) noexcept {
 	try {
 		self->metrics_->nats_up = true;
 		self->reconnected_ = true;
-		Log(LogLevel::kInfo, "nats: connected", {{"url", self->config_.nats_url}});
+		Log(LogLevel::kInfo, "nats: connected", {{"url", RedactUrl(self->config_.nats_url)}});
 	} catch (...) {
 	}
 	self->Wake();
@@ -311,8 +447,8 @@ void Publisher::OnConnected(natsConnection *, void *closure) noexcept {
 void Publisher::OnDisconnected(natsConnection *, void *closure) noexcept {
 	auto *self = static_cast<Publisher *>(closure);
 	try {
-		if (self->metrics_->nats_up.exchange(false))
-			Log(LogLevel::kWarn, "nats: disconnected, reconnecting", {{"url", self->config_.nats_url}});
+		if (self->metrics_->nats_up.exchange(false) && !self->closing_.load())
+			Log(LogLevel::kWarn, "nats: disconnected, reconnecting", {{"url", RedactUrl(self->config_.nats_url)}});
 	} catch (...) {
 	}
 	self->Wake();
@@ -324,24 +460,37 @@ void Publisher::OnReconnected(natsConnection *, void *closure) noexcept {
 		self->metrics_->nats_up = true;
 		self->metrics_->nats_reconnects++;
 		self->reconnected_ = true;
-		Log(LogLevel::kInfo, "nats: reconnected", {{"url", self->config_.nats_url}});
+		Log(LogLevel::kInfo, "nats: reconnected", {{"url", RedactUrl(self->config_.nats_url)}});
 	} catch (...) {
 	}
 	self->Wake();
 }
 
-void Publisher::OnClosed(natsConnection *, void *closure) noexcept {
+void Publisher::OnClosed(natsConnection *nc, void *closure) noexcept {
 	auto *self = static_cast<Publisher *>(closure);
 	try {
 		self->metrics_->nats_up = false;
+		if (!self->closing_.load()) {
+			const char *text = nullptr;
+			natsStatus err = natsConnection_GetLastError(nc, &text);
+			std::string reason = StatusText(err) + (text && *text ? std::string(": ") + text : "");
+			Log(LogLevel::kError, "nats: connection closed by the client library, will reconnect",
+				{{"url", RedactUrl(self->config_.nats_url)}, {"error", reason}});
+			self->closed_ = true;
+		}
 	} catch (...) {
 	}
 	self->Wake();
 }
 
-void Publisher::OnAsyncError(natsConnection *, natsSubscription *, natsStatus err, void *) noexcept {
+void Publisher::OnAsyncError(natsConnection *nc, natsSubscription *, natsStatus err, void *) noexcept {
 	try {
-		Log(LogLevel::kWarn, "nats: asynchronous error", {{"error", StatusText(err)}});
+		// The connection's last error carries the server's text ("Authorization Violation", …).
+		const char *text = nullptr;
+		std::string reason = StatusText(err);
+		if (natsConnection_GetLastError(nc, &text) == err && text && *text)
+			reason += std::string(": ") + text;
+		Log(LogLevel::kWarn, "nats: asynchronous error", {{"error", reason}});
 	} catch (...) {
 	}
 }

@@ -9,6 +9,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,15 +22,6 @@
 #include "metrics.hpp"
 
 namespace event::sidecar::nats {
-
-// Result of one publish acknowledgement, matched to the event by its Nats-Msg-Id.
-struct Completion {
-	std::string event_id;
-	bool ok = false;
-	bool duplicate = false;
-	bool no_responders = false; // no stream listens on the subject (stream missing)
-	std::string error;           // for !ok
-};
 
 struct OptionsDeleter {
 	void operator()(natsOptions *p) const { natsOptions_Destroy(p); }
@@ -53,6 +45,31 @@ using JsCtxPtr = std::unique_ptr<jsCtx, JsCtxDeleter>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoDeleter>;
 using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
 
+// Result of one publish acknowledgement, matched to the event by its Nats-Msg-Id. The id is kept
+// inline (event ids are 36-character UUIDs) so that an acknowledgement costs no allocation.
+struct Completion {
+	std::string_view EventId() const {
+		return id_long.empty() ? std::string_view(id_inline, id_len) : std::string_view(id_long);
+	}
+	void SetEventId(std::string_view id) {
+		if (id.size() <= sizeof id_inline) {
+			id.copy(id_inline, id.size());
+			id_len = static_cast<unsigned char>(id.size());
+			id_long.clear();
+		} else {
+			id_long.assign(id.data(), id.size());
+		}
+	}
+
+	char id_inline[48];
+	unsigned char id_len = 0;
+	std::string id_long; // ids longer than id_inline
+	bool ok = false;
+	bool duplicate = false;
+	bool no_responders = false; // no stream listens on the subject (stream missing)
+	std::string error;           // for !ok
+};
+
 enum class PublishResult { kOk, kNotConnected, kError };
 
 class Publisher {
@@ -71,12 +88,13 @@ public:
 	bool EnsureStream(std::string *error);
 
 	// Publishes payload on subject with header Nats-Msg-Id: event_id.
-	PublishResult Publish(const std::string &event_id, const std::string &subject, std::string_view payload,
-						  std::string *error);
+	PublishResult Publish(const char *event_id, const char *subject, std::string_view payload, std::string *error);
 
-	// Moves the acknowledgements received since the last call into out.
+	// Replaces *out (cleared first; its capacity is reused) with the acknowledgements received
+	// since the last call.
 	void TakeCompletions(std::vector<Completion> *out);
-	// True once after each (re)connect since the last call.
+	// True once after each (re)connect since the last call. Also replaces a connection that nats.c
+	// closed for good (it gives up after a repeated authentication error), with backoff.
 	bool TakeReconnected();
 	// Takes back every publish nats.c still waits an ack for (late acks are then ignored).
 	int ReclaimPending();
@@ -93,6 +111,10 @@ private:
 	static int64_t ReconnectDelay(natsConnection *nc, int attempts, void *closure) noexcept;
 
 	void Wake() noexcept;
+	// Connects with opts_ (first attempt in the foreground, so a failure is logged with its
+	// reason; then nats.c retries in the background) and creates the JetStream context.
+	bool Connect(std::string *error);
+	void MaybeRestart();
 
 	const Config &config_;
 	Metrics *metrics_;
@@ -101,6 +123,12 @@ private:
 	ConnectionPtr conn_;
 	JsCtxPtr js_;
 	std::atomic<bool> reconnected_{false};
+	std::atomic<bool> closing_{false}; // Close() was called: a closed connection is expected
+	std::atomic<bool> closed_{false};  // the connection is gone for good and must be replaced
+	bool async_used_ = false;          // js_ has seen an async publish (relay thread only)
+	bool restart_pending_ = false;     // relay thread only, like the two below
+	int restart_attempts_ = 0;
+	std::chrono::steady_clock::time_point next_restart_{};
 	std::mutex mutex_;
 	std::vector<Completion> completions_;
 };

@@ -23,9 +23,16 @@ constexpr int kReadBatch = 2000;                 // messages per loop iteration 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
 constexpr auto kStatusMinGap = std::chrono::milliseconds(100);
 constexpr auto kRetryDelay = std::chrono::milliseconds(500);
+constexpr size_t kNotFound = static_cast<size_t>(-1);
 
 int64_t MsSince(std::chrono::steady_clock::time_point t, std::chrono::steady_clock::time_point now) {
 	return std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count();
+}
+
+// Wall-clock time in microseconds since the Unix epoch (commit_time is wall clock too).
+int64_t UnixMicrosNow() {
+	return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+		.count();
 }
 
 } // namespace
@@ -53,7 +60,7 @@ void Relay::Wake() noexcept {
 bool Relay::CanPublish() const { return stream_ready_ && publisher_.Connected(); }
 
 void Relay::UpdateGauges() {
-	metrics_->inflight = static_cast<int64_t>(pending_.size());
+	metrics_->inflight = static_cast<int64_t>(unacked_);
 	metrics_->confirmed_lsn = tracker_.Confirmed();
 	metrics_->received_lsn = tracker_.Received();
 	metrics_->replication_streaming = streaming_;
@@ -92,14 +99,22 @@ void Relay::ConnectPostgres(Clock::time_point now) {
 	}
 	if (st != ReplStatus::kOk)
 		return backoff("postgres: START_REPLICATION failed");
-	if (ever_connected_)
+	if (ever_connected_) {
 		metrics_->postgres_reconnects++;
+		// The slot resends everything after the confirmed position, including events still
+		// awaiting their ack here: remember those so they are not published twice.
+		resent_guard_.clear();
+		for (const Pending &p : window_)
+			if (!p.acked)
+				resent_guard_.insert(p.EventIdView());
+		resent_guard_until_ = max_lsn_added_;
+	}
 	ever_connected_ = true;
 	streaming_ = true;
 	pg_backoff_ms_ = 0;
 	metrics_->postgres_up = true;
 	Log(LogLevel::kInfo, standby_ ? "replication started (took over from the previous relay)" : "replication started",
-		{{"start_lsn", FormatLsn(tracker_.Confirmed())}, {"inflight", static_cast<long long>(pending_.size())}});
+		{{"start_lsn", FormatLsn(tracker_.Confirmed())}, {"inflight", static_cast<long long>(unacked_)}});
 	standby_ = false;
 	last_status_ = Clock::time_point{};
 	UpdateGauges();
@@ -120,17 +135,12 @@ void Relay::HandleNats(Clock::time_point now) {
 		// Acks for messages sent on the old connection may never come: take them back from
 		// nats.c and republish everything unacknowledged, in order, before anything new.
 		int reclaimed = publisher_.ReclaimPending();
-		for (auto &[id, p] : pending_) {
-			if (!p.needs_publish) {
-				p.needs_publish = true;
-				++needs_publish_;
-			}
-		}
+		MarkAllForRepublish(nullptr);
 		stream_ready_ = false;
 		next_stream_check_ = now;
-		if (!pending_.empty())
+		if (unacked_ > 0)
 			Log(LogLevel::kInfo, "nats: republishing unacknowledged events after reconnect",
-				{{"events", static_cast<unsigned long long>(pending_.size())}, {"reclaimed", reclaimed}});
+				{{"events", static_cast<unsigned long long>(unacked_)}, {"reclaimed", reclaimed}});
 	}
 	if (!stream_ready_ && publisher_.Connected() && now >= next_stream_check_) {
 		std::string error;
@@ -143,24 +153,51 @@ void Relay::HandleNats(Clock::time_point now) {
 	}
 }
 
+void Relay::MarkAllForRepublish(size_t *marked) {
+	size_t n = 0;
+	for (Pending &p : window_) {
+		if (p.acked)
+			continue;
+		if (!p.needs_publish) {
+			p.needs_publish = true;
+			++needs_publish_;
+			++n;
+		}
+	}
+	if (marked)
+		*marked = n;
+}
+
 void Relay::ApplyCompletions() {
-	std::vector<nats::Completion> done;
-	publisher_.TakeCompletions(&done);
+	publisher_.TakeCompletions(&completions_);
+	if (completions_.empty())
+		return;
+	const int64_t now_us = UnixMicrosNow();
 	bool logged_error = false;
-	for (auto &c : done) {
-		auto it = pending_.find(c.event_id);
-		if (it == pending_.end())
+	for (auto &c : completions_) {
+		const size_t at = FindUnacked(c.EventId());
+		if (at == kNotFound)
 			continue; // a late ack for an event already acknowledged
-		Pending &p = it->second;
+		Pending &p = window_[at];
+		ack_hint_ = at + 1;
 		if (c.ok) {
 			metrics_->events_acked++;
 			if (c.duplicate)
 				metrics_->events_duplicate++;
-			if (p.needs_publish)
+			if (p.commit_us != 0)
+				metrics_->commit_to_ack.Observe(now_us - p.commit_us);
+			if (p.needs_publish) {
+				p.needs_publish = false;
 				--needs_publish_;
+			}
 			tracker_.Ack(p.lsn);
-			order_.erase(p.seq);
-			pending_.erase(it);
+			if (!resent_guard_.empty())
+				resent_guard_.erase(p.EventIdView()); // before the text the view points into is released
+			p.acked = true;
+			--unacked_;
+			std::string().swap(p.text);
+			p.subject_at = 1;
+			p.payload_at = 0;
 			continue;
 		}
 		metrics_->publish_errors++;
@@ -168,7 +205,7 @@ void Relay::ApplyCompletions() {
 			stream_ready_ = false;
 		if (!logged_error) {
 			Log(LogLevel::kWarn, "nats: publish failed, will republish",
-				{{"event_id", c.event_id}, {"error", c.error}});
+				{{"event_id", p.EventIdView()}, {"error", c.error}});
 			logged_error = true;
 		}
 		if (!p.needs_publish) {
@@ -177,16 +214,34 @@ void Relay::ApplyCompletions() {
 		}
 		retry_not_before_ = Clock::now() + kRetryDelay;
 	}
+	// Acknowledged events leave the window from the front (acks mostly arrive in publish order).
+	while (!window_.empty() && window_.front().acked) {
+		window_.pop_front();
+		if (ack_hint_ > 0)
+			--ack_hint_;
+	}
 	UpdateGauges();
 }
 
+size_t Relay::FindUnacked(std::string_view event_id) const {
+	// Acks arrive in publish order, so the event after the previous match (or the front) is
+	// almost always the one; anything else (a late or reordered ack) falls back to a scan of the
+	// window, which --max-inflight bounds.
+	auto matches = [&](const Pending &p) { return !p.acked && p.EventIdView() == event_id; };
+	if (ack_hint_ < window_.size() && matches(window_[ack_hint_]))
+		return ack_hint_;
+	for (size_t i = 0; i < window_.size(); ++i)
+		if (matches(window_[i]))
+			return i;
+	return kNotFound;
+}
+
 void Relay::CheckAckTimeout(Clock::time_point now) {
-	if (order_.empty() || !CanPublish())
+	if (unacked_ == 0 || !CanPublish())
 		return;
 	// The oldest unacknowledged publish decides: acks arrive in publish order.
-	for (auto &[seq, id] : order_) {
-		Pending &p = pending_[id];
-		if (p.needs_publish)
+	for (const Pending &p : window_) {
+		if (p.acked || p.needs_publish)
 			continue;
 		if (MsSince(p.sent_at, now) < config_.ack_timeout_ms)
 			return;
@@ -194,13 +249,9 @@ void Relay::CheckAckTimeout(Clock::time_point now) {
 	}
 	int reclaimed = publisher_.ReclaimPending();
 	size_t n = 0;
-	for (auto &[id, p] : pending_) {
-		if (!p.needs_publish) {
-			p.needs_publish = true;
-			++needs_publish_;
-			++n;
-		}
-	}
+	MarkAllForRepublish(&n);
+	if (n == 0)
+		return;
 	metrics_->publish_errors += n;
 	Log(LogLevel::kWarn, "nats: acknowledgement timeout, republishing",
 		{{"events", static_cast<unsigned long long>(n)}, {"reclaimed", reclaimed},
@@ -210,19 +261,18 @@ void Relay::CheckAckTimeout(Clock::time_point now) {
 void Relay::Republish(Clock::time_point now) {
 	if (needs_publish_ == 0 || !CanPublish() || now < retry_not_before_)
 		return;
-	for (auto &[seq, id] : order_) {
-		Pending &p = pending_[id];
-		if (!p.needs_publish)
+	for (Pending &p : window_) {
+		if (p.acked || !p.needs_publish)
 			continue;
-		PublishOne(id, p, now);
+		PublishOne(p, now);
 		if (p.needs_publish)
 			break; // still failing: keep the order, try again later
 	}
 }
 
-void Relay::PublishOne(const std::string &event_id, Pending &p, Clock::time_point now) {
+void Relay::PublishOne(Pending &p, Clock::time_point now) {
 	std::string error;
-	nats::PublishResult r = publisher_.Publish(event_id, p.subject, p.payload, &error);
+	nats::PublishResult r = publisher_.Publish(p.EventId(), p.Subject(), p.Payload(), &error);
 	bool was_needed = p.needs_publish;
 	if (r == nats::PublishResult::kOk) {
 		if (p.published_once)
@@ -236,7 +286,7 @@ void Relay::PublishOne(const std::string &event_id, Pending &p, Clock::time_poin
 	}
 	if (r == nats::PublishResult::kError) {
 		metrics_->publish_errors++;
-		Log(LogLevel::kWarn, "nats: publish call failed, will retry", {{"event_id", event_id}, {"error", error}});
+		Log(LogLevel::kWarn, "nats: publish call failed, will retry", {{"event_id", p.EventIdView()}, {"error", error}});
 	}
 	retry_not_before_ = now + kRetryDelay;
 	if (!was_needed) {
@@ -246,7 +296,8 @@ void Relay::PublishOne(const std::string &event_id, Pending &p, Clock::time_poin
 }
 
 void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
-	DecodedMessage m = ParseDecodedMessage(payload);
+	DecodedMessage &m = decoded_;
+	ParseDecodedMessage(payload, &m);
 	if (m.kind == DecodedKind::kHeartbeat) {
 		metrics_->heartbeats_received++;
 		tracker_.Observe(m.lsn);
@@ -260,22 +311,35 @@ void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
 		return;
 	}
 	metrics_->events_received++;
-	if (pending_.count(m.event_id))
-		return; // resent after a PostgreSQL reconnect while still awaiting its ack
+	if (!resent_guard_.empty()) {
+		if (m.lsn > resent_guard_until_)
+			resent_guard_.clear(); // past everything that can have been resent
+		else if (resent_guard_.count(m.event_id))
+			return; // resent after a PostgreSQL reconnect while still awaiting its ack
+	}
 	tracker_.Add(m.lsn);
-	Pending p;
+	max_lsn_added_ = std::max(max_lsn_added_, m.lsn);
+	window_.emplace_back();
+	Pending &p = window_.back();
 	p.lsn = m.lsn;
-	p.seq = next_seq_++;
-	p.subject = SubjectFor(m);
-	p.payload.assign(payload.data(), payload.size());
-	auto [it, inserted] = pending_.emplace(m.event_id, std::move(p));
-	order_.emplace(it->second.seq, m.event_id);
-	if (needs_publish_ > 0 || !CanPublish()) {
-		it->second.needs_publish = true; // behind earlier failed ones: keep the order
+	p.commit_us = m.commit_time_us;
+	// One buffer: event_id NUL subject NUL payload.
+	p.text.reserve(m.event_id.size() + m.event_source.size() + m.event_category.size() + m.event_type.size() +
+				   payload.size() + 16);
+	p.text.append(m.event_id);
+	p.text += '\0';
+	p.subject_at = static_cast<uint32_t>(p.text.size());
+	AppendSubject(&p.text, m);
+	p.text += '\0';
+	p.payload_at = static_cast<uint32_t>(p.text.size());
+	p.text.append(payload);
+	++unacked_;
+	if (needs_publish_ > 0 || !batch_can_publish_) {
+		p.needs_publish = true; // behind earlier failed ones: keep the order
 		++needs_publish_;
 		return;
 	}
-	PublishOne(it->first, it->second, now);
+	PublishOne(p, now);
 }
 
 void Relay::HandleMessage(std::string_view message, Clock::time_point now) {
@@ -303,12 +367,13 @@ void Relay::ReadStream(Clock::time_point now) {
 	more_to_read_ = false;
 	if (!streaming_)
 		return;
-	bool paused = static_cast<int64_t>(pending_.size()) >= config_.max_inflight || !CanPublish();
+	batch_can_publish_ = CanPublish();
+	bool paused = WindowFull() || !batch_can_publish_;
 	metrics_->backpressure = paused;
 	if (paused)
 		return;
 	for (int i = 0; i < kReadBatch; ++i) {
-		if (static_cast<int64_t>(pending_.size()) >= config_.max_inflight) {
+		if (WindowFull()) {
 			metrics_->backpressure = true;
 			break;
 		}
@@ -354,7 +419,7 @@ void Relay::WaitForActivity(int timeout_ms) {
 	struct pollfd fds[2];
 	int n = 0;
 	fds[n++] = {wake_fd_, POLLIN, 0};
-	bool reading = streaming_ && static_cast<int64_t>(pending_.size()) < config_.max_inflight && CanPublish();
+	bool reading = streaming_ && !WindowFull() && CanPublish();
 	if (streaming_ && (reading || repl_.WantsWrite())) {
 		short events = 0;
 		if (reading)
@@ -403,9 +468,9 @@ int Relay::Run(const std::atomic<bool> *stop) {
 	}
 
 	// Drain: no more reading; wait for in-flight acks, then confirm what they cover.
-	Log(LogLevel::kInfo, "shutdown: draining", {{"inflight", static_cast<unsigned long long>(pending_.size())}});
+	Log(LogLevel::kInfo, "shutdown: draining", {{"inflight", static_cast<unsigned long long>(unacked_)}});
 	auto deadline = Clock::now() + std::chrono::milliseconds(config_.drain_timeout_ms);
-	while (!pending_.empty() && Clock::now() < deadline) {
+	while (unacked_ > 0 && Clock::now() < deadline) {
 		auto now = Clock::now();
 		HandleNats(now);
 		ApplyCompletions();
@@ -421,9 +486,9 @@ int Relay::Run(const std::atomic<bool> *stop) {
 		for (int i = 0; i < 50 && repl_.WantsWrite() && repl_.FlushOutput(&ferr); ++i)
 			WaitForActivity(20);
 	}
-	Log(LogLevel::kInfo, pending_.empty() ? "shutdown: drained" : "shutdown: drain timeout, unacknowledged events will be resent by the next relay",
+	Log(LogLevel::kInfo, unacked_ == 0 ? "shutdown: drained" : "shutdown: drain timeout, unacknowledged events will be resent by the next relay",
 		{{"confirmed_lsn", FormatLsn(tracker_.Confirmed())},
-		 {"inflight", static_cast<unsigned long long>(pending_.size())}});
+		 {"inflight", static_cast<unsigned long long>(unacked_)}});
 	repl_.Close();
 	streaming_ = false;
 	UpdateGauges();

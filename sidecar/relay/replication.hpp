@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "config.hpp"
 #include "relay/pg_handles.hpp"
 #include "relay/protocol.hpp"
 
@@ -18,11 +19,17 @@ enum class ReadStatus { kMessage, kNone, kClosed };
 
 class ReplicationConnection {
 public:
+	// Sets the event_decoder options every START_REPLICATION carries (the --event-types/--sources/
+	// --categories filters, PluginOptionsSql). Process-wide: main() sets it once from the Config
+	// before the relay starts, so the relay loop needs no knowledge of plugin options.
+	static void SetPluginOptions(const Config &config);
+
 	// Opens a replication=database connection.
 	ReplStatus Connect(const std::string &url, std::string *error);
 	// CREATE_REPLICATION_SLOT <slot> LOGICAL event_decoder unless it exists. *created tells which.
 	ReplStatus EnsureSlot(const std::string &slot, bool *created, std::string *error);
-	// START_REPLICATION SLOT <slot> LOGICAL <start>; kSlotBusy when another process streams from it.
+	// START_REPLICATION SLOT <slot> LOGICAL <start> [(plugin options)]; kSlotBusy when another
+	// process streams from it.
 	ReplStatus Start(const std::string &slot, Lsn start, std::string *error);
 
 	int Socket() const;

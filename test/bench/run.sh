@@ -18,6 +18,7 @@ set -euo pipefail
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+. "$REPO_ROOT/test/bench/lib.sh"
 here=$REPO_ROOT/test/bench
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
@@ -54,19 +55,9 @@ fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }  # fmt FORMAT V
 
 # ------------------------------------------------------------------ cluster
 log "starting cluster in $tmp"
-"$HARNESS/pg_start.sh" "$tmp" >/dev/null
-set -a; . "$tmp/env"; set +a
-psql -X -q -d postgres -c "ALTER SYSTEM SET shared_buffers = '256MB'" \
-	-c "ALTER SYSTEM SET synchronous_commit = on" -c "ALTER SYSTEM SET max_wal_size = '4GB'" \
-	-c "ALTER SYSTEM SET checkpoint_timeout = '15min'"
-"$HARNESS/pg_stop.sh" "$tmp" >/dev/null
-"$HARNESS/pg_start.sh" "$tmp" >/dev/null
-set -a; . "$tmp/env"; set +a
-export PGDATABASE=bench
-psql -X -q -d postgres -c "CREATE DATABASE bench"
+bench_cluster "$tmp"
 psql -X -q -f "$here/setup.sql" >/dev/null
 
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 
 pgversion=$(q "SELECT version()")
 settings=$(q "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings

@@ -1,6 +1,8 @@
 // sidecar_config_test.cpp — flags, EVENT_* variables, defaults, precedence and bad input.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -129,7 +131,9 @@ TEST(SidecarConfig, HelpListsEveryFlagWithItsVariable) {
 						  "EVENT_NATS_STREAM", "--stream-max-age", "--stream-max-bytes", "--stream-replicas",
 						  "--stream-duplicate-window", "--max-inflight", "EVENT_MAX_INFLIGHT", "--heartbeat-interval",
 						  "--max-lag-bytes", "--nats-user", "--nats-password", "--nats-token", "--nats-creds",
-						  "--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key", "--log-level"})
+						  "--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key", "--log-level", "--stream-retention",
+						  "EVENT_NATS_STREAM_RETENTION", "--event-types", "EVENT_FILTER_EVENT_TYPES", "--sources",
+						  "EVENT_FILTER_SOURCES", "--categories", "EVENT_FILTER_CATEGORIES"})
 		EXPECT_NE(help.find(s), std::string::npos) << s;
 }
 
@@ -160,4 +164,192 @@ TEST(SidecarConfig, ParseHelpers) {
 	EXPECT_EQ(port, 8081);
 	EXPECT_FALSE(ParseHostPort(":80", &host, &port));
 	EXPECT_FALSE(ParseHostPort("h:0", &host, &port));
+}
+
+TEST(SidecarConfig, StreamRetention) {
+	EXPECT_EQ((Args{{"--database-url=x"}, {}}.Parse().config.stream_retention), StreamRetention::kLimits);
+	const std::pair<const char *, StreamRetention> good[] = {{"limits", StreamRetention::kLimits},
+															 {"interest", StreamRetention::kInterest},
+															 {"workqueue", StreamRetention::kWorkQueue}};
+	for (const auto &[text, want] : good) {
+		ConfigResult r = Args{{"--database-url=x", "--stream-retention", text}, {}}.Parse();
+		ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+		EXPECT_EQ(r.config.stream_retention, want);
+		EXPECT_STREQ(RetentionName(want), text);
+	}
+	Args env;
+	env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_NATS_STREAM_RETENTION", "interest"}};
+	EXPECT_EQ(env.Parse().config.stream_retention, StreamRetention::kInterest);
+	env.items = {"--stream-retention=workqueue"};
+	EXPECT_EQ(env.Parse().config.stream_retention, StreamRetention::kWorkQueue); // the flag wins
+	for (const char *bad : {"", "Limits", "work-queue", "interest ", "none"}) {
+		ConfigResult r = Args{{"--database-url=x", "--stream-retention", bad}, {}}.Parse();
+		EXPECT_EQ(r.outcome, ConfigOutcome::kError) << bad;
+		EXPECT_NE(r.error.find("limits, interest or workqueue"), std::string::npos) << r.error;
+	}
+	env.items = {};
+	env.env["EVENT_NATS_STREAM_RETENTION"] = "everything";
+	ConfigResult r = env.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+	EXPECT_NE(r.error.find("EVENT_NATS_STREAM_RETENTION"), std::string::npos);
+}
+
+TEST(SidecarConfig, FiltersAreTrimmedPrefixLists) {
+	ConfigResult r = Args{{"--database-url=x", "--event-types", " order. , payment.", "--sources=backend",
+						   "--categories", "order,user"},
+						  {}}
+						 .Parse();
+	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+	EXPECT_EQ(r.config.filter_event_types, "order.,payment.");
+	EXPECT_EQ(r.config.filter_sources, "backend");
+	EXPECT_EQ(r.config.filter_categories, "order,user");
+	EXPECT_EQ(PluginOptionsSql(r.config),
+			  " (event_types 'order.,payment.', sources 'backend', categories 'order,user')");
+
+	Args env;
+	env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_FILTER_EVENT_TYPES", "a"}, {"EVENT_FILTER_SOURCES", "s"},
+			   {"EVENT_FILTER_CATEGORIES", "c"}};
+	r = env.Parse();
+	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'a', sources 's', categories 'c')");
+	env.items = {"--sources", "web"};
+	EXPECT_EQ(env.Parse().config.filter_sources, "web"); // the flag wins
+
+	// No filter: no option list at all.
+	EXPECT_EQ(PluginOptionsSql(Args{{"--database-url=x"}, {}}.Parse().config), "");
+}
+
+TEST(SidecarConfig, FilterValuesAreQuotedAsStringLiterals) {
+	ConfigResult r = Args{{"--database-url=x", "--event-types", "it's,a''b,back\\slash,x') , (y"}, {}}.Parse();
+	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+	// Only the quote is special in a replication command's string literal: doubled; backslashes stay.
+	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'it''s,a''''b,back\\slash,x''),(y')");
+}
+
+TEST(SidecarConfig, BadFiltersGiveClearErrors) {
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"", "without empty items"},
+		{",", "without empty items"},
+		{"a,,b", "without empty items"},
+		{"a, ,b", "without empty items"},
+		{"a,", "without empty items"},
+		{"a\nb", "control characters"},
+		{"a\rb", "control characters"},
+		{std::string("a\x01"), "control characters"},
+		{std::string("a\x7f"), "control characters"},
+	};
+	for (const char *flag : {"--event-types", "--sources", "--categories"}) {
+		for (const auto &[value, want] : cases) {
+			ConfigResult r = Args{{"--database-url=x", flag, value}, {}}.Parse();
+			EXPECT_EQ(r.outcome, ConfigOutcome::kError) << flag << " " << value;
+			EXPECT_NE(r.error.find(flag), std::string::npos) << r.error;
+			EXPECT_NE(r.error.find(want), std::string::npos) << r.error;
+		}
+	}
+	Args env;
+	env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_FILTER_SOURCES", "a,,b"}};
+	ConfigResult r = env.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+	EXPECT_NE(r.error.find("EVENT_FILTER_SOURCES"), std::string::npos);
+}
+
+namespace {
+
+// A file in the test's temp dir with the given content; returns its path.
+std::string WriteTemp(const std::string &name, const std::string &content) {
+	std::string path = testing::TempDir() + "/sidecar_config_test_" + name;
+	std::ofstream(path, std::ios::binary) << content;
+	return path;
+}
+
+const char kJwt[] = "eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIn0.c2lnbmF0dXJl";
+const char kSeed[] = "SUAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+// A creds file as nsc writes it.
+std::string Creds(const std::string &jwt, const std::string &seed) {
+	return "-----BEGIN NATS USER JWT-----\n" + jwt +
+		   "\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\n"
+		   "NKEY Seed printed below can be used to sign and prove identity.\n\n"
+		   "-----BEGIN USER NKEY SEED-----\n" +
+		   seed + "\n------END USER NKEY SEED------\n\n*************************************************************\n";
+}
+
+} // namespace
+
+TEST(SidecarConfig, CredsFileIsReadAndChecked) {
+	std::string good = WriteTemp("good.creds", Creds(kJwt, kSeed));
+	std::string jwt, seed, error;
+	ASSERT_TRUE(ReadNatsCreds(good, &jwt, &seed, &error)) << error;
+	EXPECT_EQ(jwt, kJwt);
+	EXPECT_EQ(seed, kSeed);
+	std::string crlf = WriteTemp("crlf.creds", "  -----BEGIN NATS USER JWT-----\r\n  " + std::string(kJwt) +
+												   "\r\n------END NATS USER JWT------\r\n-----BEGIN USER NKEY SEED-----\r\n" +
+												   kSeed + "\r\n------END USER NKEY SEED------\r\n");
+	EXPECT_TRUE(ReadNatsCreds(crlf, &jwt, &seed, &error)) << error;
+	ConfigResult r = Args{{"--database-url=x", "--nats-creds", good}, {}}.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+	EXPECT_EQ(r.config.nats_creds, good);
+
+	const std::string jwt_only = "-----BEGIN NATS USER JWT-----\n" + std::string(kJwt) + "\n------END NATS USER JWT------\n";
+	const std::vector<std::pair<std::string, std::string>> bad = {
+		{"", "no user JWT block"},
+		{"just text\n", "no user JWT block"},
+		{Creds("not-a-jwt", kSeed), "the first block is not a JWT"},
+		{Creds("a..c", kSeed), "the first block is not a JWT"},
+		{Creds("a.b.c.d", kSeed), "the first block is not a JWT"},
+		{jwt_only, "no user nkey seed block"},
+		{Creds(kJwt, "SAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "not a user nkey seed"},
+		{Creds(kJwt, "SUAAAA"), "not a user nkey seed"},
+		{Creds(kJwt, "SUaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "not a user nkey seed"},
+	};
+	int i = 0;
+	for (const auto &[content, want] : bad) {
+		std::string path = WriteTemp("bad" + std::to_string(i++) + ".creds", content);
+		EXPECT_FALSE(ReadNatsCreds(path, &jwt, &seed, &error)) << content;
+		EXPECT_NE(error.find(want), std::string::npos) << error;
+		r = Args{{"--database-url=x", "--nats-creds", path}, {}}.Parse();
+		EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+		EXPECT_EQ(r.error.rfind("--nats-creds: ", 0), 0u) << r.error;
+		EXPECT_NE(r.error.find(path), std::string::npos) << r.error;
+		EXPECT_EQ(r.error.find('\n'), std::string::npos);
+	}
+	std::string missing = testing::TempDir() + "/sidecar_config_test_missing.creds";
+	std::remove(missing.c_str());
+	r = Args{{"--database-url=x", "--nats-creds", missing}, {}}.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+	EXPECT_NE(r.error.find("cannot read"), std::string::npos) << r.error;
+	EXPECT_NE(r.error.find("No such file"), std::string::npos) << r.error;
+
+	// Creds exclude user/password and token.
+	r = Args{{"--database-url=x", "--nats-creds", good, "--nats-user", "u"}, {}}.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+	r = Args{{"--database-url=x", "--nats-creds", good, "--nats-token", "t"}, {}}.Parse();
+	EXPECT_EQ(r.outcome, ConfigOutcome::kError);
+}
+
+TEST(SidecarConfig, TlsFilesMustBeReadable) {
+	std::string pem = WriteTemp("file.pem", "-----BEGIN CERTIFICATE-----\n");
+	std::string missing = testing::TempDir() + "/sidecar_config_test_missing.pem";
+	std::remove(missing.c_str());
+	EXPECT_EQ((Args{{"--database-url=x", "--nats-tls-ca", pem, "--nats-tls-cert", pem, "--nats-tls-key", pem}, {}}
+				   .Parse()
+				   .outcome),
+			  ConfigOutcome::kRun);
+	for (const char *flag : {"--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key"}) {
+		std::vector<std::string> args = {"--database-url=x", "--nats-tls-ca", pem, "--nats-tls-cert", pem,
+										 "--nats-tls-key", pem, flag, missing};
+		ConfigResult r = Args{args, {}}.Parse();
+		EXPECT_EQ(r.outcome, ConfigOutcome::kError) << flag;
+		EXPECT_EQ(r.error.rfind(std::string(flag) + ": cannot read \"" + missing + "\"", 0), 0u) << r.error;
+	}
+}
+
+TEST(SidecarConfig, RedactUrlHidesPasswordsAndTokens) {
+	EXPECT_EQ(RedactUrl("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+	EXPECT_EQ(RedactUrl("nats://user:secret@host:4222"), "nats://user:***@host:4222");
+	EXPECT_EQ(RedactUrl("nats://s3cr3t-token@host:4222"), "nats://***@host:4222");
+	EXPECT_EQ(RedactUrl("tls://a:b@h1:1,nats://h2:2,nats://t@h3:3"), "tls://a:***@h1:1,nats://h2:2,nats://***@h3:3");
+	EXPECT_EQ(RedactUrl("u:p@host:4222"), "u:***@host:4222");
+	EXPECT_EQ(RedactUrl("nats://host:4222/path@x"), "nats://host:4222/path@x");
+	EXPECT_EQ(RedactUrl(""), "");
 }

@@ -11,11 +11,13 @@ using namespace event::sidecar;
 using namespace event::sidecar::relay;
 
 TEST(SidecarDecodedMessage, Event) {
-	DecodedMessage m = ParseDecodedMessage(
+	DecodedMessage m;
+	ParseDecodedMessage(
 		R"({"event_id":"01a2-x","position":1,"event_type":"order.created","event_source":"backend",)"
 		R"("event_category":"order","user_id":null,"stream_id":"order:1","stream_version":3,"data":{"k":"v"},)"
 		R"("metadata":{},"context":{},"idempotency_key":null,"timestamp":"2026-01-01T00:00:00Z",)"
-		R"("created_at":"2026-01-01T00:00:00Z","xid":123,"lsn":"0/16B3748","commit_time":"2026-01-01T00:00:00Z"})");
+		R"("created_at":"2026-01-01T00:00:00Z","xid":123,"lsn":"0/16B3748","commit_time":"2026-01-01T00:00:00Z"})",
+		&m);
 	ASSERT_EQ(m.kind, DecodedKind::kEvent) << m.error;
 	EXPECT_EQ(m.event_id, "01a2-x");
 	EXPECT_EQ(m.lsn, 0x16B3748u);
@@ -25,7 +27,8 @@ TEST(SidecarDecodedMessage, Event) {
 }
 
 TEST(SidecarDecodedMessage, Heartbeat) {
-	DecodedMessage m = ParseDecodedMessage(R"({"heartbeat":true,"lsn":"1/A","content":"2026-…"})");
+	DecodedMessage m;
+	ASSERT_TRUE(ParseDecodedMessage(R"({"heartbeat":true,"lsn":"1/A","content":"2026-…"})", &m));
 	ASSERT_EQ(m.kind, DecodedKind::kHeartbeat);
 	EXPECT_EQ(m.lsn, 0x10000000Au);
 }
@@ -35,7 +38,8 @@ TEST(SidecarDecodedMessage, Invalid) {
 		 {"", "[]", "{", "{\"event_id\":\"a\"}", "{\"lsn\":\"0/1\"}", "{\"lsn\":\"zz\",\"heartbeat\":true}",
 		  "{\"lsn\":\"0/1\",\"event_id\":\"a\",\"event_type\":\"t\",\"event_source\":\"s\"}",
 		  "{\"lsn\":\"0/1\",\"event_id\":1,\"event_type\":\"t\",\"event_source\":\"s\",\"event_category\":\"c\"}"}) {
-		DecodedMessage m = ParseDecodedMessage(bad);
+		DecodedMessage m;
+		EXPECT_FALSE(ParseDecodedMessage(bad, &m)) << bad;
 		EXPECT_EQ(m.kind, DecodedKind::kInvalid) << bad;
 		EXPECT_FALSE(m.error.empty()) << bad;
 	}
