@@ -6,12 +6,31 @@
 // TABLE ... PARTITION OF would take ACCESS EXCLUSIVE). Creation runs as the owner of
 // event.events, so roles that may only append can still trigger it. An advisory lock
 // serialises creators; the loser finds the table and skips.
+//
+// The append path does not create a missing month inside the caller's transaction if it can
+// avoid it: a partition created there is invisible to every other writer until that transaction
+// ends, and they would all queue behind it (or deadlock, if the caller waits for one of them).
+// Instead it starts a short-lived background worker that creates the month in a transaction of
+// its own and waits for it (event_partition_worker_main). Only when that cannot work — no worker
+// slot, the caller itself holds a lock the worker would need, the worker failed — does it fall
+// back to creating the month in the caller's transaction. No partition is created by the install
+// script, so every partition is an ordinary table that pg_dump dumps (sql/event--0.1.0.sql).
 #include "pg/compat.hpp"
 
 extern "C" {
+#include "catalog/pg_authid_d.h"
+#include "miscadmin.h"
+#include "pgstat.h"
 #include "pgtime.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+
+PGDLLEXPORT void event_partition_worker_main(Datum arg);
 }
 
 #include "core/uuid7.hpp"
@@ -125,6 +144,78 @@ bool CreateMonth(int year, int month) {
 	return true;
 }
 
+// What the worker needs to know, in BackgroundWorker::bgw_extra.
+struct WorkerRequest {
+	Oid database;
+	Oid role;
+	int year;
+	int month;
+};
+
+void EventsPartitionName(int year, int month, char (&out)[NAMEDATALEN]) {
+	snprintf(out, sizeof(out), "events_p%04d%02d", year, month);
+}
+
+// True if the month's partition of event.events exists (as this backend now sees the catalog).
+bool MonthExists(int year, int month) {
+	char name[NAMEDATALEN];
+	EventsPartitionName(year, month, name);
+	AcceptInvalidationMessages();
+	return OidIsValid(get_relname_relid(name, EventNamespace()));
+}
+
+// True if this transaction holds a lock the worker would wait for: the creators' advisory lock,
+// or a lock on event.events / event.event_status that conflicts with ATTACH PARTITION.
+bool HoldsCreatorLocks() {
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, kPartitionLockField4);
+	if (LockHeldByMe(&tag, ExclusiveLock))
+		return true;
+	for (const char *table : {"events", "event_status"}) {
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, EventRelation(table));
+		for (LOCKMODE mode = ShareUpdateExclusiveLock; mode <= AccessExclusiveLock; mode++) {
+			if (LockHeldByMe(&tag, mode))
+				return true;
+		}
+	}
+	return false;
+}
+
+// Creates the month in a background worker's own transaction and waits for it. Returns true if
+// the partition exists afterwards; false if the caller should create it itself.
+bool CreateMonthInWorker(int year, int month) {
+	if (HoldsCreatorLocks() || !IsUnderPostmaster)
+		return false;
+	BackgroundWorker worker;
+	memset(&worker, 0, sizeof(worker));
+	snprintf(worker.bgw_name, BGW_MAXLEN, "event partition creator %04d-%02d", year, month);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "event partition creator");
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "event");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "event_partition_worker_main");
+	worker.bgw_notify_pid = MyProcPid;
+	WorkerRequest request{MyDatabaseId, BOOTSTRAP_SUPERUSERID, year, month};
+	static_assert(sizeof(request) <= BGW_EXTRALEN, "request must fit bgw_extra");
+	memcpy(worker.bgw_extra, &request, sizeof(request));
+	BackgroundWorkerHandle *handle = nullptr;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return false; // no free worker slot (max_worker_processes)
+	for (;;) {
+		pid_t pid;
+		const BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
+		if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
+			break;
+		// Interruptible: statement_timeout or a cancel ends the wait (the worker finishes alone).
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(handle);
+	return MonthExists(year, month);
+}
+
 } // namespace
 
 void EnsurePartitionFor(uint64 unix_ms) {
@@ -132,7 +223,8 @@ void EnsurePartitionFor(uint64 unix_ms) {
 		return;
 	int year, month;
 	MonthOf(unix_ms, &year, &month);
-	CreateMonth(year, month);
+	if (!MonthExists(year, month) && !CreateMonthInWorker(year, month))
+		CreateMonth(year, month);
 	covered_lo = MonthStartMs(year, month);
 	NextMonth(&year, &month);
 	covered_hi = MonthStartMs(year, month);
@@ -159,4 +251,25 @@ EVENT_FUNCTION(event_create_partitions) {
 		event::pg::NextMonth(&year, &month);
 	}
 	PG_RETURN_INT32(created);
+}
+
+// The background worker started by CreateMonthInWorker: creates one month's partitions in its
+// own transaction. It gives up on a lock it cannot get within 10 s (the caller then falls back);
+// an error ends the worker (ERROR is FATAL in a background worker) and the caller sees no table.
+void event_partition_worker_main(Datum) {
+	event::pg::WorkerRequest request;
+	memcpy(&request, MyBgworkerEntry->bgw_extra, sizeof(request));
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(request.database, request.role, 0);
+	event::pg::Guard([&] {
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SetConfigOption("lock_timeout", "10s", PGC_SUSET, PGC_S_SESSION);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "creating event partitions");
+		event::pg::CreateMonth(request.year, request.month);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, nullptr);
+	});
 }

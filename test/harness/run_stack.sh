@@ -42,7 +42,7 @@ start() {
 	psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'event'" | grep -q 1 ||
 		psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE event'
 	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d event \
-		-c 'CREATE EXTENSION IF NOT EXISTS event'
+		-c 'CREATE EXTENSION IF NOT EXISTS event' -c 'SELECT event.create_partitions()' >/dev/null
 
 	# nats-server with JetStream.
 	local natsport
