@@ -98,7 +98,6 @@ int main(int argc, char **argv) {
 		 {"max_inflight", static_cast<long long>(config.max_inflight)}});
 
 	int rc = 0;
-	relay::ReplicationConnection::SetPluginOptions(config);
 	{
 		relay::Monitor monitor(config, &metrics);
 		relay::Relay relay(config, &metrics);

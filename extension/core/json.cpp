@@ -1,59 +1,82 @@
 // json.cpp — JSON string escaping (see json.hpp).
 #include "core/json.hpp"
 
+#include <cstring>
+
 namespace event::core {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// The two-character escape for c, or 0 if c needs \u00XX (c < 0x20) or no escape.
-char ShortEscape(unsigned char c) noexcept {
-	switch (c) {
-	case '"':
-		return '"';
-	case '\\':
-		return '\\';
-	case '\b':
-		return 'b';
-	case '\f':
-		return 'f';
-	case '\n':
-		return 'n';
-	case '\r':
-		return 'r';
-	case '\t':
-		return 't';
-	default:
-		return 0;
+// Per byte: 0 = no escape, 'u' = \u00XX, else the letter of the two-character escape.
+struct EscapeTable {
+	char code[256];
+	constexpr EscapeTable() : code() {
+		for (int c = 0; c < 0x20; c++)
+			code[c] = 'u';
+		code[static_cast<int>('"')] = '"';
+		code[static_cast<int>('\\')] = '\\';
+		code[static_cast<int>('\b')] = 'b';
+		code[static_cast<int>('\f')] = 'f';
+		code[static_cast<int>('\n')] = 'n';
+		code[static_cast<int>('\r')] = 'r';
+		code[static_cast<int>('\t')] = 't';
 	}
+};
+constexpr EscapeTable kEscape;
+
+// Length of the longest prefix of [p, end) that needs no escape.
+size_t PlainRun(const unsigned char *p, const unsigned char *end) noexcept {
+	const unsigned char *q = p;
+	while (q < end && kEscape.code[*q] == 0)
+		q++;
+	return static_cast<size_t>(q - p);
 }
 
-bool NeedsEscape(unsigned char c) noexcept {
-	return c < 0x20 || c == '"' || c == '\\';
+// Writes the escape sequence of c (a byte that needs one) at out; returns its length (2 or 6).
+size_t WriteEscape(unsigned char c, char *out) noexcept {
+	const char code = kEscape.code[c];
+	out[0] = '\\';
+	if (code != 'u') {
+		out[1] = code;
+		return 2;
+	}
+	out[1] = 'u';
+	out[2] = '0';
+	out[3] = '0';
+	out[4] = kHexDigits[c >> 4];
+	out[5] = kHexDigits[c & 0x0F];
+	return 6;
 }
 
 } // namespace
 
-void AppendJsonEscaped(std::string &out, std::string_view value) {
-	const char *const data = value.data();
-	const size_t size = value.size();
-	size_t run_start = 0;
-	for (size_t i = 0; i < size; i++) {
-		const auto c = static_cast<unsigned char>(data[i]);
-		if (!NeedsEscape(c))
-			continue;
-		out.append(data + run_start, i - run_start);
-		const char short_form = ShortEscape(c);
-		if (short_form != 0) {
-			const char escape[2] = {'\\', short_form};
-			out.append(escape, 2);
-		} else {
-			const char escape[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0x0F]};
-			out.append(escape, 6);
-		}
-		run_start = i + 1;
+char *WriteJsonEscaped(char *out, std::string_view value) noexcept {
+	const auto *p = reinterpret_cast<const unsigned char *>(value.data());
+	const unsigned char *const end = p + value.size();
+	while (p < end) {
+		const size_t run = PlainRun(p, end);
+		memcpy(out, p, run);
+		out += run;
+		p += run;
+		if (p < end)
+			out += WriteEscape(*p++, out);
 	}
-	out.append(data + run_start, size - run_start);
+	return out;
+}
+
+void AppendJsonEscaped(std::string &out, std::string_view value) {
+	const auto *p = reinterpret_cast<const unsigned char *>(value.data());
+	const unsigned char *const end = p + value.size();
+	while (p < end) {
+		const size_t run = PlainRun(p, end);
+		out.append(reinterpret_cast<const char *>(p), run);
+		p += run;
+		if (p < end) {
+			char escape[6];
+			out.append(escape, WriteEscape(*p++, escape));
+		}
+	}
 }
 
 void AppendJsonString(std::string &out, std::string_view value) {

@@ -13,6 +13,10 @@
 
 namespace event::core {
 
+// Writes value escaped, without surrounding quotes, at out, which must have room for 6 bytes per
+// byte of value; returns the end of what it wrote. For callers that size their buffer first.
+char *WriteJsonEscaped(char *out, std::string_view value) noexcept;
+
 // Appends value escaped, without surrounding quotes.
 void AppendJsonEscaped(std::string &out, std::string_view value);
 

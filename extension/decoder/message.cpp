@@ -39,52 +39,6 @@ constexpr FieldKind kKinds[kEventFieldCount] = {
     kSafe,   // created_at
 };
 
-// Per byte: 0 = no escape, 'u' = \u00XX, else the letter of the two-character escape.
-struct EscapeTable {
-	char code[256];
-	constexpr EscapeTable() : code() {
-		for (int c = 0; c < 0x20; c++)
-			code[c] = 'u';
-		code[static_cast<int>('"')] = '"';
-		code[static_cast<int>('\\')] = '\\';
-		code[static_cast<int>('\b')] = 'b';
-		code[static_cast<int>('\f')] = 'f';
-		code[static_cast<int>('\n')] = 'n';
-		code[static_cast<int>('\r')] = 'r';
-		code[static_cast<int>('\t')] = 't';
-	}
-};
-constexpr EscapeTable kEscape;
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Writes value escaped (no quotes) at out; at most 6 bytes per input byte. Returns the end.
-char *WriteEscaped(char *out, std::string_view value) noexcept {
-	const auto *p = reinterpret_cast<const unsigned char *>(value.data());
-	const unsigned char *const end = p + value.size();
-	while (p < end) {
-		const unsigned char *run = p;
-		while (p < end && kEscape.code[*p] == 0)
-			p++;
-		memcpy(out, run, static_cast<size_t>(p - run));
-		out += p - run;
-		if (p == end)
-			break;
-		const char code = kEscape.code[*p];
-		*out++ = '\\';
-		if (code == 'u') {
-			*out++ = 'u';
-			*out++ = '0';
-			*out++ = '0';
-			*out++ = kHexDigits[*p >> 4];
-			*out++ = kHexDigits[*p & 0x0F];
-		} else {
-			*out++ = code;
-		}
-		p++;
-	}
-	return out;
-}
-
 char *Put(char *out, std::string_view text) noexcept {
 	memcpy(out, text.data(), text.size());
 	return out + text.size();
@@ -263,7 +217,7 @@ size_t EventMessageWriter::Write(const EventValues &values, char *out) const {
 			break;
 		case kString:
 			*p++ = '"';
-			p = WriteEscaped(p, values.text[f]);
+			p = core::WriteJsonEscaped(p, values.text[f]);
 			*p++ = '"';
 			break;
 		case kSafe:

@@ -80,11 +80,16 @@ void UuidText(uint64 ms, char out[37]) {
 	core::FormatUuid(core::FloorForMillis(ms), out);
 }
 
+// Name of the month's partition of event.events.
+void EventsPartitionName(int year, int month, char (&out)[NAMEDATALEN]) {
+	snprintf(out, sizeof(out), "events_p%04d%02d", year, month);
+}
+
 // Creates the partitions of one month unless they exist; returns true if it created them.
 bool CreateMonth(int year, int month) {
 	char events_name[NAMEDATALEN];
 	char status_name[NAMEDATALEN];
-	snprintf(events_name, sizeof(events_name), "events_p%04d%02d", year, month);
+	EventsPartitionName(year, month, events_name);
 	snprintf(status_name, sizeof(status_name), "event_status_p%04d%02d", year, month);
 	Oid ns = EventNamespace();
 	if (OidIsValid(get_relname_relid(events_name, ns)))
@@ -151,10 +156,6 @@ struct WorkerRequest {
 	int year;
 	int month;
 };
-
-void EventsPartitionName(int year, int month, char (&out)[NAMEDATALEN]) {
-	snprintf(out, sizeof(out), "events_p%04d%02d", year, month);
-}
 
 // True if the month's partition of event.events exists (as this backend now sees the catalog).
 bool MonthExists(int year, int month) {

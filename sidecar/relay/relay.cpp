@@ -38,7 +38,7 @@ int64_t UnixMicrosNow() {
 } // namespace
 
 Relay::Relay(const Config &config, Metrics *metrics)
-	: config_(config), metrics_(metrics), publisher_(config, metrics, [this] { Wake(); }) {
+	: config_(config), plugin_options_(PluginOptionsSql(config)), metrics_(metrics), publisher_(config, metrics, [this] { Wake(); }) {
 	wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -85,7 +85,7 @@ void Relay::ConnectPostgres(Clock::time_point now) {
 		return backoff("postgres: cannot create replication slot");
 	if (created)
 		Log(LogLevel::kInfo, "postgres: replication slot created", {{"plugin", "event_decoder"}});
-	ReplStatus st = repl_.Start(config_.slot, tracker_.Confirmed(), &error);
+	ReplStatus st = repl_.Start(config_.slot, tracker_.Confirmed(), plugin_options_, &error);
 	if (st == ReplStatus::kSlotBusy) {
 		if (!standby_)
 			Log(LogLevel::kInfo, "standby: slot busy", {{"error", error}});

@@ -88,6 +88,7 @@ private:
 	void UpdateGauges();
 
 	const Config &config_;
+	const std::string plugin_options_; // PluginOptionsSql(config_), sent with START_REPLICATION
 	Metrics *metrics_;
 	nats::Publisher publisher_;
 	ReplicationConnection repl_;

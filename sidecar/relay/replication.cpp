@@ -10,17 +10,12 @@ namespace {
 constexpr char kSqlstateObjectInUse[] = "55006";
 constexpr char kSqlstateDuplicateObject[] = "42710";
 
-// " (event_types '…', …)" or "": written once by SetPluginOptions before any thread starts.
-std::string g_plugin_options;
-
 bool HasSqlstate(const PGresult *res, const char *code) {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
 	return state && std::strcmp(state, code) == 0;
 }
 
 } // namespace
-
-void ReplicationConnection::SetPluginOptions(const Config &config) { g_plugin_options = PluginOptionsSql(config); }
 
 ReplStatus ReplicationConnection::Connect(const std::string &url, std::string *error) {
 	Close();
@@ -48,8 +43,9 @@ ReplStatus ReplicationConnection::EnsureSlot(const std::string &slot, bool *crea
 	return ReplStatus::kFailed;
 }
 
-ReplStatus ReplicationConnection::Start(const std::string &slot, Lsn start, std::string *error) {
-	std::string sql = "START_REPLICATION SLOT " + slot + " LOGICAL " + FormatLsn(start) + g_plugin_options;
+ReplStatus ReplicationConnection::Start(const std::string &slot, Lsn start, const std::string &plugin_options,
+                                        std::string *error) {
+	std::string sql = "START_REPLICATION SLOT " + slot + " LOGICAL " + FormatLsn(start) + plugin_options;
 	PgResultPtr res(PQexec(conn_.get(), sql.c_str()));
 	if (PQresultStatus(res.get()) == PGRES_COPY_BOTH) {
 		streaming_ = true;

@@ -19,18 +19,14 @@ enum class ReadStatus { kMessage, kNone, kClosed };
 
 class ReplicationConnection {
 public:
-	// Sets the event_decoder options every START_REPLICATION carries (the --event-types/--sources/
-	// --categories filters, PluginOptionsSql). Process-wide: main() sets it once from the Config
-	// before the relay starts, so the relay loop needs no knowledge of plugin options.
-	static void SetPluginOptions(const Config &config);
-
 	// Opens a replication=database connection.
 	ReplStatus Connect(const std::string &url, std::string *error);
 	// CREATE_REPLICATION_SLOT <slot> LOGICAL event_decoder unless it exists. *created tells which.
 	ReplStatus EnsureSlot(const std::string &slot, bool *created, std::string *error);
-	// START_REPLICATION SLOT <slot> LOGICAL <start> [(plugin options)]; kSlotBusy when another
-	// process streams from it.
-	ReplStatus Start(const std::string &slot, Lsn start, std::string *error);
+	// START_REPLICATION SLOT <slot> LOGICAL <start><plugin_options>; plugin_options is
+	// PluginOptionsSql(config) (" (event_types '…', …)" or ""). kSlotBusy when another process
+	// streams from it.
+	ReplStatus Start(const std::string &slot, Lsn start, const std::string &plugin_options, std::string *error);
 
 	int Socket() const;
 	// Next CopyData message (valid until the next Read), kNone when nothing is buffered.

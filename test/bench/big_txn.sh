@@ -16,6 +16,7 @@ set -euo pipefail
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+BENCH_NAME=big_txn
 . "$REPO_ROOT/test/bench/lib.sh"
 events=${BIG_TXN_EVENTS:-270000}
 pad=${BIG_TXN_PAD:-4000}
@@ -31,8 +32,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-t_start=$(date +%s)
-log() { printf '[big_txn %4ds] %s\n' $(($(date +%s) - t_start)) "$*" >&2; }
 
 log "starting cluster in $tmp"
 bench_cluster "$tmp"

@@ -1,4 +1,19 @@
-# test/bench/lib.sh — shared by the benchmark scripts (sourced, not run).
+# test/bench/lib.sh — shared by the benchmark scripts (sourced, not run). A script sets
+# BENCH_NAME (log prefix) before sourcing it.
+
+t_start=$(date +%s)
+log() { printf '[%s %4ds] %s\n' "${BENCH_NAME:-bench}" $(($(date +%s) - t_start)) "$*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }" </dev/null; }     # calc EXPR
+fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }  # fmt FORMAT VALUE
+
+# Result rows of the table `| benchmark | ours | baseline | ratio | goal | met? |`.
+rows=()
+# row NAME OURS BASELINE RATIO GOAL MET
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3, ratio $4 (goal $5: $6)"; }
+# met VALUE OP LIMIT -> yes/**NO** (OP: >=, <= or <)
+met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+	ok = (op == ">=") ? (v >= l) : (op == "<") ? (v < l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
 
 # bench_cluster DIR: starts a throwaway cluster in DIR with the benchmark settings
 # (shared_buffers 256MB, synchronous_commit on, max_wal_size 4GB, checkpoint_timeout 15min:
@@ -20,3 +35,16 @@ bench_cluster() {
 
 # q SQL: runs one statement in $PGDATABASE, unaligned tuples only, stops on error.
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
+
+# bench_load EVENTS JOBS BATCH WORKDIR: loads EVENTS events through bench.load (setup.sql) in
+# JOBS parallel sessions, BATCH events per event.create_events call; logs in WORKDIR/load.*.log.
+bench_load() {
+	local events=$1 jobs=$2 batch=$3 work=$4 per lo hi w p pids=()
+	per=$(((events + jobs - 1) / jobs))
+	for w in $(seq 0 $((jobs - 1))); do
+		lo=$((w * per)); hi=$(((w + 1) * per)); [ "$hi" -gt "$events" ] && hi=$events
+		psql -X -q -v ON_ERROR_STOP=1 -c "CALL bench.load($w, $jobs, $lo, $hi, $batch)" >"$work/load.$w.log" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || { echo "bench: loader failed" >&2; cat "$work"/load.*.log >&2; return 1; }; done
+}

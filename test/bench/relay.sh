@@ -28,6 +28,7 @@ set -euo pipefail
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+BENCH_NAME=relay
 . "$REPO_ROOT/test/bench/lib.sh"
 here=$REPO_ROOT/test/bench
 quick=${RELAY_BENCH_QUICK:-${BENCH_QUICK:-0}}
@@ -91,19 +92,7 @@ trap 'exit 130' INT TERM
 set -E
 trap 'echo "relay bench: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
-t_start=$(date +%s)
-log() { printf '[relay %4ds] %s\n' $(($(date +%s) - t_start)) "$*" >&2; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }" </dev/null; }     # calc EXPR
-fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }  # fmt FORMAT VALUE
 group() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }  # 1000000 -> 1,000,000
-
-rows=()
-# row NAME OURS BASELINE RATIO GOAL MET
-row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3, ratio $4 (goal $5: $6)"; }
-# met VALUE OP LIMIT -> yes/NO
-met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
-	ok = (op == ">=") ? (v >= l) : (op == "<") ? (v < l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
 
 # ------------------------------------------------------------------ cluster
 log "starting cluster in $tmp"
@@ -119,15 +108,8 @@ for s in "bench_ours event_decoder" "bench_wal2json wal2json" "bench_testdec tes
 done
 
 log "loading $events events ($load_jobs jobs, $load_batch per event.create_events call)"
-per=$(((events + load_jobs - 1) / load_jobs))
 t0=$(now)
-pids=()
-for w in $(seq 0 $((load_jobs - 1))); do
-	lo=$((w * per)); hi=$(((w + 1) * per)); [ "$hi" -gt "$events" ] && hi=$events
-	psql -X -q -v ON_ERROR_STOP=1 -c "CALL bench.load($w, $load_jobs, $lo, $hi, $load_batch)" >"$work/load.$w.log" 2>&1 &
-	pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || { cat "$work"/load.*.log >&2; die "loader failed"; }; done
+bench_load "$events" "$load_jobs" "$load_batch" "$work" || die "loader failed"
 log "loaded in $(fmt %.0f "$(calc "$(now) - $t0")") s"
 q "CHECKPOINT" >/dev/null
 

@@ -18,6 +18,7 @@ set -euo pipefail
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+BENCH_NAME=bench
 . "$REPO_ROOT/test/bench/lib.sh"
 here=$REPO_ROOT/test/bench
 quick=${BENCH_QUICK:-0}
@@ -47,28 +48,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-t_start=$(date +%s)
-log() { printf '[bench %4ds] %s\n' $(($(date +%s) - t_start)) "$*" >&2; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }" </dev/null; }     # calc EXPR
-fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }" </dev/null; }  # fmt FORMAT VALUE
-
 # ------------------------------------------------------------------ cluster
 log "starting cluster in $tmp"
 bench_cluster "$tmp"
 psql -X -q -f "$here/setup.sql" >/dev/null
 
-
 pgversion=$(q "SELECT version()")
 settings=$(q "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
               WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'max_wal_size', 'wal_level', 'full_page_writes')")
 
-# ------------------------------------------------------------------ results
-rows=()
-# row NAME OURS BASELINE RATIO GOAL MET
-row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3, ratio $4 (goal $5: $6)"; }
-# met VALUE OP LIMIT -> yes/NO
-met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? (v >= l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
+# ------------------------------------------------------------------ results (row, met: lib.sh)
 
 # pgbench_tps NAME SCRIPT: runs pgbench for $secs seconds and prints tps (no connection time).
 pgbench_tps() {
@@ -168,15 +157,8 @@ row "3. expected-version append, 1000 streams (appends/s; $((c1 - c0)) EV001 ret
 # ------------------------------------------------------------------ 4. load + reads
 log "4. loading $events events ($load_jobs jobs, $load_batch per create_events call)"
 before=$(q "SELECT count(*) FROM event.events")
-per=$(((events + load_jobs - 1) / load_jobs))
 t0=$(now)
-pids=()
-for w in $(seq 0 $((load_jobs - 1))); do
-	lo=$((w * per)); hi=$(((w + 1) * per)); [ "$hi" -gt "$events" ] && hi=$events
-	psql -X -q -v ON_ERROR_STOP=1 -c "CALL bench.load($w, $load_jobs, $lo, $hi, $load_batch)" >"$work/load.$w.log" 2>&1 &
-	pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || { echo "bench: loader failed" >&2; cat "$work"/load.*.log >&2; exit 1; }; done
+bench_load "$events" "$load_jobs" "$load_batch" "$work" || exit 1
 t1=$(now)
 load_s=$(calc "$t1 - $t0")
 load_eps=$(calc "$events / $load_s")
