@@ -13,14 +13,14 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 
 EXTENSION  = event
 MODULE_big = event
-CXX_SOURCES = $(wildcard extension/pg/*.cpp extension/core/*.cpp extension/guard.cpp)
+CXX_SOURCES = $(wildcard extension/pg/*.cpp core/*.cpp extension/guard.cpp)
 OBJS = $(CXX_SOURCES:.cpp=.o)
 DATA = $(wildcard sql/event--*.sql) $(wildcard migrations/event--*--*.sql)
 EXTRA_CLEAN = $(OBJS:.o=.d) build
 
 WERROR = $(if $(filter true,$(CI)),-Werror)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-register -fexceptions -MMD -MP \
-	-I$(srcdir)/extension $(WERROR)
+	-I$(srcdir) -I$(srcdir)/extension $(WERROR)
 SHLIB_LINK += -lstdc++
 
 # Debian's PostgreSQL is built with LLVM, so PGXS would also compile every file
@@ -40,7 +40,7 @@ export PG_CONFIG
 
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES = postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap pgtap \
-	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json \
+	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json python3 \
 	postgresql-contrib libpq-dev libnats-dev nats-server libwebsockets-dev libgtest-dev \
 	rapidjson-dev libcurl4-openssl-dev libssl-dev g++ make pkg-config
 
@@ -80,17 +80,17 @@ clean-sidecar:
 endif
 
 # ---------------------------------------------------------------- unit tests
-# test/unit/*_test.cpp + extension/core/*.cpp (pure C++, no PG headers) + the pure C++ parts
+# test/unit/*_test.cpp + core/*.cpp (pure C++, no PG headers) + the pure C++ parts
 # of the output plugin (DECODER_UNIT_SOURCES) + the sidecar files named by SIDECAR_UNIT_SOURCES in sidecar/unit_sources.mk
 # (paths from the repo root or from sidecar/; extra libs in SIDECAR_UNIT_LIBS).
 -include sidecar/unit_sources.mk
 UNIT_SIDECAR = $(foreach f,$(SIDECAR_UNIT_SOURCES),$(if $(wildcard $(f)),$(f),sidecar/$(f)))
 DECODER_UNIT_SOURCES = extension/decoder/message.cpp extension/decoder/options.cpp
-UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard extension/core/*.cpp) $(DECODER_UNIT_SOURCES) \
+UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard core/*.cpp) $(DECODER_UNIT_SOURCES) \
 	$(UNIT_SIDECAR)
 UNIT_OBJS = $(patsubst %.cpp,build/unit/%.o,$(UNIT_SOURCES))
 UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Wshadow -fexceptions -MMD -MP $(WERROR) \
-	-Iextension -Isidecar
+	-I. -Iextension -Isidecar
 UNIT_LIBS = $(SIDECAR_UNIT_LIBS) -lgtest_main -lgtest -pthread -lssl -lcrypto
 
 build/unit/%.o: %.cpp | deps

@@ -1,6 +1,6 @@
-// cpp_only.hpp — marks a file as pure C++ (extension/core/, shared with the sidecar).
+// cpp_only.hpp — marks a file as pure C++ (core/, shared with the sidecar).
 //
-// Code in extension/core/ never calls PostgreSQL: it must be unit-testable without a server and
+// Code in core/ never calls PostgreSQL: it must be unit-testable without a server and
 // compile into the sidecar. Every core header includes this file first.
 //
 // extension/pg/*.cpp include pg/compat.hpp first and core headers after it, which is allowed:
@@ -10,5 +10,5 @@
 //
 // No #pragma once on purpose: the check is cheap and re-runs at every inclusion.
 #if defined(POSTGRES_H) && !defined(EVENT_PG_COMPAT_HPP)
-#error "extension/core is pure C++: it must not see postgres.h (PostgreSQL code goes in extension/pg via pg/compat.hpp)"
+#error "core/ is pure C++: it must not see postgres.h (PostgreSQL code goes in extension/pg via pg/compat.hpp)"
 #endif

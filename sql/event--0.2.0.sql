@@ -1,0 +1,334 @@
+-- event 0.2.0: install script.
+-- Tables and declarations only; every function is C++ in extension/ (see docs/architecture.md).
+
+\echo Use "CREATE EXTENSION event" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Allowed values for event_source and event_category (spec 9.1, 9.2).
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_sources (
+    name       text PRIMARY KEY,
+    builtin    boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE event.event_sources IS 'Allowed event_source values; add more with event.add_source(name)';
+
+CREATE TABLE event.event_categories (
+    name       text PRIMARY KEY,
+    group_name text NOT NULL DEFAULT 'custom',
+    builtin    boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE event.event_categories IS 'Allowed event_category values; add more with event.add_category(name)';
+
+INSERT INTO event.event_sources (name, builtin) VALUES
+    ('frontend', true), ('backend', true), ('system', true),
+    ('iot_device', true), ('external_api', true), ('scheduled', true);
+
+INSERT INTO event.event_categories (name, group_name, builtin) VALUES
+    ('user_action', 'user_actions', true), ('page_view', 'user_actions', true),
+    ('form_submit', 'user_actions', true), ('click', 'user_actions', true),
+    ('user_lifecycle', 'business', true), ('payment', 'business', true),
+    ('order', 'business', true), ('task', 'business', true),
+    ('system', 'system', true), ('security', 'system', true),
+    ('performance', 'system', true), ('error', 'system', true),
+    ('device', 'iot', true), ('device_status', 'iot', true), ('telemetry', 'iot', true),
+    ('command', 'iot', true), ('alert', 'iot', true);
+
+------------------------------------------------------------------------------
+-- Events: immutable, partitioned by event_id (UUIDv7 = creation time), so a
+-- partition is a time range, get-by-id prunes to one partition and the primary
+-- key is enforceable across partitions.
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE event.events_position_seq AS bigint CACHE 1;
+COMMENT ON SEQUENCE event.events_position_seq IS 'Global event order; catch-up readers use event.safe_position(), never last_value';
+
+CREATE TABLE event.events (
+    event_id        uuid        NOT NULL,
+    position        bigint      NOT NULL,
+    event_type      text        NOT NULL,
+    event_source    text        NOT NULL,
+    event_category  text        NOT NULL,
+    user_id         text,
+    stream_id       text COLLATE "C",
+    stream_version  bigint,
+    data            jsonb       NOT NULL,
+    metadata        jsonb       NOT NULL,
+    context         jsonb       NOT NULL,
+    idempotency_key text,
+    "timestamp"     timestamptz NOT NULL,
+    created_at      timestamptz NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (event_id),
+    CONSTRAINT events_stream_check CHECK ((stream_id IS NULL) = (stream_version IS NULL))
+) PARTITION BY RANGE (event_id);
+COMMENT ON TABLE event.events IS 'Immutable event log, partitioned by UUIDv7 event_id (monthly); write with event.create_event*';
+
+CREATE INDEX events_position_idx ON event.events (position);
+CREATE INDEX events_stream_idx ON event.events (stream_id, stream_version) WHERE stream_id IS NOT NULL;
+CREATE INDEX events_category_idx ON event.events (split_part(stream_id, ':', 1), position) WHERE stream_id IS NOT NULL;
+CREATE INDEX events_user_idx ON event.events (user_id, "timestamp") WHERE user_id IS NOT NULL;
+CREATE INDEX events_type_idx ON event.events (event_type, "timestamp");
+CREATE INDEX events_timestamp_idx ON event.events ("timestamp");
+
+-- Processing status beside the event (absent row = pending), same partitioning.
+CREATE TABLE event.event_status (
+    event_id      uuid        NOT NULL,
+    status        text        NOT NULL,
+    attempts      integer     NOT NULL DEFAULT 0,
+    last_error    text,
+    processing_ms double precision,
+    processed_at  timestamptz,
+    updated_at    timestamptz NOT NULL,
+    CONSTRAINT event_status_pkey PRIMARY KEY (event_id),
+    CONSTRAINT event_status_status_check
+        CHECK (status IN ('pending', 'processing', 'processed', 'failed', 'archived'))
+) PARTITION BY RANGE (event_id);
+COMMENT ON TABLE event.event_status IS 'Processing status per event; an event without a row here is pending';
+CREATE INDEX event_status_status_idx ON event.event_status (status);
+
+-- One row per stream: the serialisation point for expected-version appends
+-- and the global uniqueness of (stream_id, stream_version).
+CREATE TABLE event.event_streams (
+    stream_id     text COLLATE "C" PRIMARY KEY,
+    entity_type   text        NOT NULL,
+    entity_id     text        NOT NULL,
+    version       bigint      NOT NULL,
+    last_event_id uuid        NOT NULL,
+    last_position bigint      NOT NULL,
+    created_at    timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL
+) WITH (fillfactor = 80);
+COMMENT ON TABLE event.event_streams IS 'Stream heads: current version per stream_id ({entity_type}:{entity_id})';
+CREATE INDEX event_streams_entity_type_idx ON event.event_streams (entity_type, entity_id);
+
+-- Global uniqueness of idempotency keys across partitions.
+CREATE TABLE event.idempotency_keys (
+    idempotency_key text PRIMARY KEY,
+    event_id        uuid        NOT NULL,
+    created_at      timestamptz NOT NULL
+);
+COMMENT ON TABLE event.idempotency_keys IS 'idempotency_key -> original event_id';
+
+-- Statistics counters maintained by the write path, sharded by backend so
+-- concurrent writers never update the same row.
+CREATE TABLE event.stat_counters (
+    dimension text COLLATE "C" NOT NULL,
+    key       text COLLATE "C" NOT NULL,
+    shard     integer NOT NULL,
+    n         bigint  NOT NULL,
+    CONSTRAINT stat_counters_pkey PRIMARY KEY (dimension, key, shard)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE event.stat_counters IS 'Write-path counters: sum n over shards; compact with event.compact_statistics()';
+
+------------------------------------------------------------------------------
+-- UUIDv7 helpers and partitions.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.uuid_v7() RETURNS uuid
+    AS 'MODULE_PATHNAME', 'event_uuid_v7' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION event.uuid_v7() IS 'A new UUIDv7, monotonic within the session';
+
+CREATE FUNCTION event.uuid_v7_floor(ts timestamptz) RETURNS uuid
+    AS 'MODULE_PATHNAME', 'event_uuid_v7_floor' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION event.uuid_v7_floor(timestamptz) IS 'Smallest UUIDv7 of the millisecond of ts (partition bounds, time-range pruning)';
+
+CREATE FUNCTION event.uuid_v7_time(id uuid) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'event_uuid_v7_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION event.uuid_v7_time(uuid) IS 'Creation time embedded in a UUIDv7';
+
+CREATE FUNCTION event.create_partitions(through timestamptz DEFAULT now() + interval '2 months') RETURNS integer
+    AS 'MODULE_PATHNAME', 'event_create_partitions' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_partitions(timestamptz) IS 'Create the monthly partitions of event.events and event.event_status from the current month through the given time; returns how many were created';
+
+------------------------------------------------------------------------------
+-- Writing events.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.create_event(
+    event_type      text,
+    data            jsonb       DEFAULT '{}',
+    event_source    text        DEFAULT 'backend',
+    event_category  text        DEFAULT 'user_action',
+    user_id         text        DEFAULT NULL,
+    stream_id       text        DEFAULT NULL,
+    expected_version bigint     DEFAULT NULL,
+    metadata        jsonb       DEFAULT '{}',
+    context         jsonb       DEFAULT '{}',
+    "timestamp"     timestamptz DEFAULT NULL,
+    idempotency_key text        DEFAULT NULL
+) RETURNS event.events
+    AS 'MODULE_PATHNAME', 'event_create_event' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_event(text, jsonb, text, text, text, text, bigint, jsonb, jsonb, timestamptz, text)
+    IS 'Store one event in the caller''s transaction and return it; expected_version: NULL any, 0 no stream, n exact';
+
+CREATE FUNCTION event.create_event_json(request jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_event_json' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_event_json(jsonb) IS 'Store one event from an EventCreateRequest object; returns an EventResponse';
+
+CREATE FUNCTION event.create_events(requests jsonb, atomic boolean DEFAULT true) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_events' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_events(jsonb, boolean) IS 'Store a batch (jsonb array of EventCreateRequest); atomic by default, per-item results in request order when atomic is false';
+
+CREATE FUNCTION event.append_to_stream(stream_id text, events jsonb, expected_version bigint DEFAULT NULL)
+    RETURNS SETOF event.events
+    AS 'MODULE_PATHNAME', 'event_append_to_stream' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.append_to_stream(text, jsonb, bigint) IS 'Append events to one stream if its version is expected_version (NULL any, 0 no stream); raises EV001 otherwise';
+
+------------------------------------------------------------------------------
+-- Reading events.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.get_event(event_id uuid) RETURNS event.events
+    AS 'MODULE_PATHNAME', 'event_get_event' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_event(uuid) IS 'The event with this id, or NULL';
+
+CREATE FUNCTION event.get_event_json(event_id uuid) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_event_json' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_event_json(uuid) IS 'EventResponse of the event with this id, or NULL';
+
+CREATE FUNCTION event.query_events(
+    user_id        text        DEFAULT NULL,
+    event_type     text        DEFAULT NULL,
+    event_source   text        DEFAULT NULL,
+    event_category text        DEFAULT NULL,
+    status         text        DEFAULT NULL,
+    start_time     timestamptz DEFAULT NULL,
+    end_time       timestamptz DEFAULT NULL,
+    "limit"        integer     DEFAULT 100,
+    "offset"       integer     DEFAULT 0
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_query_events' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer)
+    IS 'Filtered events, newest first: {"events": [...], "total": n, "limit": l, "offset": o, "has_more": b}';
+
+CREATE FUNCTION event.query_events_json(request jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_query_events_json' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.query_events_json(jsonb) IS 'event.query_events from an EventQueryRequest object';
+
+CREATE FUNCTION event.read_stream(stream_id text, from_version bigint DEFAULT 1, max_count integer DEFAULT 1000)
+    RETURNS SETOF event.events
+    AS 'MODULE_PATHNAME', 'event_read_stream' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.read_stream(text, bigint, integer) IS 'Events of one stream from a version, in version order';
+
+CREATE FUNCTION event.get_stream_json(stream_id text, from_version bigint DEFAULT 1) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_stream_json' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_stream_json(text, bigint) IS 'Stream metadata and its events from a version (spec 3.5.1)';
+
+CREATE FUNCTION event.safe_position() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'event_safe_position' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.safe_position() IS 'Highest position below which every event is committed or rolled back: the catch-up horizon';
+
+CREATE FUNCTION event.read_all(after_position bigint DEFAULT 0, max_count integer DEFAULT 1000)
+    RETURNS SETOF event.events
+    AS 'MODULE_PATHNAME', 'event_read_all' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.read_all(bigint, integer) IS 'Catch-up read of all events after a position, in position order, never past the safe position';
+
+CREATE FUNCTION event.read_category(entity_type text, after_position bigint DEFAULT 0, max_count integer DEFAULT 1000)
+    RETURNS SETOF event.events
+    AS 'MODULE_PATHNAME', 'event_read_category' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.read_category(text, bigint, integer) IS 'Catch-up read of the events of every stream of one entity_type, in position order';
+
+------------------------------------------------------------------------------
+-- Status and statistics.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.update_status(event_id uuid, status text, error text DEFAULT NULL,
+                                    processing_ms double precision DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_update_status' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.update_status(uuid, text, text, double precision) IS 'Set the processing status of an event (pending, processing, processed, failed, archived); returns the EventResponse';
+
+CREATE FUNCTION event.get_statistics() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_statistics' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_statistics() IS 'EventStatistics (spec 3.2.3) from the write-path counters';
+
+CREATE FUNCTION event.compact_statistics() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'event_compact_statistics' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.compact_statistics() IS 'Fold the per-backend counter shards into shard 0; returns rows removed';
+
+------------------------------------------------------------------------------
+-- Administration.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.add_source(name text) RETURNS void
+    AS 'MODULE_PATHNAME', 'event_add_source' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.add_source(text) IS 'Allow a new event_source value';
+
+CREATE FUNCTION event.add_category(name text, group_name text DEFAULT 'custom') RETURNS void
+    AS 'MODULE_PATHNAME', 'event_add_category' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.add_category(text, text) IS 'Allow a new event_category value';
+
+------------------------------------------------------------------------------
+-- Immutability and cache invalidation triggers.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.forbid_event_change() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'event_forbid_event_change' LANGUAGE C;
+COMMENT ON FUNCTION event.forbid_event_change() IS 'Trigger: stored events are immutable';
+
+CREATE TRIGGER events_immutable BEFORE UPDATE OR DELETE ON event.events
+    FOR EACH ROW EXECUTE FUNCTION event.forbid_event_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON event.events
+    FOR EACH STATEMENT EXECUTE FUNCTION event.forbid_event_change();
+
+CREATE FUNCTION event.invalidate_value_cache() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'event_invalidate_value_cache' LANGUAGE C;
+COMMENT ON FUNCTION event.invalidate_value_cache() IS 'Trigger: tell every session that allowed sources/categories changed';
+
+CREATE TRIGGER event_sources_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event.event_sources
+    FOR EACH STATEMENT EXECUTE FUNCTION event.invalidate_value_cache();
+CREATE TRIGGER event_categories_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event.event_categories
+    FOR EACH STATEMENT EXECUTE FUNCTION event.invalidate_value_cache();
+
+-- Back up user data with pg_dump.
+SELECT pg_catalog.pg_extension_config_dump('event.event_sources', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('event.event_categories', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('event.event_streams', '');
+SELECT pg_catalog.pg_extension_config_dump('event.idempotency_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('event.stat_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('event.events_position_seq', '');
+
+------------------------------------------------------------------------------
+-- Internal test hooks.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event._guard_test(kind text) RETURNS text
+	LANGUAGE C VOLATILE PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'event__guard_test';
+COMMENT ON FUNCTION event._guard_test(text) IS
+	'Internal test hook: runs one error path of the C++/PostgreSQL boundary (ok, sql_error, pg_error, pg_error_rethrow, bad_alloc, std_exception, unknown, nested_pg_try, destructions)';
+REVOKE ALL ON FUNCTION event._guard_test(text) FROM PUBLIC;
+
+CREATE FUNCTION event._guard_leak_test(n integer) RETURNS bigint
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+	AS 'MODULE_PATHNAME', 'event__guard_leak_test';
+COMMENT ON FUNCTION event._guard_leak_test(integer) IS
+	'Internal test hook: raises and catches n PostgreSQL errors in rolled-back subtransactions, returns TopMemoryContext total bytes';
+REVOKE ALL ON FUNCTION event._guard_leak_test(integer) FROM PUBLIC;
+
+-- No partition is created here on purpose: a table created by this script would be a member of
+-- the extension, and pg_dump does not dump the rows of member tables, so the events of those
+-- months would be missing from every backup (and a restore in another month would create other
+-- partitions). Partitions are created by event.create_partitions() (run it after CREATE
+-- EXTENSION and monthly) or, as a safety net, by the append path on the first write of a month;
+-- either way they are ordinary tables that pg_dump dumps and restores with ATTACH PARTITION.
