@@ -111,16 +111,35 @@ CREATE TABLE event.idempotency_keys (
 );
 COMMENT ON TABLE event.idempotency_keys IS 'idempotency_key -> original event_id';
 
--- Statistics counters maintained by the write path, sharded by backend so
--- concurrent writers never update the same row.
-CREATE TABLE event.stat_counters (
+------------------------------------------------------------------------------
+-- Statistics (issue 14, storea): derived from the committed log, off the write path.
+-- stat_rollup counts every event with position <= stat_watermark.position (all
+-- final: at or below the catch-up horizon); readers add the tail above it.
+-- update_status inserts stat_deltas rows in the caller's transaction; a fold
+-- moves them into the rollup. See extension/pg/counters.hpp.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.stat_rollup (
     dimension text COLLATE "C" NOT NULL,
     key       text COLLATE "C" NOT NULL,
-    shard     integer NOT NULL,
-    n         bigint  NOT NULL,
-    CONSTRAINT stat_counters_pkey PRIMARY KEY (dimension, key, shard)
-) WITH (fillfactor = 50);
-COMMENT ON TABLE event.stat_counters IS 'Write-path counters: sum n over shards; compact with event.compact_statistics()';
+    n         numeric NOT NULL,
+    CONSTRAINT stat_rollup_pkey PRIMARY KEY (dimension, key)
+);
+COMMENT ON TABLE event.stat_rollup IS 'Statistics of the events up to event.stat_watermark, per dimension and key (day: YYYY-MM-DD, UTC)';
+CREATE INDEX stat_rollup_top_idx ON event.stat_rollup (dimension, n DESC, key);
+
+CREATE TABLE event.stat_watermark (
+    id       boolean PRIMARY KEY CHECK (id),
+    position bigint  NOT NULL
+);
+COMMENT ON TABLE event.stat_watermark IS 'At most one row: events with position <= it are counted in event.stat_rollup (no row: 0)';
+
+CREATE TABLE event.stat_deltas (
+    dimension text COLLATE "C" NOT NULL,
+    key       text COLLATE "C" NOT NULL,
+    n         numeric NOT NULL
+);
+COMMENT ON TABLE event.stat_deltas IS 'Status changes not yet folded into event.stat_rollup';
 
 ------------------------------------------------------------------------------
 -- UUIDv7 helpers and partitions.
@@ -257,12 +276,12 @@ COMMENT ON FUNCTION event.update_status(uuid, text, text, double precision) IS '
 CREATE FUNCTION event.get_statistics() RETURNS jsonb
     AS 'MODULE_PATHNAME', 'event_get_statistics' LANGUAGE C VOLATILE
     SET search_path = pg_catalog;
-COMMENT ON FUNCTION event.get_statistics() IS 'EventStatistics (spec 3.2.3) from the write-path counters';
+COMMENT ON FUNCTION event.get_statistics() IS 'EventStatistics (spec 3.2.3): the statistics rollup plus the events above its watermark';
 
 CREATE FUNCTION event.compact_statistics() RETURNS bigint
     AS 'MODULE_PATHNAME', 'event_compact_statistics' LANGUAGE C VOLATILE
     SET search_path = pg_catalog;
-COMMENT ON FUNCTION event.compact_statistics() IS 'Fold the per-backend counter shards into shard 0; returns rows removed';
+COMMENT ON FUNCTION event.compact_statistics() IS 'Fold the committed events up to the catch-up horizon and the status deltas into the statistics rollup; returns the events folded';
 
 ------------------------------------------------------------------------------
 -- Administration.
@@ -305,7 +324,9 @@ SELECT pg_catalog.pg_extension_config_dump('event.event_sources', 'WHERE NOT bui
 SELECT pg_catalog.pg_extension_config_dump('event.event_categories', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('event.event_streams', '');
 SELECT pg_catalog.pg_extension_config_dump('event.idempotency_keys', '');
-SELECT pg_catalog.pg_extension_config_dump('event.stat_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('event.stat_rollup', '');
+SELECT pg_catalog.pg_extension_config_dump('event.stat_watermark', '');
+SELECT pg_catalog.pg_extension_config_dump('event.stat_deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('event.events_position_seq', '');
 
 ------------------------------------------------------------------------------

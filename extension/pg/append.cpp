@@ -1,7 +1,7 @@
 // append.cpp — the write path: event.create_event, create_event_json, create_events and
 // append_to_stream. Every entry point parses its input into EventInput items and hands them to
 // StoreBatch, which validates, claims idempotency keys, takes positions, advances streams,
-// inserts the rows and counts them, in that order (docs/architecture.md explains why).
+// and inserts the rows, in that order (statistics are derived later from the log) (docs/architecture.md explains why).
 #include "pg/compat.hpp"
 
 extern "C" {
@@ -14,7 +14,6 @@ extern "C" {
 #include "core/validate.hpp"
 #include "guard.hpp"
 #include "pg/catalog.hpp"
-#include "pg/counters.hpp"
 #include "pg/event_record.hpp"
 #include "pg/extension_state.hpp"
 #include "pg/partitions.hpp"
@@ -395,7 +394,6 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 			nulls[c] = r.nulls[c] ? 'n' : ' ';
 		if (SPI_execute_plan(insert, r.values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "event: inserting event failed");
-		CountStoredEvent(item.event_source, item.event_category, item.event_type, item.user_id, now);
 	}
 	pfree(order);
 }

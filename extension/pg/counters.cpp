@@ -1,173 +1,120 @@
-// counters.cpp — write-path statistics counters (see counters.hpp and docs/architecture.md).
+// counters.cpp — the statistics rollup: fold, watermark, status deltas (see counters.hpp).
 #include "pg/compat.hpp"
 
 extern "C" {
-#include "storage/backendid.h"
-#include "storage/proc.h"
-#include "utils/snapmgr.h"
-#include "utils/hsearch.h"
+#include "access/xlog.h"
+#include "storage/lock.h"
+#include "utils/numeric.h"
 }
 
 #include "pg/counters.hpp"
+#include "pg/position.hpp"
 #include "pg/spi_plans.hpp"
 
 namespace event::pg {
 namespace {
 
-constexpr int kDimensionBytes = 16;
-constexpr int kKeyBytes = 256; // event_type, user_id and names are at most 255 bytes
+constexpr uint16 kFoldField4 = 0x4503;
 
-struct CounterKey {
-	char dimension[kDimensionBytes];
-	char key[kKeyBytes];
-	SubTransactionId subid;
-};
+const char kWatermarkSql[] = "SELECT COALESCE(pg_catalog.max(m.position), 0) FROM event.stat_watermark m";
 
-struct CounterEntry {
-	CounterKey tag; // hash key, must be first
-	int64 delta;
-};
+// $1 = watermark, $2 = new watermark (<= the horizon). One statement, so the rollup, the moved
+// deltas and the watermark change together. Rollup rows are upserted in key order; nothing is
+// written when there is nothing to fold.
+const char kFoldSql[] =
+	"WITH g AS (" EVENT_STAT_LOG_GROUPS_SQL("e.position OPERATOR(pg_catalog.>) $1 AND e.position OPERATOR(pg_catalog.<=) $2")
+	"), moved AS (DELETE FROM event.stat_deltas d RETURNING d.dimension, d.key, d.n), "
+	"a AS (SELECT x.dimension, x.key, pg_catalog.sum(x.n) AS n FROM (SELECT g.dimension, g.key, g.n FROM g "
+	"UNION ALL SELECT m.dimension, m.key, m.n FROM moved m) x GROUP BY 1, 2 HAVING pg_catalog.sum(x.n) <> 0), "
+	"up AS (INSERT INTO event.stat_rollup AS r (dimension, key, n) SELECT a.dimension, a.key, a.n FROM a "
+	"ORDER BY 1, 2 ON CONFLICT (dimension, key) DO UPDATE SET n = r.n OPERATOR(pg_catalog.+) excluded.n), "
+	"wm AS (INSERT INTO event.stat_watermark AS w (id, position) SELECT true, $2 WHERE $2 OPERATOR(pg_catalog.>) $1 "
+	"ON CONFLICT (id) DO UPDATE SET position = excluded.position) "
+	"SELECT COALESCE((SELECT a.n FROM a WHERE a.dimension = 'total'), 0)::bigint";
 
-// Pending deltas of the current transaction, in TopTransactionContext (gone at transaction end).
-HTAB *pending = nullptr;
-LocalTransactionId pending_lxid = InvalidLocalTransactionId;
+// $1 from, $2 to, $3 processing_ms (numeric) or NULL when the change is not a timed completion.
+const char kStatusDeltaSql[] =
+	"INSERT INTO event.stat_deltas (dimension, key, n) SELECT v.d, v.k, v.n FROM (VALUES "
+	"('status', $1, -1::numeric), ('status', $2, 1::numeric), ('processing', 'count', 1::numeric), "
+	"('processing', 'ms_sum', $3)) AS v(d, k, n) WHERE v.d OPERATOR(pg_catalog.=) 'status' OR $3 IS NOT NULL";
 
-const char kUpsertSql[] =
-	"INSERT INTO event.stat_counters AS c (dimension, key, shard, n) "
-	"SELECT d, k, $3, v FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
-	"pg_catalog.unnest($4::bigint[])) AS u(d, k, v) "
-	"ON CONFLICT (dimension, key, shard) DO UPDATE SET n = c.n OPERATOR(pg_catalog.+) excluded.n";
-
-HTAB *Pending(bool create) {
-	if (pending != nullptr && pending_lxid == MyProc->lxid)
-		return pending;
-	pending = nullptr;
-	if (!create)
-		return nullptr;
-	HASHCTL ctl;
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(CounterKey);
-	ctl.entrysize = sizeof(CounterEntry);
-	ctl.hcxt = TopTransactionContext;
-	pending = hash_create("event pending counters", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	pending_lxid = MyProc->lxid;
-	return pending;
-}
-
-// Orders entries by (dimension, key) so that two backends that share a shard lock rows in the
-// same order and cannot deadlock.
-int CompareEntries(const void *a, const void *b) {
-	const auto *x = *static_cast<CounterEntry *const *>(a);
-	const auto *y = *static_cast<CounterEntry *const *>(b);
-	int c = strcmp(x->tag.dimension, y->tag.dimension);
-	return c != 0 ? c : strcmp(x->tag.key, y->tag.key);
+int64 SelectInt64(SPIPlanPtr plan, Datum *values, bool read_only) {
+	if (SPI_execute_plan(plan, values, nullptr, read_only, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "event: statistics query failed");
+	bool isnull;
+	Datum v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(v);
 }
 
 } // namespace
 
-void CounterAdd(const char *dimension, const char *key, int64 delta) {
-	CounterKey tag;
-	memset(&tag, 0, sizeof(tag));
-	strlcpy(tag.dimension, dimension, sizeof(tag.dimension));
-	strlcpy(tag.key, key, sizeof(tag.key));
-	tag.subid = GetCurrentSubTransactionId();
-	bool found;
-	auto *entry = static_cast<CounterEntry *>(hash_search(Pending(true), &tag, HASH_ENTER, &found));
-	entry->delta = found ? entry->delta + delta : delta;
+int64 StatisticsWatermark(bool in_snapshot) {
+	return SelectInt64(CachedPlan(PlanId::kStatWatermark, kWatermarkSql, 0, nullptr), nullptr, in_snapshot);
 }
 
-void CountStoredEvent(const char *source, const char *category, const char *type, const char *user_id,
-                      TimestampTz created_at) {
-	char day[16];
-	pg_time_t t = timestamptz_to_time_t(created_at);
-	struct pg_tm *tm = pg_gmtime(&t);
-	snprintf(day, sizeof(day), "%04d-%02d-%02d", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
-
-	CounterAdd("total", "", 1);
-	CounterAdd("status", "pending", 1);
-	CounterAdd("source", source, 1);
-	CounterAdd("category", category, 1);
-	CounterAdd("type", type, 1);
-	if (user_id != nullptr)
-		CounterAdd("user", user_id, 1);
-	CounterAdd("day", day, 1);
+int64 FoldStatistics(int64 max_events) {
+	if (RecoveryInProgress() || XactReadOnly || IsolationUsesXactSnapshot())
+		return -1;
+	// One folder at a time; the others read rollup + tail and never wait.
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, kFoldField4);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return -1;
+	// Statements below take fresh snapshots (READ COMMITTED), after the lock and the horizon:
+	// they see the last committed fold and every event at or below the horizon.
+	int64 watermark = StatisticsWatermark(false);
+	int64 horizon = SafePosition();
+	if (max_events > 0 && horizon - watermark > max_events)
+		horizon = watermark + max_events;
+	horizon = std::max(horizon, watermark); // still move the committed status deltas
+	static const Oid kTypes[] = {INT8OID, INT8OID};
+	Datum args[2] = {Int64GetDatum(watermark), Int64GetDatum(horizon)};
+	if (SPI_execute_plan(CachedPlan(PlanId::kStatFold, kFoldSql, 2, kTypes), args, nullptr, false, 0) !=
+	        SPI_OK_SELECT ||
+	    SPI_processed != 1)
+		elog(ERROR, "event: folding statistics failed");
+	bool isnull;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-void CountersAbortSubtransaction(SubTransactionId subid) {
-	HTAB *table = Pending(false);
-	if (table == nullptr)
+void AppendCounterTotal(StringInfo sql, const char *dimension, const char *key_sql, int watermark_param) {
+	const bool status = strcmp(dimension, "status") == 0;
+	const bool pending = status && strcmp(key_sql, "'pending'") == 0;
+	appendStringInfo(sql,
+	                 "(SELECT (SELECT COALESCE(pg_catalog.sum(r.n), 0) FROM event.stat_rollup r WHERE r.dimension = '%s' "
+	                 "AND r.key = %s) + (SELECT COALESCE(pg_catalog.sum(d.n), 0) FROM event.stat_deltas d "
+	                 "WHERE d.dimension = '%s' AND d.key = %s)",
+	                 dimension, key_sql, dimension, key_sql);
+	if (status && !pending) {
+		appendStringInfoString(sql, " AS total) t");
 		return;
-	// Subtransaction ids grow; every delta made after subid started belongs to it or its children.
-	HASH_SEQ_STATUS scan;
-	hash_seq_init(&scan, table);
-	CounterEntry *entry;
-	while ((entry = static_cast<CounterEntry *>(hash_seq_search(&scan))) != nullptr)
-		if (entry->tag.subid >= subid)
-			hash_search(table, &entry->tag, HASH_REMOVE, nullptr);
-}
-
-void CountersDiscard() {
-	pending = nullptr; // its memory goes with TopTransactionContext
-}
-
-void CountersFlush() {
-	HTAB *table = Pending(false);
-	if (table == nullptr)
-		return;
-	long count = hash_get_num_entries(table);
-	if (count == 0)
-		return;
-
-	auto **entries = static_cast<CounterEntry **>(palloc(count * sizeof(CounterEntry *)));
-	HASH_SEQ_STATUS scan;
-	hash_seq_init(&scan, table);
-	long m = 0;
-	CounterEntry *entry;
-	while ((entry = static_cast<CounterEntry *>(hash_seq_search(&scan))) != nullptr)
-		entries[m++] = entry;
-	qsort(entries, m, sizeof(CounterEntry *), CompareEntries);
-
-	Datum *dims = static_cast<Datum *>(palloc(m * sizeof(Datum)));
-	Datum *keys = static_cast<Datum *>(palloc(m * sizeof(Datum)));
-	Datum *deltas = static_cast<Datum *>(palloc(m * sizeof(Datum)));
-	int n = 0;
-	for (long i = 0; i < m;) {
-		int64 sum = 0;
-		long j = i;
-		while (j < m && CompareEntries(&entries[i], &entries[j]) == 0)
-			sum += entries[j++]->delta;
-		if (sum != 0) {
-			dims[n] = CStringGetTextDatum(entries[i]->tag.dimension);
-			keys[n] = CStringGetTextDatum(entries[i]->tag.key);
-			deltas[n] = Int64GetDatum(sum);
-			n++;
-		}
-		i = j;
 	}
-	hash_destroy(table);
-	pending = nullptr;
-	if (n == 0)
-		return;
+	if (pending)
+		appendStringInfoString(sql, " + (SELECT COALESCE(pg_catalog.sum(r.n), 0) FROM event.stat_rollup r "
+		                            "WHERE r.dimension = 'total' AND r.key = '')");
+	static const char *const kColumns[][2] = {
+		{"user", "e.user_id"}, {"type", "e.event_type"}, {"source", "e.event_source"}, {"category", "e.event_category"}};
+	const char *column = nullptr;
+	for (const auto &c : kColumns)
+		if (strcmp(c[0], dimension) == 0)
+			column = c[1];
+	appendStringInfo(sql, " + (SELECT pg_catalog.count(*) FROM event.events e WHERE e.position > $%d", watermark_param);
+	if (column != nullptr)
+		appendStringInfo(sql, " AND %s = %s", column, key_sql);
+	appendStringInfoString(sql, ") AS total) t");
+}
 
-	// Before commit there is no active snapshot; SPI needs one to run the upsert.
-	bool pushed = !ActiveSnapshotSet();
-	if (pushed)
-		PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "event: SPI_connect failed");
-	static const Oid kTypes[] = {TEXTARRAYOID, TEXTARRAYOID, INT4OID, INT8ARRAYOID};
-	SPIPlanPtr plan = CachedPlan(PlanId::kCounterUpsert, kUpsertSql, 4, kTypes);
-	Datum values[4];
-	values[0] = PointerGetDatum(construct_array(dims, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = PointerGetDatum(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[2] = Int32GetDatum(MyBackendId);
-	values[3] = PointerGetDatum(construct_array(deltas, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "event: counter upsert failed: %s", SPI_result_code_string(rc));
-	SPI_finish();
-	if (pushed)
-		PopActiveSnapshot();
+void RecordStatusChange(const char *from, const char *to, bool timed, double processing_ms) {
+	static const Oid kTypes[] = {TEXTOID, TEXTOID, NUMERICOID};
+	Datum args[3] = {CStringGetTextDatum(from), CStringGetTextDatum(to), (Datum)0};
+	char nulls[4] = "  n";
+	if (timed) {
+		args[2] = DirectFunctionCall1(float8_numeric, Float8GetDatum(processing_ms));
+		nulls[2] = ' ';
+	}
+	if (SPI_execute_plan(CachedPlan(PlanId::kStatusDelta, kStatusDeltaSql, 3, kTypes), args, nulls, false, 0) !=
+	    SPI_OK_INSERT)
+		elog(ERROR, "event: recording the status change failed");
 }
 
 } // namespace event::pg

@@ -8,7 +8,6 @@ extern "C" {
 }
 
 #include "guard.hpp"
-#include "pg/counters.hpp"
 #include "pg/extension_state.hpp"
 
 extern "C" {
@@ -32,28 +31,21 @@ struct CachedRelation {
 };
 CachedRelation relations[] = {
 	{"events", InvalidOid},        {"event_status", InvalidOid},     {"event_streams", InvalidOid},
-	{"idempotency_keys", InvalidOid}, {"stat_counters", InvalidOid},  {"event_sources", InvalidOid},
+	{"idempotency_keys", InvalidOid}, {"stat_rollup", InvalidOid},  {"event_sources", InvalidOid},
 	{"event_categories", InvalidOid}, {"events_position_seq", InvalidOid},
 };
 
-// Abort: forget what the failed transaction left in backend memory.
+// Abort: forget what the failed transaction left in backend memory. No work is deferred to
+// commit: statistics are derived from the committed log (counters.hpp).
 void OnXactEvent(XactEvent event) {
-	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
-		CountersFlush();
-		return;
-	}
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
-		CountersDiscard();
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		ResetPartitionCache();
-	}
 }
 
-// A rolled-back savepoint takes its counter deltas with it.
-void OnSubXactEvent(SubXactEvent event, SubTransactionId subid) {
-	if (event == SUBXACT_EVENT_ABORT_SUB) {
-		CountersAbortSubtransaction(subid);
-		ResetPartitionCache(); // a partition created in the savepoint is gone
-	}
+// A partition created in a rolled-back savepoint is gone.
+void OnSubXactEvent(SubXactEvent event, SubTransactionId) {
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		ResetPartitionCache();
 }
 
 } // namespace

@@ -8,6 +8,10 @@
 // would get one generic plan that scans everything. JSON is rendered in SQL by EVENT_JSON_SQL.
 #include "pg/compat.hpp"
 
+extern "C" {
+#include "utils/snapmgr.h"
+}
+
 #include "guard.hpp"
 #include "pg/catalog.hpp"
 #include "pg/counters.hpp"
@@ -19,6 +23,8 @@ namespace {
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 constexpr int kMaxStreamCount = 10000;
+// Events a query_events call folds into the statistics rollup at most (counters.hpp).
+constexpr int64 kReaderFoldLimit = 1000000;
 
 // query_events filters; the bit set in QueryArgs::mask selects the plan.
 enum QueryFilter : unsigned {
@@ -75,8 +81,8 @@ void Connect() {
 // caller's memory context (SPI_datumTransfer). Returns false when there is no row or it is NULL.
 // The value may be a short-header varlena: return it as a Datum, do not detoast it while SPI is
 // connected (the detoasted copy would live in SPI memory).
-bool SelectValue(SPIPlanPtr plan, Datum *values, const char *nulls, Datum *out) {
-	int rc = SPI_execute_plan(plan, values, nulls, false, 1);
+bool SelectValue(SPIPlanPtr plan, Datum *values, const char *nulls, Datum *out, bool read_only = false) {
+	int rc = SPI_execute_plan(plan, values, nulls, read_only, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -112,8 +118,8 @@ void AppendFilters(StringInfo sql, unsigned mask) {
 
 // The counter (dimension, parameter) that counts exactly the events matching mask, if any:
 // no filter, or exactly one of user, type, source, category, status. Those totals are read from
-// event.stat_counters (maintained in the same transaction as every write) instead of counting
-// millions of rows.
+// the statistics rollup plus the tail above its watermark ($10, counters.hpp) instead of
+// counting millions of rows.
 bool CounterForMask(unsigned mask, const char **dimension, const char **key_sql) {
 	switch (mask) {
 	case 0:
@@ -182,10 +188,7 @@ char *BuildQuerySql(unsigned mask) {
 	const char *dimension = nullptr;
 	const char *key_sql = nullptr;
 	if (CounterForMask(mask, &dimension, &key_sql)) {
-		appendStringInfo(&sql,
-		                 "(SELECT COALESCE(pg_catalog.sum(c.n), 0)::bigint AS total FROM event.stat_counters c "
-		                 "WHERE c.dimension = '%s' AND c.key = %s) t",
-		                 dimension, key_sql);
+		event::pg::AppendCounterTotal(&sql, dimension, key_sql, 10);
 	} else {
 		appendStringInfoString(&sql, "(SELECT pg_catalog.count(*) AS total FROM ");
 		if (mask & kFilterPending)
@@ -227,10 +230,10 @@ Datum QueryEvents(QueryArgs args) {
 		args.mask |= strcmp(args.status, "pending") == 0 ? kFilterPending : kFilterStatus;
 	ValidateQuery(args);
 
-	static const Oid kTypes[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	                              INT4OID, INT4OID};
-	Datum values[9];
-	char nulls[10] = "nnnnnnn  ";
+	static const Oid kTypes[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	                               INT4OID, INT4OID, INT8OID};
+	Datum values[10];
+	char nulls[11] = "nnnnnnn   ";
 	const char *texts[5] = {args.user_id, args.event_type, args.event_source, args.event_category, args.status};
 	for (int i = 0; i < 5; i++) {
 		values[i] = texts[i] != nullptr ? CStringGetTextDatum(texts[i]) : (Datum)0;
@@ -245,14 +248,22 @@ Datum QueryEvents(QueryArgs args) {
 	values[8] = Int32GetDatum(args.offset);
 
 	Connect();
+	const char *dimension = nullptr;
+	const char *key_sql = nullptr;
+	if (CounterForMask(args.mask, &dimension, &key_sql))
+		(void)event::pg::FoldStatistics(kReaderFoldLimit);
 	SPIPlanPtr *slot = &query_plans[args.mask];
 	if (*slot == nullptr) {
 		char *sql = BuildQuerySql(args.mask);
-		KeptPlan(slot, sql, 9, kTypes);
+		KeptPlan(slot, sql, 10, kTypes);
 		pfree(sql);
 	}
+	// The watermark and the totals from one snapshot (a fold committed in between would count twice).
+	PushActiveSnapshot(GetTransactionSnapshot());
+	values[9] = Int64GetDatum(event::pg::StatisticsWatermark(true));
 	Datum result = (Datum)0;
-	bool found = SelectValue(*slot, values, nulls, &result);
+	bool found = SelectValue(*slot, values, nulls, &result, true);
+	PopActiveSnapshot();
 	SPI_finish();
 	if (!found)
 		elog(ERROR, "event: query_events returned no row");
@@ -447,7 +458,6 @@ EVENT_FUNCTION(event_get_event_json) {
 
 // event.query_events(user_id, event_type, event_source, event_category, status, start_time, end_time, limit, offset).
 EVENT_FUNCTION(event_query_events) {
-	event::pg::CountersFlush(); // totals may come from the counters: include this transaction's events
 	QueryArgs args = DefaultQueryArgs();
 	args.user_id = TextArgOrNull(fcinfo, 0);
 	args.event_type = TextArgOrNull(fcinfo, 1);
@@ -479,7 +489,6 @@ EVENT_FUNCTION(event_query_events) {
 
 // event.query_events_json(jsonb): query_events from an EventQueryRequest object.
 EVENT_FUNCTION(event_query_events_json) {
-	event::pg::CountersFlush(); // totals may come from the counters: include this transaction's events
 	QueryArgs args = DefaultQueryArgs();
 	ParseQueryRequest(PG_GETARG_JSONB_P(0), &args);
 	return QueryEvents(args);

@@ -9,7 +9,10 @@
 namespace event::pg {
 
 enum class PlanId {
-	kCounterUpsert,
+	kStatWatermark,
+	kStatFold,
+	kStatusDelta,
+	kStatistics,
 	kInsertEvent,
 	kClaimKey,
 	kLookupKey,

@@ -3,8 +3,8 @@
 // Stored events are immutable; their status lives in event.event_status (no row = pending).
 // Concurrent updates of one event serialise on its status row: SELECT ... FOR UPDATE when the
 // row exists; when it does not, INSERT ... ON CONFLICT DO NOTHING, and if another transaction
-// inserted it first we loop and lock that row instead. The status counters of
-// event.stat_counters move in the same transaction (counters.hpp).
+// inserted it first we loop and lock that row instead. Each change inserts its
+// status deltas into event.stat_deltas in the same (sub)transaction (counters.hpp).
 #include "pg/compat.hpp"
 
 #include <cmath>
@@ -127,9 +127,11 @@ EVENT_FUNCTION(event_update_status) {
 	CheckStatus(status);
 	bool has_ms = !PG_ARGISNULL(3);
 	float8 processing_ms = has_ms ? PG_GETARG_FLOAT8(3) : 0;
-	if (has_ms && (std::isnan(processing_ms) || std::isinf(processing_ms) || processing_ms < 0))
+	if (has_ms && (std::isnan(processing_ms) || std::isinf(processing_ms) || processing_ms < 0 ||
+	               processing_ms > kMaxProcessingMs))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid processing_ms \"%g\"", processing_ms),
-		                errhint("processing_ms must be a finite number of milliseconds, zero or greater.")));
+		                errhint("processing_ms must be a finite number of milliseconds from 0 to %.0f (30 days).",
+		                        kMaxProcessingMs)));
 
 	static const Oid kIdType[1] = {UUIDOID};
 	Datum id_value[1] = {event_id};
@@ -173,12 +175,9 @@ EVENT_FUNCTION(event_update_status) {
 		if (!WriteStatus(!exists, values, nulls))
 			continue; // a concurrent first update inserted the row: lock it and re-check
 
-		CounterAdd("status", old_status, -1);
-		CounterAdd("status", status, 1);
-		if (has_ms && (strcmp(status, "processed") == 0 || strcmp(status, "failed") == 0)) {
-			CounterAdd("processing", "count", 1);
-			CounterAdd("processing", "us_sum", static_cast<int64>(llround(processing_ms * 1000.0)));
-		}
+		RecordStatusChange(old_status, status,
+		                   has_ms && (strcmp(status, "processed") == 0 || strcmp(status, "failed") == 0),
+		                   processing_ms);
 		break;
 	}
 

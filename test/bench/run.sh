@@ -192,7 +192,7 @@ q "CHECKPOINT" >/dev/null
 
 hot_stream=account:hot0
 stream_len=$(q "SELECT version FROM event.event_streams WHERE stream_id = '$hot_stream'")
-user_n=$(q "SELECT sum(n) FROM event.stat_counters WHERE dimension = 'user' AND key = 'user_hot'")
+user_n=$(q "SELECT n FROM event.stat_rollup WHERE dimension = 'user' AND key = 'user_hot'")
 mid=$((maxpos / 2))
 mid_id=$(q "SELECT event_id FROM event.events WHERE position >= $mid ORDER BY position LIMIT 1")
 log "reads: user_hot has $user_n events, $hot_stream has $stream_len, cursor $mid, id $mid_id"
@@ -226,7 +226,7 @@ read_row "4e. read_all(position $mid, 1000)" \
 log "5. bytes on disk"
 ours_b=$(q "SELECT bench.tree_bytes('event.events') + bench.tree_bytes('event.event_status')
             + pg_total_relation_size('event.event_streams') + pg_total_relation_size('event.idempotency_keys')
-            + pg_total_relation_size('event.stat_counters')")
+            + pg_total_relation_size('event.stat_rollup') + pg_total_relation_size('event.stat_deltas')")
 events_b=$(q "SELECT bench.tree_bytes('event.events')")
 base_b=$(q "SELECT bench.tree_bytes('bench.base_events')")
 base_n=$(q "SELECT count(*) FROM bench.base_events")

@@ -8,7 +8,7 @@
 # the leak check uses RssAnon (private memory); VmRSS is printed for information.
 # Env: PGHOST/PGPORT/PGUSER (the harness). EVENT_MEMORY_CALLS overrides the number of calls.
 # COMMIT every 1,000 calls: N events in one transaction cost O(N^2) (repeated upserts of the same
-# stat_counters/event_streams rows in one transaction), so larger transactions are much slower.
+# event_streams rows in one transaction), so larger transactions are much slower.
 set -uo pipefail
 calls=${EVENT_MEMORY_CALLS:-200000}
 warmup=50000

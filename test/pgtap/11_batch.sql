@@ -15,7 +15,7 @@ END $$;
 CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql AS $$
 	SELECT format('events=%s keys=%s streams=%s counters=%s', (SELECT count(*) FROM event.events),
 	              (SELECT count(*) FROM event.idempotency_keys), (SELECT sum(version) FROM event.event_streams),
-	              (SELECT sum(n) FROM event.stat_counters))
+	              (event.get_statistics()->>'total_events'))
 $$;
 
 -- Atomic success.

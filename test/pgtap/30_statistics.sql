@@ -1,10 +1,18 @@
--- 30_statistics.sql — event.get_statistics() and event.compact_statistics() over event.stat_counters.
--- The counters table is emptied inside the transaction, so other tests' committed rows do not count.
+-- 30_statistics.sql — event.get_statistics() and event.compact_statistics(): the rollup, the status
+-- deltas and the tail above the watermark. The rollup is emptied and its watermark moved to the last
+-- position inside the transaction, so other tests' committed rows do not count.
 BEGIN;
-SELECT plan(38);
+SELECT plan(42);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
-DELETE FROM event.stat_counters;
+-- Counted from here: an empty rollup whose watermark is the last position taken so far.
+CREATE FUNCTION pg_temp.reset_statistics() RETURNS void LANGUAGE sql AS $$
+	DELETE FROM event.stat_rollup;
+	DELETE FROM event.stat_deltas;
+	INSERT INTO event.stat_watermark (id, position) SELECT true, last_value FROM event.events_position_seq
+	ON CONFLICT (id) DO UPDATE SET position = excluded.position;
+$$;
+SELECT pg_temp.reset_statistics();
 
 -- Empty: zeros, empty objects and arrays, no division by zero.
 SELECT is(event.get_statistics() - 'generated_at',
@@ -54,27 +62,28 @@ SELECT lives_ok($$SELECT event.update_status(id, 'archived') FROM t30 WHERE n = 
 SELECT is(event.get_statistics()->'archived_events', '1'::jsonb, 'archived_events');
 SELECT is(event.get_statistics()->'processed_events', '0'::jsonb, 'archived events leave processed');
 
--- Counters written directly, spread over shards: sums, day windows, top-10 order.
-DELETE FROM event.stat_counters;
-INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES
-	('total', '', 1, 600), ('total', '', 2, 400),
-	('status', 'pending', 1, 300), ('status', 'pending', 2, -100), ('status', 'processed', 3, 790),
-	('status', 'failed', 3, 10),
-	('source', 'frontend', 1, 600), ('source', 'backend', 2, 400), ('source', 'system', 2, 0),
-	('processing', 'count', 1, 4), ('processing', 'us_sum', 2, 102000);
+-- Rollup and delta rows written directly: sums, day windows, top-10 order. The events above are
+-- moved below the watermark, into the (emptied) rollup.
+SELECT pg_temp.reset_statistics();
+INSERT INTO event.stat_rollup (dimension, key, n) VALUES
+	('total', '', 600), ('status', 'pending', -500), ('status', 'processed', 790),
+	('source', 'frontend', 600), ('source', 'backend', 400), ('source', 'system', 0),
+	('processing', 'count', 3), ('processing', 'ms_sum', 100);
+INSERT INTO event.stat_deltas (dimension, key, n) VALUES
+	('total', '', 400), ('status', 'pending', -300), ('status', 'failed', 10),
+	('processing', 'count', 1), ('processing', 'ms_sum', 2);
 -- User i has 20 - i events (u01 = 19 ... u12 = 8), plus a tie between u03b and u03 at 17.
-INSERT INTO event.stat_counters (dimension, key, shard, n)
-SELECT 'user', 'u' || lpad(i::text, 2, '0'), s, CASE WHEN s = 1 THEN 20 - i - 1 ELSE 1 END
-FROM generate_series(1, 12) AS i, generate_series(1, 2) AS s;
-INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES ('user', 'u03b', 5, 17), ('user', 'u00', 1, 0);
+INSERT INTO event.stat_rollup (dimension, key, n)
+SELECT 'user', 'u' || lpad(i::text, 2, '0'), 20 - i FROM generate_series(1, 12) AS i;
+INSERT INTO event.stat_rollup (dimension, key, n) VALUES ('user', 'u03b', 17), ('user', 'u00', 0);
 -- One 'day' row per day for the last 40 days, n = 1 each, plus a future day that never counts.
-INSERT INTO event.stat_counters (dimension, key, shard, n)
-SELECT 'day', to_char((now() AT TIME ZONE 'UTC')::date - d, 'YYYY-MM-DD'), 1 + d % 3, 1 FROM generate_series(0, 39) AS d;
-INSERT INTO event.stat_counters (dimension, key, shard, n)
-VALUES ('day', to_char((now() AT TIME ZONE 'UTC')::date + 1, 'YYYY-MM-DD'), 1, 1000);
+INSERT INTO event.stat_rollup (dimension, key, n)
+SELECT 'day', to_char((now() AT TIME ZONE 'UTC')::date - d, 'YYYY-MM-DD'), 1 FROM generate_series(0, 39) AS d;
+INSERT INTO event.stat_rollup (dimension, key, n)
+VALUES ('day', to_char((now() AT TIME ZONE 'UTC')::date + 1, 'YYYY-MM-DD'), 1000);
 
-SELECT is(event.get_statistics()->'total_events', '1000'::jsonb, 'sum over shards');
-SELECT is(event.get_statistics()->'pending_events', '200'::jsonb, 'negative shard deltas are summed');
+SELECT is(event.get_statistics()->'total_events', '1000'::jsonb, 'sum of rollup and deltas');
+SELECT is(event.get_statistics()->'pending_events', '200'::jsonb, 'pending = total + the status deltas');
 SELECT is(event.get_statistics()->'events_by_source', '{"frontend": 600, "backend": 400}'::jsonb,
           'zero sums are left out of the distribution');
 SELECT is((event.get_statistics()->>'processing_rate')::numeric, 79::numeric, 'processing_rate');
@@ -92,21 +101,20 @@ SELECT is((SELECT array_agg(u->>'user_id') FROM jsonb_array_elements(event.get_s
           'top_users: 10 by count, ties by user_id');
 SELECT is(event.get_statistics()->'top_users'->0, '{"user_id": "u01", "event_count": 19}'::jsonb, 'top_users entry shape');
 
--- compact_statistics
-CREATE TEMP TABLE t30_before AS SELECT event.get_statistics() - 'generated_at' AS s, count(*) AS rows
-FROM event.stat_counters;
-INSERT INTO event.stat_counters (dimension, key, shard, n) VALUES ('type', 't30.gone', 1, 2), ('type', 't30.gone', 2, -2),
-	('total', '', 0, 0);
-SELECT is(event.compact_statistics(),
-          (SELECT count(*) FROM event.stat_counters)
-          - (SELECT count(*) FROM (SELECT DISTINCT dimension, key FROM event.stat_counters) k
-             WHERE dimension = 'total' OR (SELECT sum(n) FROM event.stat_counters c
-                                           WHERE c.dimension = k.dimension AND c.key = k.key) <> 0),
-          'compact_statistics returns the rows removed');
-SELECT is((SELECT count(*) FROM event.stat_counters WHERE shard <> 0), 0::bigint, 'only shard 0 remains');
-SELECT is((SELECT count(*) FROM event.stat_counters WHERE n = 0), 0::bigint, 'zero rows are dropped');
-SELECT is(event.get_statistics() - 'generated_at', (SELECT s FROM t30_before), 'statistics unchanged by compaction');
-SELECT is(event.compact_statistics(), 0::bigint, 'a second compaction removes nothing');
+-- compact_statistics folds the deltas (this transaction's own events stay above the horizon).
+CREATE TEMP TABLE t30_before AS SELECT event.get_statistics() - 'generated_at' AS s;
+SELECT is(event.compact_statistics(), 0::bigint, 'compact_statistics: no event below the horizon to fold');
+SELECT is((SELECT count(*) FROM event.stat_deltas), 0::bigint, 'the deltas are folded into the rollup');
+SELECT is((SELECT n FROM event.stat_rollup WHERE dimension = 'total'), 1000::numeric, 'rollup total');
+SELECT is(event.get_statistics() - 'generated_at', (SELECT s FROM t30_before), 'statistics unchanged by the fold');
+-- The tail: events above the watermark count until folded.
+SELECT count(*) FROM (SELECT event.create_event('t30.tail', user_id => 'u12') FROM generate_series(1, 12)) f \gset _
+SELECT is(event.get_statistics()->'total_events', '1012'::jsonb, 'tail events count');
+SELECT is(event.get_statistics()->'top_users'->0, '{"user_id": "u12", "event_count": 20}'::jsonb,
+          'a user of the tail enters the top 10');
+SELECT is(event.get_statistics()->'events_by_type'->'t30.tail', '12'::jsonb, 'tail by type');
+SELECT is((event.query_events(user_id => 'u12', "limit" => 1)->>'total')::int, 20, 'query_events total: rollup + tail');
+SELECT is((event.query_events("limit" => 1)->>'total')::int, 1012, 'query_events total of everything');
 
 SELECT * FROM finish();
 ROLLBACK;
