@@ -320,7 +320,18 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 			                errhint("Use a new idempotency key.")));
 	}
 
-	// 2. Positions, in request order.
+	// 2. Stream locks, then positions in request order. A writer takes its positions only once
+	//    it holds the lock of each of its streams, which the previous writer of the stream
+	//    released at its end: position order is version order in every stream (the version
+	//    itself comes from the stream row in step 3, locked by the same writers).
+	int streamed = 0;
+	for (int i = 0; i < n; i++)
+		if (!out[i].duplicate && in[i].stream_id != nullptr)
+			order[streamed++] = i;
+	qsort(order, streamed, sizeof(int), CompareByStream);
+	for (int g = 0; g < streamed; g++)
+		if (g == 0 || strcmp(in[order[g]].stream_id, in[order[g - 1]].stream_id) != 0)
+			LockStreamOrder(in[order[g]].stream_id);
 	for (int i = 0; i < n; i++) {
 		if (out[i].duplicate)
 			continue;
@@ -328,12 +339,7 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 		out[i].record.nulls[kColPosition] = false;
 	}
 
-	// 3. Streams, locked in stream_id order; versions assigned in request order.
-	int streamed = 0;
-	for (int i = 0; i < n; i++)
-		if (!out[i].duplicate && in[i].stream_id != nullptr)
-			order[streamed++] = i;
-	qsort(order, streamed, sizeof(int), CompareByStream);
+	// 3. Streams, upserted in stream_id order; versions assigned in request order.
 	for (int g = 0; g < streamed;) {
 		int end = g + 1;
 		while (end < streamed && strcmp(in[order[end]].stream_id, in[order[g]].stream_id) == 0)

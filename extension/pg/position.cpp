@@ -25,6 +25,7 @@
 
 extern "C" {
 #include "commands/sequence.h"
+#include "common/hashfn.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/resowner.h"
@@ -40,6 +41,7 @@ namespace {
 
 constexpr uint16 kGateField4 = 0x4501;
 constexpr uint16 kPositionField4 = 0x4502;
+constexpr uint16 kStreamOrderField4 = 0x4504;
 
 LocalTransactionId registered_lxid = InvalidLocalTransactionId;
 
@@ -107,6 +109,18 @@ int64 NextPosition() {
 	LockRelease(&gate, ShareLock, false);
 	registered_lxid = MyProc->lxid;
 	return first;
+}
+
+void LockStreamOrder(const char *stream_id) {
+	uint64 h = DatumGetUInt64(hash_any_extended(reinterpret_cast<const unsigned char *>(stream_id),
+	                                            static_cast<int>(strlen(stream_id)), 0));
+	LOCKTAG tag;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h), kStreamOrderField4);
+	// Held by the top-level transaction, like the stream row lock it shadows.
+	ResourceOwner saved = CurrentResourceOwner;
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	(void)LockAcquire(&tag, ExclusiveLock, false, false);
+	CurrentResourceOwner = saved;
 }
 
 int64 SafePosition() {
