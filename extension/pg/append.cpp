@@ -66,6 +66,31 @@ const char kInsertSql[] =
 const Oid kInsertTypes[] = {UUIDOID, INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,        TEXTOID,
                             INT8OID, JSONBOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
+// A batch: one INSERT of every row, one array per column (one executor run, one plan check).
+const char kInsertManySql[] =
+	"INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, stream_id, "
+	"stream_version, data, metadata, context, idempotency_key, \"timestamp\", created_at) "
+	"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+	"pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "
+	"pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12), pg_catalog.unnest($13), "
+	"pg_catalog.unnest($14))";
+const Oid kInsertManyTypes[] = {UUIDARRAYOID,  INT8ARRAYOID,  TEXTARRAYOID,  TEXTARRAYOID,        TEXTARRAYOID,
+                                TEXTARRAYOID,  TEXTARRAYOID,  INT8ARRAYOID,  JSONBARRAYOID,       JSONBARRAYOID,
+                                JSONBARRAYOID, TEXTARRAYOID,  TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+
+// Storage of each column's element type (typlen, typbyval, typalign), in column order.
+struct ColumnStorage {
+	int16 len;
+	bool byval;
+	char align;
+};
+const ColumnStorage kColumnStorage[kEventColumns] = {
+	{UUID_LEN, false, TYPALIGN_CHAR}, {8, true, TYPALIGN_DOUBLE},  {-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
+	{-1, false, TYPALIGN_INT},        {-1, false, TYPALIGN_INT},   {-1, false, TYPALIGN_INT}, {8, true, TYPALIGN_DOUBLE},
+	{-1, false, TYPALIGN_INT},        {-1, false, TYPALIGN_INT},   {-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
+	{8, true, TYPALIGN_DOUBLE},       {8, true, TYPALIGN_DOUBLE},
+};
+
 const char kClaimKeySql[] = "INSERT INTO event.idempotency_keys (idempotency_key, event_id, created_at) "
                             "VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING";
 const char kLookupKeySql[] =
@@ -81,7 +106,16 @@ const char kStreamUpsertSql[] =
 	"created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
 	"ON CONFLICT (stream_id) DO UPDATE SET version = s.version OPERATOR(pg_catalog.+) excluded.version, "
 	"last_event_id = excluded.last_event_id, last_position = excluded.last_position, updated_at = excluded.updated_at "
-	"RETURNING version";
+	"RETURNING stream_id, version";
+// Several streams at once: $1..$6 arrays in stream_id order (the lock order of every writer), $7 now.
+const char kStreamUpsertManySql[] =
+	"INSERT INTO event.event_streams AS s (stream_id, entity_type, entity_id, version, last_event_id, last_position, "
+	"created_at, updated_at) SELECT u.i, u.t, u.e, u.n, u.l, u.p, $7, $7 "
+	"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+	"pg_catalog.unnest($5), pg_catalog.unnest($6)) AS u(i, t, e, n, l, p) "
+	"ON CONFLICT (stream_id) DO UPDATE SET version = s.version OPERATOR(pg_catalog.+) excluded.version, "
+	"last_event_id = excluded.last_event_id, last_position = excluded.last_position, updated_at = excluded.updated_at "
+	"RETURNING stream_id, version";
 
 //
 // Validation
@@ -150,6 +184,8 @@ SPIPlanPtr Plan(PlanId id) {
 	switch (id) {
 	case PlanId::kInsertEvent:
 		return CachedPlan(id, kInsertSql, kEventColumns, kInsertTypes);
+	case PlanId::kInsertEvents:
+		return CachedPlan(id, kInsertManySql, kEventColumns, kInsertManyTypes);
 	case PlanId::kClaimKey: {
 		static const Oid types[] = {TEXTOID, UUIDOID, TIMESTAMPTZOID};
 		return CachedPlan(id, kClaimKeySql, 3, types);
@@ -165,6 +201,11 @@ SPIPlanPtr Plan(PlanId id) {
 	case PlanId::kStreamUpsert: {
 		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
 		return CachedPlan(id, kStreamUpsertSql, 7, types);
+	}
+	case PlanId::kStreamUpsertMany: {
+		static const Oid types[] = {TEXTARRAYOID,  TEXTARRAYOID, TEXTARRAYOID,  INT8ARRAYOID,
+		                            UUIDARRAYOID,  INT8ARRAYOID, TIMESTAMPTZOID};
+		return CachedPlan(id, kStreamUpsertManySql, 7, types);
 	}
 	default:
 		elog(ERROR, "event: unexpected plan id");
@@ -339,40 +380,65 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 		out[i].record.nulls[kColPosition] = false;
 	}
 
-	// 3. Streams, upserted in stream_id order; versions assigned in request order.
-	for (int g = 0; g < streamed;) {
-		int end = g + 1;
-		while (end < streamed && strcmp(in[order[end]].stream_id, in[order[g]].stream_id) == 0)
-			end++;
-		const EventInput &first = in[order[g]];
-		const EventOutcome &last = out[order[end - 1]];
-		int count = end - g;
-		Datum args[7] = {CStringGetTextDatum(first.stream_id),
-		                 PointerGetDatum(cstring_to_text_with_len(first.stream_id, first.entity_type_len)),
-		                 CStringGetTextDatum(first.stream_id + first.entity_type_len + 1),
-		                 Int64GetDatum(count),
-		                 last.record.values[kColEventId],
-		                 last.record.values[kColPosition],
-		                 TimestampTzGetDatum(now)};
-		if (SPI_execute_plan(Plan(PlanId::kStreamUpsert), args, nullptr, false, 1) != SPI_OK_INSERT_RETURNING ||
-		    SPI_processed != 1)
-			elog(ERROR, "event: stream upsert failed");
-		bool isnull;
-		int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		int64 current = version - count;
-		for (int k = g; k < end; k++) {
-			const EventInput &item = in[order[k]];
-			if ((item.expect == Expect::kNoStream && current != 0) ||
-			    (item.expect == Expect::kExact && current != item.expected_version))
-				RaiseWrongVersion(item.stream_id, item.expect, item.expected_version, current);
-			current++;
-			out[order[k]].record.values[kColStreamVersion] = Int64GetDatum(current);
+	// 3. Streams, upserted in stream_id order (one statement for all of them); versions assigned
+	//    in request order.
+	int groups = 0;
+	int *group_start = static_cast<int *>(palloc(sizeof(int) * (streamed + 1)));
+	for (int g = 0; g < streamed; g++)
+		if (g == 0 || strcmp(in[order[g]].stream_id, in[order[g - 1]].stream_id) != 0)
+			group_start[groups++] = g;
+	group_start[groups] = streamed;
+	if (groups > 0) {
+		Datum cols[6][1];
+		Datum *col[6];
+		for (int c = 0; c < 6; c++)
+			col[c] = groups == 1 ? cols[c] : static_cast<Datum *>(palloc(sizeof(Datum) * groups));
+		for (int k = 0; k < groups; k++) {
+			const EventInput &first = in[order[group_start[k]]];
+			const EventOutcome &last = out[order[group_start[k + 1] - 1]];
+			col[0][k] = CStringGetTextDatum(first.stream_id);
+			col[1][k] = PointerGetDatum(cstring_to_text_with_len(first.stream_id, first.entity_type_len));
+			col[2][k] = CStringGetTextDatum(first.stream_id + first.entity_type_len + 1);
+			col[3][k] = Int64GetDatum(group_start[k + 1] - group_start[k]);
+			col[4][k] = last.record.values[kColEventId];
+			col[5][k] = last.record.values[kColPosition];
 		}
-		g = end;
+		Datum args[7];
+		static const Oid kElemTypes[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID};
+		static const ColumnStorage kStorage[6] = {{-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
+		                                          {-1, false, TYPALIGN_INT}, {8, true, TYPALIGN_DOUBLE},
+		                                          {UUID_LEN, false, TYPALIGN_CHAR}, {8, true, TYPALIGN_DOUBLE}};
+		for (int c = 0; c < 6; c++)
+			args[c] = groups == 1 ? col[c][0]
+			                      : PointerGetDatum(construct_array(col[c], groups, kElemTypes[c], kStorage[c].len,
+			                                                        kStorage[c].byval, kStorage[c].align));
+		args[6] = TimestampTzGetDatum(now);
+		SPIPlanPtr plan = Plan(groups == 1 ? PlanId::kStreamUpsert : PlanId::kStreamUpsertMany);
+		if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING ||
+		    SPI_processed != static_cast<uint64>(groups))
+			elog(ERROR, "event: stream upsert failed");
+		for (int k = 0; k < groups; k++) {
+			bool isnull;
+			// RETURNING follows the input order (sorted stream ids); checked, not assumed.
+			char *returned = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
+			if (returned == nullptr || strcmp(returned, in[order[group_start[k]]].stream_id) != 0)
+				elog(ERROR, "event: stream upsert returned rows out of order");
+			int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+			int64 current = version - (group_start[k + 1] - group_start[k]);
+			for (int g = group_start[k]; g < group_start[k + 1]; g++) {
+				const EventInput &item = in[order[g]];
+				if ((item.expect == Expect::kNoStream && current != 0) ||
+				    (item.expect == Expect::kExact && current != item.expected_version))
+					RaiseWrongVersion(item.stream_id, item.expect, item.expected_version, current);
+				current++;
+				out[order[g]].record.values[kColStreamVersion] = Int64GetDatum(current);
+			}
+		}
 	}
+	pfree(group_start);
 
-	// 4. Rows, in request order.
-	SPIPlanPtr insert = Plan(PlanId::kInsertEvent);
+	// 4. Rows, in request order: one INSERT for a single row, one INSERT of arrays for a batch.
+	int stored = 0;
 	for (int i = 0; i < n; i++) {
 		if (out[i].duplicate)
 			continue;
@@ -394,12 +460,38 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 		r.values[kColTimestamp] = TimestampTzGetDatum(item.has_timestamp ? item.timestamp : now);
 		r.values[kColCreatedAt] = TimestampTzGetDatum(now);
 		r.nulls[kColTimestamp] = r.nulls[kColCreatedAt] = false;
-
+		order[stored++] = i;
+	}
+	if (stored == 1) {
+		const EventRecord &r = out[order[0]].record;
 		char nulls[kEventColumns];
 		for (int c = 0; c < kEventColumns; c++)
 			nulls[c] = r.nulls[c] ? 'n' : ' ';
-		if (SPI_execute_plan(insert, r.values, nulls, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls, false, 0) !=
+		    SPI_OK_INSERT)
 			elog(ERROR, "event: inserting event failed");
+	} else if (stored > 1) {
+		Datum arrays[kEventColumns];
+		auto *elems = static_cast<Datum *>(palloc(sizeof(Datum) * stored));
+		auto *elem_nulls = static_cast<bool *>(palloc(sizeof(bool) * stored));
+		for (int c = 0; c < kEventColumns; c++) {
+			for (int k = 0; k < stored; k++) {
+				elems[k] = out[order[k]].record.values[c];
+				elem_nulls[k] = out[order[k]].record.nulls[c];
+			}
+			int dims[1] = {stored};
+			int lbs[1] = {1};
+			const ColumnStorage &st = kColumnStorage[c];
+			arrays[c] = PointerGetDatum(construct_md_array(elems, elem_nulls, 1, dims, lbs, kInsertTypes[c], st.len,
+			                                               st.byval, st.align));
+		}
+		pfree(elems);
+		pfree(elem_nulls);
+		if (SPI_execute_plan(Plan(PlanId::kInsertEvents), arrays, nullptr, false, 0) != SPI_OK_INSERT ||
+		    SPI_processed != static_cast<uint64>(stored))
+			elog(ERROR, "event: inserting events failed");
+		for (int c = 0; c < kEventColumns; c++)
+			pfree(DatumGetPointer(arrays[c]));
 	}
 	pfree(order);
 }
