@@ -213,19 +213,14 @@ SPIPlanPtr Plan(PlanId id) {
 	return nullptr;
 }
 
-// The memory context current when the entry point connected to SPI: results live there.
-MemoryContext call_cxt = nullptr;
-MemoryContext ResultContext() {
-	return call_cxt;
-}
-
 Datum TextOrNull(const char *s, bool *isnull) {
 	*isnull = s == nullptr;
 	return s == nullptr ? (Datum)0 : CStringGetTextDatum(s);
 }
 
-// Loads a stored event (with its status) into out; false if it does not exist.
-bool FetchEvent(const pg_uuid_t &id, EventRecord *out) {
+// Loads a stored event (with its status) into out, allocated in result_cxt; false if it does not
+// exist.
+bool FetchEvent(const pg_uuid_t &id, EventRecord *out, MemoryContext result_cxt) {
 	Datum arg = UUIDPGetDatum(const_cast<pg_uuid_t *>(&id));
 	// Not read-only: a fresh snapshot sees an original committed while we waited for its key.
 	if (SPI_execute_plan(Plan(PlanId::kFetchEvent), &arg, nullptr, false, 1) != SPI_OK_SELECT)
@@ -234,7 +229,7 @@ bool FetchEvent(const pg_uuid_t &id, EventRecord *out) {
 		return false;
 	HeapTuple tuple = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	MemoryContext spi = MemoryContextSwitchTo(result_cxt);
 	for (int i = 0; i < kEventColumns; i++) {
 		Datum v = SPI_getbinval(tuple, desc, i + 1, &out->nulls[i]);
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -254,22 +249,25 @@ bool FetchEvent(const pg_uuid_t &id, EventRecord *out) {
 	return true;
 }
 
-// Sort helpers: items by idempotency key, and by stream id then request order.
-const EventInput *sort_inputs;
+// Per-call state lives in the frames of the call (never in file-level variables), so a nested
+// write (a trigger or a user function that calls create_event while this call runs) cannot
+// disturb it.
 
-// Adds "batch item N" to errors raised while item N is processed.
-int current_item = -1;
-void BatchItemContext(void *) {
-	if (current_item >= 0)
-		errcontext("batch item %d", current_item);
+// Adds "batch item N" to errors raised while item *arg (an int, -1 = none) is processed.
+void BatchItemContext(void *arg) {
+	int item = *static_cast<const int *>(arg);
+	if (item >= 0)
+		errcontext("batch item %d", item);
 }
-int CompareByKey(const void *a, const void *b) {
-	return strcmp(sort_inputs[*static_cast<const int *>(a)].idempotency_key,
-	              sort_inputs[*static_cast<const int *>(b)].idempotency_key);
+// Sort helpers (qsort_arg, arg = the items): by idempotency key, and by stream id then request order.
+int CompareByKey(const void *a, const void *b, void *arg) {
+	const auto *items = static_cast<const EventInput *>(arg);
+	return strcmp(items[*static_cast<const int *>(a)].idempotency_key, items[*static_cast<const int *>(b)].idempotency_key);
 }
-int CompareByStream(const void *a, const void *b) {
+int CompareByStream(const void *a, const void *b, void *arg) {
+	const auto *items = static_cast<const EventInput *>(arg);
 	int x = *static_cast<const int *>(a), y = *static_cast<const int *>(b);
-	int c = strcmp(sort_inputs[x].stream_id, sort_inputs[y].stream_id);
+	int c = strcmp(items[x].stream_id, items[y].stream_id);
 	return c != 0 ? c : x - y;
 }
 
@@ -288,11 +286,13 @@ int CompareByStream(const void *a, const void *b) {
 }
 
 // Stores items in[0..n) atomically (the caller's transaction or subtransaction). SPI must be
-// connected. Fills out[i] for every item; raises on the first invalid item.
-void StoreBatch(EventInput *in, EventOutcome *out, int n) {
+// connected. Fills out[i] for every item (originals of duplicates are copied into result_cxt);
+// raises on the first invalid item.
+void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_cxt) {
+	int current_item = -1;
 	ErrorContextCallback item_context;
 	item_context.callback = BatchItemContext;
-	item_context.arg = nullptr;
+	item_context.arg = &current_item;
 	item_context.previous = error_context_stack;
 	if (n > 1)
 		error_context_stack = &item_context;
@@ -334,8 +334,7 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 	for (int i = 0; i < n; i++)
 		if (in[i].idempotency_key != nullptr)
 			order[keyed++] = i;
-	sort_inputs = in;
-	qsort(order, keyed, sizeof(int), CompareByKey);
+	qsort_arg(order, keyed, sizeof(int), CompareByKey, in);
 	for (int k = 0; k < keyed; k++) {
 		int i = order[k];
 		Datum args[3] = {CStringGetTextDatum(in[i].idempotency_key), out[i].record.values[kColEventId],
@@ -353,7 +352,7 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 			if (j != i && !out[j].duplicate &&
 			    memcmp(DatumGetUUIDP(out[j].record.values[kColEventId])->data, original.data, UUID_LEN) == 0)
 				out[i].duplicate_of = j;
-		if (out[i].duplicate_of < 0 && !FetchEvent(original, &out[i].record))
+		if (out[i].duplicate_of < 0 && !FetchEvent(original, &out[i].record, result_cxt))
 			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			                errmsg("idempotency key \"%s\" belongs to an event that no longer exists",
 			                       in[i].idempotency_key),
@@ -369,7 +368,7 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n) {
 	for (int i = 0; i < n; i++)
 		if (!out[i].duplicate && in[i].stream_id != nullptr)
 			order[streamed++] = i;
-	qsort(order, streamed, sizeof(int), CompareByStream);
+	qsort_arg(order, streamed, sizeof(int), CompareByStream, in);
 	for (int g = 0; g < streamed; g++)
 		if (g == 0 || strcmp(in[order[g]].stream_id, in[order[g - 1]].stream_id) != 0)
 			LockStreamOrder(in[order[g]].stream_id);
@@ -664,7 +663,7 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 	{
 		try {
 			ParseRequest(request, in, true);
-			StoreBatch(in, out, 1);
+			StoreBatch(in, out, 1, result_cxt);
 		} catch (const core::SqlError &e) {
 			// Copy into plain buffers first; PostgreSQL is called only after the handler.
 			ok = false;
@@ -791,10 +790,12 @@ Jsonb *ArrayOf(Jsonb **items, int n) {
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
 }
 
-void Connect() {
-	call_cxt = CurrentMemoryContext;
+// Connects to SPI; returns the caller's memory context, where the call's results live.
+MemoryContext Connect() {
+	MemoryContext result_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
+	return result_cxt;
 }
 
 // Copies a record's by-reference datums out of SPI memory into the current context.
@@ -863,9 +864,9 @@ EVENT_FUNCTION(event_create_event) {
 	desc = BlessTupleDesc(desc);
 
 	EventOutcome out;
-	Connect();
-	StoreBatch(&in, &out, 1);
-	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	MemoryContext result_cxt = Connect();
+	StoreBatch(&in, &out, 1, result_cxt);
+	MemoryContext spi = MemoryContextSwitchTo(result_cxt);
 	DetachRecord(&out.record);
 	HeapTuple tuple = RecordTuple(out.record, desc);
 	MemoryContextSwitchTo(spi);
@@ -879,9 +880,9 @@ EVENT_FUNCTION(event_create_event_json) {
 	EventInput in;
 	ParseRequest(request, &in, true);
 	EventOutcome out;
-	Connect();
-	StoreBatch(&in, &out, 1);
-	MemoryContext spi = MemoryContextSwitchTo(ResultContext());
+	MemoryContext result_cxt = Connect();
+	StoreBatch(&in, &out, 1, result_cxt);
+	MemoryContext spi = MemoryContextSwitchTo(result_cxt);
 	Jsonb *result = EventRecordToJsonb(out.record);
 	MemoryContextSwitchTo(spi);
 	SPI_finish();
@@ -900,21 +901,21 @@ EVENT_FUNCTION(event_create_events) {
 	MemoryContext result_cxt = CurrentMemoryContext;
 
 	if (atomic) {
-		ErrorContextCallback item_context{error_context_stack, BatchItemContext, nullptr};
+		int current_item = -1;
+		ErrorContextCallback item_context{error_context_stack, BatchItemContext, &current_item};
 		error_context_stack = &item_context;
 		for (int i = 0; i < n; i++) {
 			current_item = i;
 			ParseRequest(Element(requests, i), &items[i], true);
 		}
-		current_item = -1;
 		error_context_stack = item_context.previous;
-		Connect();
-		StoreBatch(items, outs, n);
-			MemoryContextSwitchTo(ResultContext());
+		(void)Connect();
+		StoreBatch(items, outs, n, result_cxt);
+		MemoryContextSwitchTo(result_cxt);
 		for (int i = 0; i < n; i++)
 			results[i] = EventRecordToJsonb(ResultRecord(outs, i));
 	} else {
-		Connect();
+		(void)Connect();
 		MemoryContext item_cxt = AllocSetContextCreate(result_cxt, "event batch item", ALLOCSET_DEFAULT_SIZES);
 		for (int i = 0; i < n; i++) {
 			ItemError err;
@@ -967,8 +968,8 @@ EVENT_FUNCTION(event_append_to_stream) {
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	auto *outs = static_cast<EventOutcome *>(palloc0(sizeof(EventOutcome) * n));
-	Connect();
-	StoreBatch(items, outs, n);
+	MemoryContext result_cxt = Connect();
+	StoreBatch(items, outs, n, result_cxt);
 	for (int i = 0; i < n; i++) {
 		HeapTuple tuple = RecordTuple(ResultRecord(outs, i), rsinfo->setDesc);
 		tuplestore_puttuple(rsinfo->setResult, tuple);
