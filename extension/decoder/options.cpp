@@ -7,10 +7,9 @@
 
 namespace event::decoder {
 
-const char *const kEventFieldNames[kEventFieldCount] = {
-    "event_id", "position", "event_type",      "event_source", "event_category", "user_id",   "stream_id",
-    "stream_version", "data", "metadata", "context", "idempotency_key", "timestamp", "created_at",
-};
+#define EVENT_DECODER_FIELD_NAME(id, name, type) name,
+const char *const kEventFieldNames[kEventFieldCount] = {EVENT_COLUMNS(EVENT_DECODER_FIELD_NAME)};
+#undef EVENT_DECODER_FIELD_NAME
 
 namespace {
 

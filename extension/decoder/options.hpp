@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/cpp_only.hpp"
+#include "core/event_columns.hpp"
 
 #include <cstdint>
 #include <string>
@@ -15,24 +16,11 @@
 
 namespace event::decoder {
 
-// The columns of event.events, in the fixed order they appear in a message.
-enum EventField : int {
-	kEventId = 0,
-	kPosition,
-	kEventType,
-	kEventSource,
-	kEventCategory,
-	kUserId,
-	kStreamId,
-	kStreamVersion,
-	kData,
-	kMetadata,
-	kContext,
-	kIdempotencyKey,
-	kTimestamp,
-	kCreatedAt,
-	kEventFieldCount
-};
+// The columns of event.events (core/event_columns.hpp), in the fixed order they appear in a message.
+#define EVENT_DECODER_FIELD(id, name, type) k##id,
+enum EventField : int { EVENT_COLUMNS(EVENT_DECODER_FIELD) kEventFieldCount };
+#undef EVENT_DECODER_FIELD
+static_assert(kEventFieldCount == core::kEventColumnCount);
 
 // Column name in event.events = key in the JSON message, indexed by EventField.
 extern const char *const kEventFieldNames[kEventFieldCount];

@@ -18,6 +18,8 @@
 //    transaction only at its commit (spilling large ones to disk), which gives commit order.
 #include "pg/compat.hpp"
 
+#include "pg/column_types.hpp"
+
 extern "C" {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -73,11 +75,11 @@ struct DecoderState {
 HTAB *g_relations = nullptr;
 bool g_relcache_callback_registered = false;
 
-// Expected type of each event.events column (a mismatch is an error, not garbage output).
-constexpr Oid kFieldTypes[kEventFieldCount] = {
-    UUIDOID,  INT8OID,  TEXTOID,  TEXTOID, TEXTOID, TEXTOID,        TEXTOID,
-    INT8OID,  JSONBOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-};
+// Expected type of event.events column f (core/event_columns.hpp; a mismatch is an error, not
+// garbage output).
+constexpr Oid FieldType(int f) {
+	return event::pg::EventColumnType(f).type;
+}
 
 DecoderState *StateOf(LogicalDecodingContext *ctx) {
 	return static_cast<DecoderState *>(ctx->output_plugin_private);
@@ -146,11 +148,11 @@ void ResolveColumns(Relation rel, RelationEntry *entry) {
 		for (int f = 0; f < kEventFieldCount; f++) {
 			if (strcmp(NameStr(attr->attname), kEventFieldNames[f]) != 0)
 				continue;
-			if (attr->atttypid != kFieldTypes[f])
+			if (attr->atttypid != FieldType(f))
 				ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
 				                errmsg("column \"%s\" of relation \"%s\" has type %s, expected %s", kEventFieldNames[f],
 				                       RelationGetRelationName(rel), format_type_be(attr->atttypid),
-				                       format_type_be(kFieldTypes[f])),
+				                       format_type_be(FieldType(f))),
 				                errhint("The event_decoder plugin supports the event.events layout of the installed "
 				                        "event extension.")));
 			entry->attnum[f] = static_cast<AttrNumber>(i + 1);
@@ -207,7 +209,7 @@ void ExtractValues(const RelationEntry *entry, TupleDesc desc, HeapTuple tuple, 
 		if (TupleDescAttr(desc, attnum - 1)->attlen == -1 && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(datum)))
 			elog(ERROR, "event_decoder: unexpected external TOAST pointer in column \"%s\"", kEventFieldNames[f]);
 
-		switch (kFieldTypes[f]) {
+		switch (FieldType(f)) {
 		case UUIDOID: {
 			core::Uuid uuid;
 			memcpy(uuid.bytes.data(), DatumGetUUIDP(datum)->data, UUID_LEN);

@@ -59,48 +59,43 @@ struct ItemError {
 	char *hint;
 };
 
-const char kInsertSql[] =
-	"INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, stream_id, "
-	"stream_version, data, metadata, context, idempotency_key, \"timestamp\", created_at) "
-	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-const Oid kInsertTypes[] = {UUIDOID, INT8OID, TEXTOID,  TEXTOID,  TEXTOID, TEXTOID,        TEXTOID,
-                            INT8OID, JSONBOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-
-// A batch: one INSERT of every row, one array per column (one executor run, one plan check).
-const char kInsertManySql[] =
-	"INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, stream_id, "
-	"stream_version, data, metadata, context, idempotency_key, \"timestamp\", created_at) "
-	"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
-	"pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "
-	"pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12), pg_catalog.unnest($13), "
-	"pg_catalog.unnest($14))";
-const Oid kInsertManyTypes[] = {UUIDARRAYOID,  INT8ARRAYOID,  TEXTARRAYOID,  TEXTARRAYOID,        TEXTARRAYOID,
-                                TEXTARRAYOID,  TEXTARRAYOID,  INT8ARRAYOID,  JSONBARRAYOID,       JSONBARRAYOID,
-                                JSONBARRAYOID, TEXTARRAYOID,  TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
-
-// Storage of each column's element type (typlen, typbyval, typalign), in column order.
-struct ColumnStorage {
-	int16 len;
-	bool byval;
-	char align;
+// The element type of each column and its array type, from core/event_columns.hpp.
+struct InsertTypes {
+	Oid one[kEventColumns];
+	Oid many[kEventColumns];
+	constexpr InsertTypes() : one(), many() {
+		for (int c = 0; c < kEventColumns; c++) {
+			one[c] = EventColumnType(c).type;
+			many[c] = EventColumnType(c).array_type;
+		}
+	}
 };
-const ColumnStorage kColumnStorage[kEventColumns] = {
-	{UUID_LEN, false, TYPALIGN_CHAR}, {8, true, TYPALIGN_DOUBLE},  {-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
-	{-1, false, TYPALIGN_INT},        {-1, false, TYPALIGN_INT},   {-1, false, TYPALIGN_INT}, {8, true, TYPALIGN_DOUBLE},
-	{-1, false, TYPALIGN_INT},        {-1, false, TYPALIGN_INT},   {-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
-	{8, true, TYPALIGN_DOUBLE},       {8, true, TYPALIGN_DOUBLE},
-};
+constexpr InsertTypes kInsertTypes;
+
+// INSERT of one row ($1..$n) or, for a batch, of one array per column (one executor run, one
+// plan check), both built from the column definition.
+char *InsertSql(bool many) {
+	StringInfoData sql;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO event.events (%s) ", EventColumnList(""));
+	appendStringInfoString(&sql, many ? "SELECT * FROM ROWS FROM (" : "VALUES (");
+	for (int c = 0; c < kEventColumns; c++)
+		appendStringInfo(&sql, many ? "%spg_catalog.unnest($%d)" : "%s$%d", c == 0 ? "" : ", ", c + 1);
+	appendStringInfoChar(&sql, ')');
+	return sql.data;
+}
 
 const char kClaimKeySql[] = "INSERT INTO event.idempotency_keys (idempotency_key, event_id, created_at) "
                             "VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING";
 const char kLookupKeySql[] =
 	"SELECT event_id FROM event.idempotency_keys WHERE idempotency_key OPERATOR(pg_catalog.=) $1";
-const char kFetchEventSql[] =
-	"SELECT e.event_id, e.position, e.event_type, e.event_source, e.event_category, e.user_id, e.stream_id, "
-	"e.stream_version, e.data, e.metadata, e.context, e.idempotency_key, e.\"timestamp\", e.created_at, "
-	"s.status, s.attempts, s.last_error, s.processed_at "
-	"FROM event.events e LEFT JOIN event.event_status s ON s.event_id OPERATOR(pg_catalog.=) e.event_id "
-	"WHERE e.event_id OPERATOR(pg_catalog.=) $1";
+// The event row (every column, in order) with its status.
+char *FetchEventSql() {
+	return psprintf("SELECT %s, s.status, s.attempts, s.last_error, s.processed_at "
+	                "FROM event.events e LEFT JOIN event.event_status s ON s.event_id OPERATOR(pg_catalog.=) e.event_id "
+	                "WHERE e.event_id OPERATOR(pg_catalog.=) $1",
+	                EventColumnList("e."));
+}
 const char kStreamUpsertSql[] =
 	"INSERT INTO event.event_streams AS s (stream_id, entity_type, entity_id, version, last_event_id, last_position, "
 	"created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
@@ -183,9 +178,13 @@ void Validate(EventInput *in) {
 SPIPlanPtr Plan(PlanId id) {
 	switch (id) {
 	case PlanId::kInsertEvent:
-		return CachedPlan(id, kInsertSql, kEventColumns, kInsertTypes);
-	case PlanId::kInsertEvents:
-		return CachedPlan(id, kInsertManySql, kEventColumns, kInsertManyTypes);
+	case PlanId::kInsertEvents: {
+		const bool many = id == PlanId::kInsertEvents;
+		return CachedPlanBuilt(id, kEventColumns, many ? kInsertTypes.many : kInsertTypes.one, [many] {
+			CheckEventColumns();
+			return InsertSql(many);
+		});
+	}
 	case PlanId::kClaimKey: {
 		static const Oid types[] = {TEXTOID, UUIDOID, TIMESTAMPTZOID};
 		return CachedPlan(id, kClaimKeySql, 3, types);
@@ -196,7 +195,7 @@ SPIPlanPtr Plan(PlanId id) {
 	}
 	case PlanId::kFetchEvent: {
 		static const Oid types[] = {UUIDOID};
-		return CachedPlan(id, kFetchEventSql, 1, types);
+		return CachedPlanBuilt(id, 1, types, [] { return FetchEventSql(); });
 	}
 	case PlanId::kStreamUpsert: {
 		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
@@ -403,14 +402,14 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 			col[5][k] = last.record.values[kColPosition];
 		}
 		Datum args[7];
-		static const Oid kElemTypes[6] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID};
-		static const ColumnStorage kStorage[6] = {{-1, false, TYPALIGN_INT}, {-1, false, TYPALIGN_INT},
-		                                          {-1, false, TYPALIGN_INT}, {8, true, TYPALIGN_DOUBLE},
-		                                          {UUID_LEN, false, TYPALIGN_CHAR}, {8, true, TYPALIGN_DOUBLE}};
-		for (int c = 0; c < 6; c++)
+		static constexpr core::ColumnType kElemTypes[6] = {core::ColumnType::kText,   core::ColumnType::kText,
+		                                                   core::ColumnType::kText,   core::ColumnType::kBigint,
+		                                                   core::ColumnType::kUuid,   core::ColumnType::kBigint};
+		for (int c = 0; c < 6; c++) {
+			const ColumnTypeInfo st = TypeInfo(kElemTypes[c]);
 			args[c] = groups == 1 ? col[c][0]
-			                      : PointerGetDatum(construct_array(col[c], groups, kElemTypes[c], kStorage[c].len,
-			                                                        kStorage[c].byval, kStorage[c].align));
+			                      : PointerGetDatum(construct_array(col[c], groups, st.type, st.len, st.byval, st.align));
+		}
 		args[6] = TimestampTzGetDatum(now);
 		SPIPlanPtr plan = Plan(groups == 1 ? PlanId::kStreamUpsert : PlanId::kStreamUpsertMany);
 		if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING ||
@@ -480,9 +479,9 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 			}
 			int dims[1] = {stored};
 			int lbs[1] = {1};
-			const ColumnStorage &st = kColumnStorage[c];
-			arrays[c] = PointerGetDatum(construct_md_array(elems, elem_nulls, 1, dims, lbs, kInsertTypes[c], st.len,
-			                                               st.byval, st.align));
+			const ColumnTypeInfo st = EventColumnType(c);
+			arrays[c] = PointerGetDatum(
+				construct_md_array(elems, elem_nulls, 1, dims, lbs, st.type, st.len, st.byval, st.align));
 		}
 		pfree(elems);
 		pfree(elem_nulls);
@@ -800,12 +799,9 @@ MemoryContext Connect() {
 
 // Copies a record's by-reference datums out of SPI memory into the current context.
 void DetachRecord(EventRecord *r) {
-	static const bool kByVal[kEventColumns] = {false, true, false, false, false, false, false,
-	                                           true,  false, false, false, false, true,  true};
-	static const int16 kLen[kEventColumns] = {UUID_LEN, 8, -1, -1, -1, -1, -1, 8, -1, -1, -1, -1, 8, 8};
 	for (int c = 0; c < kEventColumns; c++)
-		if (!r->nulls[c] && !kByVal[c])
-			r->values[c] = datumCopy(r->values[c], false, kLen[c]);
+		if (!r->nulls[c] && !EventColumnType(c).byval)
+			r->values[c] = datumCopy(r->values[c], false, EventColumnType(c).len);
 	r->status = pstrdup(r->status);
 	if (r->error != nullptr)
 		r->error = pstrdup(r->error);

@@ -1,7 +1,13 @@
 // event_record.cpp — EventResponse JSON built with the jsonb API (no text round trip).
 #include "pg/compat.hpp"
 
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/rel.h"
+}
+
 #include "guard.hpp"
+#include "pg/extension_state.hpp"
 #include "pg/event_record.hpp"
 
 namespace event::pg {
@@ -120,6 +126,46 @@ Jsonb *EventRecordToJsonb(const EventRecord &r) {
 
 	JsonbValue *result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
 	return JsonbValueToJsonb(result);
+}
+
+void CheckEventColumns() {
+	static bool checked = false;
+	if (checked)
+		return;
+	Relation rel = RelationIdGetRelation(EventRelation("events"));
+	if (!RelationIsValid(rel))
+		elog(ERROR, "event: could not open event.events");
+	TupleDesc desc = RelationGetDescr(rel);
+	int c = 0;
+	char problem[256] = "";
+	for (int i = 0; i < desc->natts && problem[0] == '\0'; i++) {
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		if (att->attisdropped)
+			continue;
+		if (c == kEventColumns)
+			snprintf(problem, sizeof(problem), "unexpected column \"%s\"", NameStr(att->attname));
+		else if (strcmp(NameStr(att->attname), core::kEventColumnDefs[c].name) != 0 ||
+		         att->atttypid != EventColumnType(c).type)
+			snprintf(problem, sizeof(problem), "column %d is \"%s\" of type %u, expected \"%s\" of type %u", c + 1,
+			         NameStr(att->attname), att->atttypid, core::kEventColumnDefs[c].name, EventColumnType(c).type);
+		c++;
+	}
+	if (problem[0] == '\0' && c != kEventColumns)
+		snprintf(problem, sizeof(problem), "%d columns, expected %d", c, static_cast<int>(kEventColumns));
+	RelationClose(rel);
+	if (problem[0] != '\0')
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+		                errmsg("event.events does not have the layout this library writes"), errdetail("%s.", problem),
+		                errhint("Update the extension with ALTER EXTENSION event UPDATE.")));
+	checked = true;
+}
+
+char *EventColumnList(const char *prefix) {
+	StringInfoData out;
+	initStringInfo(&out);
+	for (int c = 0; c < kEventColumns; c++)
+		appendStringInfo(&out, "%s%s%s", c == 0 ? "" : ", ", prefix, quote_identifier(core::kEventColumnDefs[c].name));
+	return out.data;
 }
 
 void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record) {

@@ -4,25 +4,24 @@
 
 #include "pg/compat.hpp"
 
+#include "pg/column_types.hpp"
+
 namespace event::pg {
 
-enum EventColumn {
-	kColEventId,
-	kColPosition,
-	kColEventType,
-	kColEventSource,
-	kColEventCategory,
-	kColUserId,
-	kColStreamId,
-	kColStreamVersion,
-	kColData,
-	kColMetadata,
-	kColContext,
-	kColIdempotencyKey,
-	kColTimestamp,
-	kColCreatedAt,
-	kEventColumns
-};
+// Column indexes of event.events, from the one definition in core/event_columns.hpp.
+#define EVENT_RECORD_COLUMN(id, name, type) kCol##id,
+enum EventColumn { EVENT_COLUMNS(EVENT_RECORD_COLUMN) kEventColumns };
+#undef EVENT_RECORD_COLUMN
+static_assert(kEventColumns == core::kEventColumnCount);
+
+// Raises a clear error if event.events (rel) does not have exactly the columns of
+// core/event_columns.hpp, in that order and of those types (a library newer or older than the
+// installed extension). Checked once per backend, before the write path first prepares its SQL.
+void CheckEventColumns();
+
+// "name1, name2, ..." of the event.events columns, each prefixed with prefix (e.g. "e."), quoted
+// where needed; palloc'd in the current context.
+char *EventColumnList(const char *prefix);
 
 // A stored event plus its processing status, as datums of the event.events row type.
 struct EventRecord {

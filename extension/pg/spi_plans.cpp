@@ -8,6 +8,10 @@ namespace {
 SPIPlanPtr plans[static_cast<int>(PlanId::kCount)];
 } // namespace
 
+SPIPlanPtr CachedPlanIfPrepared(PlanId id) {
+	return plans[static_cast<int>(id)];
+}
+
 SPIPlanPtr CachedPlan(PlanId id, const char *sql, int nargs, const Oid *argtypes) {
 	SPIPlanPtr &slot = plans[static_cast<int>(id)];
 	if (slot != nullptr)

@@ -13,6 +13,11 @@ enum class PlanId {
 	kStatFold,
 	kStatusDelta,
 	kStatistics,
+	kStatusExists,
+	kStatusLock,
+	kStatusInsert,
+	kStatusUpdate,
+	kStatusResponse,
 	kInsertEvent,
 	kInsertEvents,
 	kClaimKey,
@@ -28,8 +33,22 @@ enum class PlanId {
 	kCount
 };
 
+// The plan for id if it was prepared already, else null.
+SPIPlanPtr CachedPlanIfPrepared(PlanId id);
+
 // The plan for id, prepared on first use from sql with nargs parameters of types argtypes.
 // SPI must be connected. The same id must always be requested with the same SQL.
 SPIPlanPtr CachedPlan(PlanId id, const char *sql, int nargs, const Oid *argtypes);
+
+// The same for SQL built at run time: build() (returning palloc'd SQL) runs only on first use.
+template <typename Build>
+SPIPlanPtr CachedPlanBuilt(PlanId id, int nargs, const Oid *argtypes, Build build) {
+	if (SPIPlanPtr plan = CachedPlanIfPrepared(id))
+		return plan;
+	char *sql = build();
+	SPIPlanPtr plan = CachedPlan(id, sql, nargs, argtypes);
+	pfree(sql);
+	return plan;
+}
 
 } // namespace event::pg

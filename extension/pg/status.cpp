@@ -13,6 +13,7 @@
 #include "pg/catalog.hpp"
 #include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
+#include "pg/spi_plans.hpp"
 
 namespace event::pg {
 namespace {
@@ -23,25 +24,6 @@ const char *const kTransitions[][2] = {
 	{"processing", "processed"}, {"processing", "failed"}, {"failed", "pending"},     {"failed", "archived"},
 	{"processed", "archived"},
 };
-
-SPIPlanPtr exists_plan;
-SPIPlanPtr lock_plan;
-SPIPlanPtr insert_plan;
-SPIPlanPtr update_plan;
-SPIPlanPtr response_plan;
-
-// Prepares sql on first use and keeps the plan for the life of the backend. SPI must be connected.
-SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes) {
-	if (*slot != nullptr)
-		return *slot;
-	SPIPlanPtr plan = SPI_prepare(sql, nargs, const_cast<Oid *>(argtypes));
-	if (plan == nullptr)
-		elog(ERROR, "event: SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "event: SPI_keepplan failed");
-	*slot = plan;
-	return plan;
-}
 
 // True if from -> to is an allowed transition.
 bool TransitionAllowed(const char *from, const char *to) {
@@ -66,7 +48,7 @@ bool LockStatusRow(Datum event_id, char *status, size_t status_size, int32 *atte
 	static const Oid kTypes[1] = {UUIDOID};
 	Datum values[1] = {event_id};
 	SPIPlanPtr plan =
-		KeptPlan(&lock_plan, "SELECT s.status, s.attempts FROM event.event_status s WHERE s.event_id = $1 FOR UPDATE", 1,
+		event::pg::CachedPlan(PlanId::kStatusLock, "SELECT s.status, s.attempts FROM event.event_status s WHERE s.event_id = $1 FOR UPDATE", 1,
 	             kTypes);
 	int rc = SPI_execute_plan(plan, values, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT)
@@ -85,7 +67,7 @@ bool LockStatusRow(Datum event_id, char *status, size_t status_size, int32 *atte
 bool WriteStatus(bool insert, Datum *values, const char *nulls) {
 	static const Oid kTypes[5] = {UUIDOID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
 	if (insert) {
-		SPIPlanPtr plan = KeptPlan(&insert_plan,
+		SPIPlanPtr plan = event::pg::CachedPlan(PlanId::kStatusInsert,
 		                           "INSERT INTO event.event_status AS s "
 		                           "(event_id, status, attempts, last_error, processing_ms, processed_at, updated_at) "
 		                           "VALUES ($1, $2, $3, $4, $5, CASE WHEN $2 = 'processed' THEN pg_catalog.now() END, "
@@ -96,7 +78,7 @@ bool WriteStatus(bool insert, Datum *values, const char *nulls) {
 			elog(ERROR, "event: inserting the status row failed: %s", SPI_result_code_string(rc));
 		return SPI_processed == 1;
 	}
-	SPIPlanPtr plan = KeptPlan(&update_plan,
+	SPIPlanPtr plan = event::pg::CachedPlan(PlanId::kStatusUpdate,
 	                           "UPDATE event.event_status s SET status = $2, attempts = $3, "
 	                           "last_error = COALESCE($4, s.last_error), "
 	                           "processing_ms = COALESCE($5, s.processing_ms), "
@@ -138,7 +120,7 @@ EVENT_FUNCTION(event_update_status) {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 
-	int rc = SPI_execute_plan(KeptPlan(&exists_plan, "SELECT 1 FROM event.events e WHERE e.event_id = $1", 1, kIdType),
+	int rc = SPI_execute_plan(event::pg::CachedPlan(PlanId::kStatusExists, "SELECT 1 FROM event.events e WHERE e.event_id = $1", 1, kIdType),
 	                          id_value, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
@@ -181,7 +163,7 @@ EVENT_FUNCTION(event_update_status) {
 		break;
 	}
 
-	SPIPlanPtr plan = KeptPlan(&response_plan,
+	SPIPlanPtr plan = event::pg::CachedPlan(PlanId::kStatusResponse,
 	                           "SELECT " EVENT_JSON_SQL " FROM " EVENT_JSON_FROM_SQL " WHERE e.event_id = $1", 1,
 	                           kIdType);
 	rc = SPI_execute_plan(plan, id_value, nullptr, false, 1);
