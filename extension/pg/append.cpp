@@ -506,8 +506,18 @@ void InitInput(EventInput *in) {
 	in->data = in->metadata = in->context = nullptr;
 }
 
+// The empty object {}, built once per backend (read-only, shared by every default).
 Jsonb *EmptyObject() {
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	static Jsonb *empty = nullptr;
+	if (empty == nullptr) {
+		JsonbParseState *state = nullptr;
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		Jsonb *built = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+		MemoryContextSwitchTo(old);
+		empty = built;
+	}
+	return empty;
 }
 
 void FillDefaults(EventInput *in) {
@@ -908,8 +918,14 @@ EVENT_FUNCTION(event_create_events) {
 		(void)Connect();
 		StoreBatch(items, outs, n, result_cxt);
 		MemoryContextSwitchTo(result_cxt);
+		// One array built in one parse state (no per-item serialisation and re-reading).
+		JsonbParseState *state = nullptr;
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
 		for (int i = 0; i < n; i++)
-			results[i] = EventRecordToJsonb(ResultRecord(outs, i));
+			PushEventRecord(&state, ResultRecord(outs, i));
+		Jsonb *array = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+		SPI_finish();
+		PG_RETURN_JSONB_P(array);
 	} else {
 		(void)Connect();
 		MemoryContext item_cxt = AllocSetContextCreate(result_cxt, "event batch item", ALLOCSET_DEFAULT_SIZES);

@@ -89,11 +89,12 @@ void FormatTimestampUtc(TimestampTz ts, char out[40]) {
 	         tm.tm_sec, static_cast<int>(fsec));
 }
 
-Jsonb *EventRecordToJsonb(const EventRecord &r) {
-	JsonbParseState *state = nullptr;
+JsonbValue *PushEventRecord(JsonbParseState **state_ptr, const EventRecord &r) {
+	JsonbParseState *&state = *state_ptr;
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
 
-	char id[UUID_LEN * 2 + 5];
+	// pushJsonbValue keeps the pointer until the outermost value is serialised: not on the stack.
+	char *id = static_cast<char *>(palloc(UUID_LEN * 2 + 5));
 	const pg_uuid_t *uuid = DatumGetUUIDP(r.values[kColEventId]);
 	static const char hex[] = "0123456789abcdef";
 	int j = 0;
@@ -124,8 +125,12 @@ Jsonb *EventRecordToJsonb(const EventRecord &r) {
 	PushString(&state, "error", r.error);
 	PushInt(&state, "attempts", false, r.attempts);
 
-	JsonbValue *result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
-	return JsonbValueToJsonb(result);
+	return pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+}
+
+Jsonb *EventRecordToJsonb(const EventRecord &r) {
+	JsonbParseState *state = nullptr;
+	return JsonbValueToJsonb(PushEventRecord(&state, r));
 }
 
 void CheckEventColumns() {

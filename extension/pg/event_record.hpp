@@ -37,6 +37,10 @@ struct EventRecord {
 // The EventResponse object of record.
 Jsonb *EventRecordToJsonb(const EventRecord &record);
 
+// Pushes the EventResponse object of record into state (for example as an element of an array
+// being built, without serialising each object on its own); returns pushJsonbValue's result.
+JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &record);
+
 // Fills record from a row of event.events (deformed; datums point into tuple).
 void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record);
 
