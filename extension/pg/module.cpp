@@ -31,7 +31,8 @@ struct CachedRelation {
 };
 CachedRelation relations[] = {
 	{"events", InvalidOid},        {"event_status", InvalidOid},     {"event_streams", InvalidOid},
-	{"idempotency_keys", InvalidOid}, {"stat_rollup", InvalidOid},  {"event_sources", InvalidOid},
+	{"idempotency_keys", InvalidOid}, {"stat_rollup", InvalidOid},    {"stat_watermark", InvalidOid},
+	{"stat_deltas", InvalidOid},  {"event_sources", InvalidOid},
 	{"event_categories", InvalidOid}, {"events_position_seq", InvalidOid},
 };
 
