@@ -100,6 +100,14 @@ void AddValue(ValueList &list, const char *name, const char *group) {
 	SPI_finish();
 }
 
+// add_source/add_category are not STRICT (a NULL argument would silently do nothing): 22004.
+void RequireArgument(FunctionCallInfo fcinfo, int arg, const char *name) {
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name),
+		                errhint(arg == 0 ? "Pass the new value, for example 'billing'."
+		                                 : "Omit group_name to use \"custom\".")));
+}
+
 } // namespace
 
 void CheckSource(const char *value) {
@@ -137,6 +145,7 @@ void OnRelationInvalidated(Oid relid) {
 
 // event.add_source(name): allow a new event_source value.
 EVENT_FUNCTION(event_add_source) {
+	event::pg::RequireArgument(fcinfo, 0, "name");
 	char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	event::pg::AddValue(event::pg::sources, name, nullptr);
 	PG_RETURN_VOID();
@@ -144,6 +153,8 @@ EVENT_FUNCTION(event_add_source) {
 
 // event.add_category(name, group_name): allow a new event_category value.
 EVENT_FUNCTION(event_add_category) {
+	event::pg::RequireArgument(fcinfo, 0, "name");
+	event::pg::RequireArgument(fcinfo, 1, "group_name");
 	char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char *group = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	event::pg::AddValue(event::pg::categories, name, group);

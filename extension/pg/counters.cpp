@@ -31,6 +31,10 @@ struct CounterEntry {
 // Pending deltas of the current transaction, in TopTransactionContext (gone at transaction end).
 HTAB *pending = nullptr;
 LocalTransactionId pending_lxid = InvalidLocalTransactionId;
+// The role the appends that produced the pending deltas ran as (the owner of the SECURITY
+// DEFINER write functions). The flush at PRE_COMMIT runs as the session user, who has no right
+// on event.stat_counters (defect 7): it switches to this role for the upsert.
+Oid pending_role = InvalidOid;
 
 const char kUpsertSql[] =
 	"INSERT INTO event.stat_counters AS c (dimension, key, shard, n) "
@@ -71,6 +75,7 @@ void CounterAdd(const char *dimension, const char *key, int64 delta) {
 	strlcpy(tag.dimension, dimension, sizeof(tag.dimension));
 	strlcpy(tag.key, key, sizeof(tag.key));
 	tag.subid = GetCurrentSubTransactionId();
+	pending_role = GetUserId();
 	bool found;
 	auto *entry = static_cast<CounterEntry *>(hash_search(Pending(true), &tag, HASH_ENTER, &found));
 	entry->delta = found ? entry->delta + delta : delta;
@@ -153,6 +158,11 @@ void CountersFlush() {
 	bool pushed = !ActiveSnapshotSet();
 	if (pushed)
 		PushActiveSnapshot(GetTransactionSnapshot());
+	Oid save_user;
+	int save_sec;
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(OidIsValid(pending_role) ? pending_role : save_user,
+	                       save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 	static const Oid kTypes[] = {TEXTARRAYOID, TEXTARRAYOID, INT4OID, INT8ARRAYOID};
@@ -166,6 +176,7 @@ void CountersFlush() {
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "event: counter upsert failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
+	SetUserIdAndSecContext(save_user, save_sec);
 	if (pushed)
 		PopActiveSnapshot();
 }

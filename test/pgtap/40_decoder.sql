@@ -337,9 +337,9 @@ INSERT INTO public.decoder_part (event_id, position, event_type, event_source, e
 VALUES ('f0000000-0000-7000-8000-000000000001', 0, 'decoder.part.before', 'backend', 'order', '{}', '{}', '{}', now(), now());
 ALTER TABLE event.events ATTACH PARTITION public.decoder_part
     FOR VALUES FROM ('f0000000-0000-0000-0000-000000000000') TO ('f1000000-0000-0000-0000-000000000000');
--- A row whose event_id routes it into that partition (written directly: the write path picks
--- its own event_id).
-INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, data, metadata,
+-- A row written straight into that partition (the write path picks its own event_id, and a
+-- plain INSERT into event.events is refused with EV004).
+INSERT INTO public.decoder_part (event_id, position, event_type, event_source, event_category, user_id, data, metadata,
                           context, "timestamp", created_at)
 VALUES ('f0000000-0000-7000-8000-000000000002', nextval('event.events_position_seq'), 'decoder.part.attached',
         'backend', 'order', 'u-part', '{"p": [1, 2]}', '{}', '{"c": null}', now(), now());
