@@ -3,7 +3,7 @@
 # Suites, in order: schedule check, unit (make unit), then on a throwaway
 # cluster (mktemp dir under /tmp, database event_test with pgtap, dblink,
 # event and the test-only event_test hooks): pgTAP (pg_prove over test/pgtap/NN_*.sql, sorted), each executable
-# test/upgrade/*.sh and test/memory/*.sh, and prove over test/e2e/*.t.
+# test/upgrade/*.sh, test/memory/*.sh and test/replica/*.sh (a pg_basebackup standby), and prove over test/e2e/*.t.
 # Every suite runs even when an earlier one failed; the cluster is stopped on
 # exit. Prints "N passed, N failed" (suites) last; non-zero if any failed.
 # Test env: PGHOST PGPORT PGUSER PGDATABASE EVENT_TEST_DB REPO_ROOT SIDECAR_BIN
@@ -52,7 +52,7 @@ echo "=== cluster"
 if setup_cluster; then
 	pgtap=(test/pgtap/[0-9][0-9]_*.sql)
 	[ -e "${pgtap[0]}" ] && suite pgtap pg_prove -d "$EVENT_TEST_DB" "${pgtap[@]}"
-	for t in test/upgrade/*.sh test/memory/*.sh; do
+	for t in test/upgrade/*.sh test/memory/*.sh test/replica/*.sh; do
 		[ -x "$t" ] && [[ $(basename "$t") != _* ]] && suite "$t" "$t"
 	done
 	e2e=(test/e2e/*.t)

@@ -5,7 +5,7 @@
 -- partition, the partition cache after ROLLBACK PREPARED, and the PRE_COMMIT counter flush of an
 -- append by a role without table rights.
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 
 -- expected_version in JSON: integers only (defect 12).
 SELECT throws_ok($$SELECT event.create_event_json('{"event_type": "h.v", "stream_id": "h:1", "expected_version": 1.5}')$$,
@@ -63,6 +63,13 @@ SELECT throws_ok(format($$INSERT INTO %s SELECT event.uuid_v7(), position + 1000
                    FROM event.events WHERE stream_id = 'huniq:1'$$,
                  (SELECT tableoid::regclass FROM event.events WHERE stream_id = 'huniq:1')),
                  '23505', NULL, 'a duplicate (stream_id, stream_version) in a partition is refused');
+
+-- A position sequence with CACHE > 1 would let the horizon pass in-flight positions: refused.
+SAVEPOINT cache;
+ALTER SEQUENCE event.events_position_seq CACHE 10;
+SELECT throws_ok($$SELECT * FROM event.read_all()$$, '55000', 'event.events_position_seq must have CACHE 1',
+                 'catch-up reads refuse a position sequence with CACHE > 1');
+ROLLBACK TO SAVEPOINT cache;
 
 -- Defect 11 and defect 7, in a database and with a role of their own (committed work, dblink).
 SELECT format('host=127.0.0.1 port=%s user=postgres dbname=', current_setting('port')) AS conn \gset
