@@ -34,13 +34,16 @@ ValueList categories = {"event_category", "event_categories", "event.add_categor
 
 const char *const kStatuses[] = {"pending", "processing", "processed", "failed", "archived"};
 
+// Frees what Load built, also when Load failed half-way (an allocation error): names is
+// NULL-terminated (palloc0 with one spare slot) and allowed may still be NULL.
 void Clear(ValueList &list) {
 	if (list.names != nullptr) {
-		for (int i = 0; i < list.count; i++)
+		for (int i = 0; list.names[i] != nullptr; i++)
 			pfree(list.names[i]);
 		pfree(list.names);
-		pfree(list.allowed);
 	}
+	if (list.allowed != nullptr)
+		pfree(list.allowed);
 	list.names = nullptr;
 	list.allowed = nullptr;
 	list.count = 0;
@@ -60,14 +63,15 @@ void Load(ValueList &list) {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	StringInfoData allowed;
 	initStringInfo(&allowed);
+	list.allowed = allowed.data;
 	list.names = static_cast<char **>(palloc0((SPI_processed + 1) * sizeof(char *)));
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		list.names[i] = pstrdup(name);
 		appendStringInfo(&allowed, "%s%s", i > 0 ? ", " : "", name);
+		list.allowed = allowed.data; // always the live buffer, so Clear frees it after a failure
 	}
 	list.count = static_cast<int>(SPI_processed);
-	list.allowed = allowed.data;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	list.valid = true;
