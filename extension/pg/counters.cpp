@@ -4,6 +4,7 @@
 extern "C" {
 #include "storage/backendid.h"
 #include "storage/proc.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/hsearch.h"
 }
@@ -158,11 +159,16 @@ void CountersFlush() {
 	bool pushed = !ActiveSnapshotSet();
 	if (pushed)
 		PushActiveSnapshot(GetTransactionSnapshot());
+	// As the append's role and, since at PRE_COMMIT we are outside the SECURITY DEFINER function,
+	// with its fixed search_path too: the session's search_path must not resolve names in the
+	// upsert that now runs with the owner's rights.
 	Oid save_user;
 	int save_sec;
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(OidIsValid(pending_role) ? pending_role : save_user,
 	                       save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	const int guc_level = NewGUCNestLevel();
+	(void)set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 	static const Oid kTypes[] = {TEXTARRAYOID, TEXTARRAYOID, INT4OID, INT8ARRAYOID};
@@ -176,6 +182,7 @@ void CountersFlush() {
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "event: counter upsert failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
+	AtEOXact_GUC(true, guc_level);
 	SetUserIdAndSecContext(save_user, save_sec);
 	if (pushed)
 		PopActiveSnapshot();

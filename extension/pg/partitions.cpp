@@ -55,6 +55,7 @@ const char *const kDdlSettings[][2] = {
 	{"default_tablespace", ""},
 	{"default_table_access_method", "heap"},
 	{"default_toast_compression", "pglz"},
+	{"search_path", "pg_catalog"}, // the worker runs with the database's settings
 };
 
 // Months covered by a partition that this backend has seen exist: [covered_lo, covered_hi).

@@ -73,6 +73,9 @@ ROLLBACK TO SAVEPOINT cache;
 
 -- Defect 11 and defect 7, in a database and with a role of their own (committed work, dblink).
 SELECT format('host=127.0.0.1 port=%s user=postgres dbname=', current_setting('port')) AS conn \gset
+-- (Left over by an interrupted run: start clean.)
+SELECT dblink_exec(:'conn' || 'postgres', 'DROP DATABASE IF EXISTS event_h16 WITH (FORCE)') \g /dev/null
+SELECT dblink_exec(:'conn' || 'postgres', 'DROP ROLE IF EXISTS ev_h16_writer') \g /dev/null
 SELECT dblink_exec(:'conn' || 'postgres', 'CREATE DATABASE event_h16') \g /dev/null
 SELECT dblink_connect('h16', :'conn' || 'event_h16') \g /dev/null
 SELECT dblink_exec('h16', 'CREATE EXTENSION event') \g /dev/null
