@@ -5,7 +5,7 @@
 -- partition, the partition cache after ROLLBACK PREPARED, and the PRE_COMMIT counter flush of an
 -- append by a role without table rights.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 -- expected_version in JSON: integers only (defect 12).
 SELECT throws_ok($$SELECT event.create_event_json('{"event_type": "h.v", "stream_id": "h:1", "expected_version": 1.5}')$$,
@@ -97,6 +97,17 @@ SELECT lives_ok($$SELECT * FROM dblink('h16w', 'SELECT event_type FROM event.cre
                 'an append by a role without table rights commits (counters flushed with the append''s rights)');
 SELECT is((SELECT n FROM dblink('h16', $$SELECT (event.get_statistics()->>'total_events')::bigint$$) AS t(n bigint)), 2::bigint,
           'the committed appends are counted');
+-- The flush at commit runs with the owner's rights, so the session's search_path must not reach
+-- it: a writer's own "text" domain (whose check would run any code as the owner) is not used.
+SELECT dblink_exec('h16', 'CREATE SCHEMA w AUTHORIZATION ev_h16_writer') \g /dev/null
+SELECT dblink_exec('h16w', $$CREATE TABLE w.log (who text)$$) \g /dev/null
+SELECT dblink_exec('h16w', $$CREATE FUNCTION w.spy(v pg_catalog.text) RETURNS boolean LANGUAGE sql
+                             AS 'INSERT INTO w.log VALUES (current_user); SELECT true'$$) \g /dev/null
+SELECT dblink_exec('h16w', $$CREATE DOMAIN w.text AS pg_catalog.text CHECK (w.spy(VALUE))$$) \g /dev/null
+SELECT dblink_exec('h16w', 'SET search_path = w, pg_catalog') \g /dev/null
+SELECT * FROM dblink('h16w', $$SELECT 1 FROM event.create_event('h.spy')$$) AS t(x int) \g /dev/null
+SELECT is((SELECT n FROM dblink('h16', 'SELECT count(*) FROM w.log') AS t(n bigint)), 0::bigint,
+          'the commit-time counter flush ignores the session''s search_path');
 SELECT dblink_disconnect('h16w') \g /dev/null
 SELECT dblink_disconnect('h16') \g /dev/null
 SELECT dblink_exec(:'conn' || 'postgres', 'DROP DATABASE event_h16') \g /dev/null
