@@ -86,7 +86,7 @@ CREATE TABLE public.decoder_other (a int PRIMARY KEY, b text);
 SELECT 'init' FROM pg_create_logical_replication_slot('event_decoder_test', 'event_decoder');
 \o
 
-SELECT plan(64);
+SELECT plan(67);
 
 ------------------------------------------------------------------------------
 -- One event: every field, the exact text and the transaction fields.
@@ -354,6 +354,21 @@ SELECT is((SELECT array_agg(j->>'event_type' ORDER BY ord) FROM m5), ARRAY['deco
 SELECT is((SELECT j - 'xid' - 'lsn' - 'commit_time' FROM m5),
           (SELECT public.expected(jsonb_populate_record(NULL::event.events, to_jsonb(e))) FROM public.decoder_part e WHERE e.event_type = 'decoder.part.attached'),
           'partitions: columns found by name despite other attribute numbers');
+
+------------------------------------------------------------------------------
+-- event.max_message_size against this plugin's real message (issue 14, defect 2): with a limit of
+-- 8192, 1150 control characters (6900 bytes once escaped) are stored and the message fits; 1400
+-- (8400 bytes escaped) are refused at append.
+------------------------------------------------------------------------------
+SET event.max_message_size = 8192;
+SELECT lives_ok($$SELECT event.create_event('decoder.ctl', jsonb_build_object('s', repeat(chr(1), 1150)),
+                                             user_id => repeat('"', 40))$$,
+                'max_message_size 8192: an event with 6900 bytes of escapes is stored');
+SELECT cmp_ok((SELECT max(octet_length(raw)) FROM public.take()), '<=', 8192,
+              'max_message_size 8192: its message is within the limit');
+SELECT throws_ok($$SELECT event.create_event('decoder.ctl', jsonb_build_object('s', repeat(chr(1), 1400)))$$,
+                 '54000', 'event is too large to publish', 'max_message_size 8192: 8400 bytes of escapes are refused');
+RESET event.max_message_size;
 
 ------------------------------------------------------------------------------
 -- 10 000 events in one transaction: one message each, in order.
