@@ -13,7 +13,10 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 
 EXTENSION  = event
 MODULE_big = event
-CXX_SOURCES = $(wildcard extension/pg/*.cpp core/*.cpp extension/guard.cpp)
+# extension/test/*.cpp: the C side of the test-only extension event_test (its symbols are in
+# event.so because sql/event--0.1.0.sql references them); its SQL is installed only by
+# install-for-tests (TEST_MODULE_DATA), never by `make install`.
+CXX_SOURCES = $(wildcard extension/pg/*.cpp core/*.cpp extension/guard.cpp extension/test/*.cpp)
 OBJS = $(CXX_SOURCES:.cpp=.o)
 DATA = $(wildcard sql/event--*.sql) $(wildcard migrations/event--*--*.sql)
 EXTRA_CLEAN = $(OBJS:.o=.d) build
@@ -107,8 +110,12 @@ unit: build/unit_tests
 
 # ---------------------------------------------------------------- test / run / bench
 # Installs as root, or through sudo for a normal user.
+TEST_MODULE_DATA = extension/test/event_test.control $(wildcard extension/test/event_test--*.sql)
 install-for-tests: all
-	$(SUDO) $(MAKE) --no-print-directory install
+	$(SUDO) $(MAKE) --no-print-directory install install-test-module
+
+install-test-module:
+	$(INSTALL_DATA) $(TEST_MODULE_DATA) '$(DESTDIR)$(datadir)/extension/'
 
 test: deps all install-for-tests
 	MAKE="$(MAKE)" REPO_ROOT=$(CURDIR) SIDECAR_BIN=$(CURDIR)/sidecar/event-sidecar \
@@ -130,5 +137,5 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 
-.PHONY: deps unit test run stop bench install-for-tests \
+.PHONY: deps unit test run stop bench install-for-tests install-test-module \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

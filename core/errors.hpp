@@ -16,6 +16,9 @@ namespace event::core {
 // Our own class "EV" (design.md "Errors").
 inline constexpr char kWrongExpectedVersion[] = "EV001"; // append: expected version is not the current one
 inline constexpr char kSchemaValidation[] = "EV002";     // event data fails its JSON schema
+inline constexpr char kEventImmutable[] = "EV003";       // UPDATE/DELETE/TRUNCATE of stored events
+inline constexpr char kDirectWrite[] = "EV004";          // plain INSERT/COPY into event.events
+inline constexpr char kNotOnStandby[] = "EV005";         // catch-up read on a server in recovery
 
 // Standard PostgreSQL codes we use (src/backend/utils/errcodes.txt).
 inline constexpr char kNullValueNotAllowed[] = "22004";         // null_value_not_allowed

@@ -51,6 +51,13 @@ size_t WriteEscape(unsigned char c, char *out) noexcept {
 
 } // namespace
 
+size_t JsonEscapedLength(std::string_view value) noexcept {
+	size_t n = 0;
+	for (unsigned char c : value)
+		n += kEscape.code[c] == 0 ? 1 : kEscape.code[c] == 'u' ? 6 : 2;
+	return n;
+}
+
 char *WriteJsonEscaped(char *out, std::string_view value) noexcept {
 	const auto *p = reinterpret_cast<const unsigned char *>(value.data());
 	const unsigned char *const end = p + value.size();

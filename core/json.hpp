@@ -17,6 +17,9 @@ namespace event::core {
 // byte of value; returns the end of what it wrote. For callers that size their buffer first.
 char *WriteJsonEscaped(char *out, std::string_view value) noexcept;
 
+// Bytes WriteJsonEscaped writes for value (the append path's encoded-size check).
+size_t JsonEscapedLength(std::string_view value) noexcept;
+
 // Appends value escaped, without surrounding quotes.
 void AppendJsonEscaped(std::string &out, std::string_view value);
 

@@ -170,6 +170,21 @@ StreamId ParseStreamId(std::string_view value) {
 	return StreamId{std::string(type), std::string(id)};
 }
 
+void ValidateEntityType(std::string_view value) {
+	constexpr char kHint[] = "An entity type is letters, digits, '_', '.' and '-'; the stream id is "
+	                         "\"{entity_type}:{entity_id}\".";
+	if (value.empty())
+		Fail(kInvalidParameterValue, "entity_type", value, "The entity type is empty.", kHint);
+	CheckLength("entity_type", value, kMaxStreamIdBytes, kHint);
+	for (char c : value) {
+		if (!IsEntityTypeChar(c))
+			Fail(kInvalidParameterValue, "entity_type", value,
+			     c == ':' ? "The entity type contains ':'." : "The entity type contains characters other than letters, "
+			                                                  "digits, '_', '.' and '-'.",
+			     kHint);
+	}
+}
+
 void ValidateUserId(std::string_view value) {
 	constexpr char kHint[] = "A user id is at most 255 bytes long and has no control characters.";
 	CheckLength("user_id", value, kMaxUserIdBytes, kHint);
@@ -205,6 +220,16 @@ ExpectedVersion ParseExpectedVersion(std::string_view text) {
 		number = number * 10 + digit;
 	}
 	return number == 0 ? ExpectedVersion::NoStream() : ExpectedVersion::Exact(number);
+}
+
+ExpectedVersion ExpectedVersionFromJsonNumber(std::string_view text) {
+	for (char c : text) {
+		if (c < '0' || c > '9')
+			Fail(kInvalidParameterValue, "expected_version", text,
+			     "The expected version must be an integer >= 0, not a fraction or a negative number.",
+			     kExpectedVersionHint);
+	}
+	return ParseExpectedVersion(text);
 }
 
 ExpectedVersion ExpectedVersionFromInt(int64_t value) {

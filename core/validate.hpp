@@ -44,6 +44,10 @@ struct StreamId {
 // matches [A-Za-z0-9_.-]+, entity_id has no control characters, whole value at most 255 bytes.
 StreamId ParseStreamId(std::string_view value);
 
+// Checks an entity_type given on its own (EventCreateRequest entity_type + entity_id): non-empty,
+// [A-Za-z0-9_.-]+. A ':' is refused, not re-split into another entity type and id.
+void ValidateEntityType(std::string_view value);
+
 // Checks a user_id: at most 255 bytes, no control characters.
 void ValidateUserId(std::string_view value);
 
@@ -74,6 +78,10 @@ struct ExpectedVersion {
 // Parses "any", "no_stream" (case-insensitive, surrounding whitespace ignored), "0" (= no_stream)
 // or a decimal number >= 1 (exact version).
 ExpectedVersion ParseExpectedVersion(std::string_view text);
+
+// A JSON number given as expected_version, as its decimal text (numeric_out): only an integer
+// >= 0 passes (1.5, -0.4, 2.0 are refused with 22023, never rounded).
+ExpectedVersion ExpectedVersionFromJsonNumber(std::string_view text);
 
 // 0 -> no_stream, >= 1 -> exact; negative -> error.
 ExpectedVersion ExpectedVersionFromInt(int64_t value);

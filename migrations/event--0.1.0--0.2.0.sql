@@ -5,6 +5,105 @@
 \echo Use "ALTER EXTENSION event UPDATE TO '0.2.0'" to load this file. \quit
 
 ------------------------------------------------------------------------------
+-- Least privilege (0.2.0; docs/sql-api.md "Privileges"). The write path is the only way to
+-- write events, stream heads, idempotency keys and counters: every function that touches a
+-- table runs as the extension's owner (SECURITY DEFINER, search_path fixed to pg_catalog), no
+-- table or sequence is granted to anyone, and EXECUTE is granted by the administrator per role
+-- (recipes in docs/sql-api.md). Only the pure UUIDv7 helpers stay callable by PUBLIC.
+------------------------------------------------------------------------------
+
+REVOKE ALL ON TABLE event.events, event.event_status, event.event_streams, event.idempotency_keys,
+    event.stat_counters, event.event_sources, event.event_categories FROM PUBLIC;
+REVOKE ALL ON SEQUENCE event.events_position_seq FROM PUBLIC;
+
+ALTER FUNCTION event.create_partitions(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION event.create_event(text, jsonb, text, text, text, text, bigint, jsonb, jsonb, timestamptz, text) SECURITY DEFINER;
+ALTER FUNCTION event.create_event_json(jsonb) SECURITY DEFINER;
+ALTER FUNCTION event.create_events(jsonb, boolean) SECURITY DEFINER;
+ALTER FUNCTION event.append_to_stream(text, jsonb, bigint) SECURITY DEFINER;
+ALTER FUNCTION event.get_event(uuid) SECURITY DEFINER;
+ALTER FUNCTION event.get_event_json(uuid) SECURITY DEFINER;
+ALTER FUNCTION event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer) SECURITY DEFINER;
+ALTER FUNCTION event.query_events_json(jsonb) SECURITY DEFINER;
+ALTER FUNCTION event.read_stream(text, bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.get_stream_json(text, bigint) SECURITY DEFINER;
+ALTER FUNCTION event.safe_position() SECURITY DEFINER;
+ALTER FUNCTION event.read_all(bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.read_category(text, bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.update_status(uuid, text, text, double precision) SECURITY DEFINER;
+ALTER FUNCTION event.get_statistics() SECURITY DEFINER;
+ALTER FUNCTION event.compact_statistics() SECURITY DEFINER;
+-- A NULL name or group_name is an error (22004), not a silent no-op.
+ALTER FUNCTION event.add_source(text) SECURITY DEFINER CALLED ON NULL INPUT;
+ALTER FUNCTION event.add_category(text, text) SECURITY DEFINER CALLED ON NULL INPUT;
+
+-- Writers, readers and administrators get EXECUTE explicitly; PUBLIC keeps only the UUIDv7 helpers.
+REVOKE EXECUTE ON FUNCTION
+    event.create_partitions(timestamptz),
+    event.create_event(text, jsonb, text, text, text, text, bigint, jsonb, jsonb, timestamptz, text),
+    event.create_event_json(jsonb),
+    event.create_events(jsonb, boolean),
+    event.append_to_stream(text, jsonb, bigint),
+    event.get_event(uuid),
+    event.get_event_json(uuid),
+    event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer),
+    event.query_events_json(jsonb),
+    event.read_stream(text, bigint, integer),
+    event.get_stream_json(text, bigint),
+    event.safe_position(),
+    event.read_all(bigint, integer),
+    event.read_category(text, bigint, integer),
+    event.update_status(uuid, text, text, double precision),
+    event.get_statistics(),
+    event.compact_statistics(),
+    event.add_source(text),
+    event.add_category(text, text),
+    event.forbid_event_change(),
+    event.invalidate_value_cache()
+FROM PUBLIC;
+
+COMMENT ON FUNCTION event.safe_position() IS 'Internal (EXECUTE not granted by default): the catch-up horizon; use read_all/read_category, which take their snapshot after computing it';
+
+------------------------------------------------------------------------------
+-- Plain INSERT or COPY into event.events is refused (EV004) with the function to use; the
+-- write path's own insert passes. Statement level: one call per statement.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.refuse_direct_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'event_refuse_direct_insert' LANGUAGE C;
+COMMENT ON FUNCTION event.refuse_direct_insert() IS 'Trigger: events are stored only through event.create_event*, event.append_to_stream';
+REVOKE EXECUTE ON FUNCTION event.refuse_direct_insert() FROM PUBLIC;
+CREATE TRIGGER events_insert_via_functions BEFORE INSERT ON event.events
+    FOR EACH STATEMENT EXECUTE FUNCTION event.refuse_direct_insert();
+
+------------------------------------------------------------------------------
+-- (stream_id, stream_version) is unique per partition: each partition gets a unique index when
+-- it is created (extension/pg/partitions.cpp); the parent's non-unique index is gone.
+------------------------------------------------------------------------------
+
+DROP INDEX event.events_stream_idx;
+DO $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT inhrelid::regclass FROM pg_catalog.pg_inherits
+                WHERE inhparent OPERATOR(pg_catalog.=) 'event.events'::regclass LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE UNIQUE INDEX %I ON %s (stream_id, stream_version) WHERE stream_id IS NOT NULL',
+            (SELECT relname FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) part) || '_stream_key', part);
+    END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Test-only functions leave the production script for the event_test extension (extension/test/);
+-- their C symbols stay exported by event.so for the 0.1.0 script.
+------------------------------------------------------------------------------
+
+DROP FUNCTION event._guard_test(text);
+DROP FUNCTION event._guard_leak_test(integer);
+
+------------------------------------------------------------------------------
 -- Statistics (issue 14, storea): derived from the committed log, off the write path.
 -- The 0.1.0 write-path counters are dropped; the rollup starts empty at watermark 0
 -- (readers count the whole log as the tail until the first fold, so the figures are

@@ -123,6 +123,8 @@ std::string RenderPrometheus(const Metrics &m, const std::string &slot) {
 		   u(m.heartbeats_received));
 	Metric(&out, "event_relay_decode_errors_total", "counter", "Slot messages that could not be parsed.", l,
 		   u(m.decode_errors));
+	Metric(&out, "event_relay_unpublishable_events_total", "counter",
+		   "Events over NATS max_payload, skipped (never published).", l, u(m.events_unpublishable));
 	Metric(&out, "event_relay_status_updates_total", "counter", "Standby status updates sent to PostgreSQL.", l,
 		   u(m.status_updates_sent));
 	out += "# HELP event_relay_reconnects_total Reconnections after a lost connection.\n"
@@ -163,6 +165,8 @@ const char *HealthStatus(const Metrics &m) {
 	int64_t lag = m.lag_bytes.load();
 	if (lag >= 0 && lag > m.max_lag_bytes.load())
 		return "degraded";
+	if (m.events_unpublishable.load() > 0 || m.decode_errors.load() > 0)
+		return "degraded"; // messages were skipped: an operator must look (until restart)
 	return "ok";
 }
 

@@ -66,7 +66,7 @@ CREATE TABLE event.events (
 COMMENT ON TABLE event.events IS 'Immutable event log, partitioned by UUIDv7 event_id (monthly); write with event.create_event*';
 
 CREATE INDEX events_position_idx ON event.events (position);
-CREATE INDEX events_stream_idx ON event.events (stream_id, stream_version) WHERE stream_id IS NOT NULL;
+-- (stream_id, stream_version): a unique index on each partition (see "Least privilege" below).
 CREATE INDEX events_category_idx ON event.events (split_part(stream_id, ':', 1), position) WHERE stream_id IS NOT NULL;
 CREATE INDEX events_user_idx ON event.events (user_id, "timestamp") WHERE user_id IS NOT NULL;
 CREATE INDEX events_type_idx ON event.events (event_type, "timestamp");
@@ -329,27 +329,89 @@ SELECT pg_catalog.pg_extension_config_dump('event.stat_watermark', '');
 SELECT pg_catalog.pg_extension_config_dump('event.stat_deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('event.events_position_seq', '');
 
-------------------------------------------------------------------------------
--- Internal test hooks.
-------------------------------------------------------------------------------
-
-CREATE FUNCTION event._guard_test(kind text) RETURNS text
-	LANGUAGE C VOLATILE PARALLEL UNSAFE
-	AS 'MODULE_PATHNAME', 'event__guard_test';
-COMMENT ON FUNCTION event._guard_test(text) IS
-	'Internal test hook: runs one error path of the C++/PostgreSQL boundary (ok, sql_error, pg_error, pg_error_rethrow, bad_alloc, std_exception, unknown, nested_pg_try, destructions)';
-REVOKE ALL ON FUNCTION event._guard_test(text) FROM PUBLIC;
-
-CREATE FUNCTION event._guard_leak_test(n integer) RETURNS bigint
-	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-	AS 'MODULE_PATHNAME', 'event__guard_leak_test';
-COMMENT ON FUNCTION event._guard_leak_test(integer) IS
-	'Internal test hook: raises and catches n PostgreSQL errors in rolled-back subtransactions, returns TopMemoryContext total bytes';
-REVOKE ALL ON FUNCTION event._guard_leak_test(integer) FROM PUBLIC;
-
 -- No partition is created here on purpose: a table created by this script would be a member of
 -- the extension, and pg_dump does not dump the rows of member tables, so the events of those
 -- months would be missing from every backup (and a restore in another month would create other
 -- partitions). Partitions are created by event.create_partitions() (run it after CREATE
 -- EXTENSION and monthly) or, as a safety net, by the append path on the first write of a month;
 -- either way they are ordinary tables that pg_dump dumps and restores with ATTACH PARTITION.
+
+------------------------------------------------------------------------------
+-- Least privilege (0.2.0; docs/sql-api.md "Privileges"). The write path is the only way to
+-- write events, stream heads, idempotency keys and counters: every function that touches a
+-- table runs as the extension's owner (SECURITY DEFINER, search_path fixed to pg_catalog), no
+-- table or sequence is granted to anyone, and EXECUTE is granted by the administrator per role
+-- (recipes in docs/sql-api.md). Only the pure UUIDv7 helpers stay callable by PUBLIC.
+------------------------------------------------------------------------------
+
+REVOKE ALL ON TABLE event.events, event.event_status, event.event_streams, event.idempotency_keys,
+    event.stat_rollup, event.stat_watermark, event.stat_deltas, event.event_sources, event.event_categories FROM PUBLIC;
+REVOKE ALL ON SEQUENCE event.events_position_seq FROM PUBLIC;
+
+ALTER FUNCTION event.create_partitions(timestamptz) SECURITY DEFINER;
+ALTER FUNCTION event.create_event(text, jsonb, text, text, text, text, bigint, jsonb, jsonb, timestamptz, text) SECURITY DEFINER;
+ALTER FUNCTION event.create_event_json(jsonb) SECURITY DEFINER;
+ALTER FUNCTION event.create_events(jsonb, boolean) SECURITY DEFINER;
+ALTER FUNCTION event.append_to_stream(text, jsonb, bigint) SECURITY DEFINER;
+ALTER FUNCTION event.get_event(uuid) SECURITY DEFINER;
+ALTER FUNCTION event.get_event_json(uuid) SECURITY DEFINER;
+ALTER FUNCTION event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer) SECURITY DEFINER;
+ALTER FUNCTION event.query_events_json(jsonb) SECURITY DEFINER;
+ALTER FUNCTION event.read_stream(text, bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.get_stream_json(text, bigint) SECURITY DEFINER;
+ALTER FUNCTION event.safe_position() SECURITY DEFINER;
+ALTER FUNCTION event.read_all(bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.read_category(text, bigint, integer) SECURITY DEFINER;
+ALTER FUNCTION event.update_status(uuid, text, text, double precision) SECURITY DEFINER;
+ALTER FUNCTION event.get_statistics() SECURITY DEFINER;
+ALTER FUNCTION event.compact_statistics() SECURITY DEFINER;
+-- A NULL name or group_name is an error (22004), not a silent no-op.
+ALTER FUNCTION event.add_source(text) SECURITY DEFINER CALLED ON NULL INPUT;
+ALTER FUNCTION event.add_category(text, text) SECURITY DEFINER CALLED ON NULL INPUT;
+
+-- Writers, readers and administrators get EXECUTE explicitly; PUBLIC keeps only the UUIDv7 helpers.
+REVOKE EXECUTE ON FUNCTION
+    event.create_partitions(timestamptz),
+    event.create_event(text, jsonb, text, text, text, text, bigint, jsonb, jsonb, timestamptz, text),
+    event.create_event_json(jsonb),
+    event.create_events(jsonb, boolean),
+    event.append_to_stream(text, jsonb, bigint),
+    event.get_event(uuid),
+    event.get_event_json(uuid),
+    event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer),
+    event.query_events_json(jsonb),
+    event.read_stream(text, bigint, integer),
+    event.get_stream_json(text, bigint),
+    event.safe_position(),
+    event.read_all(bigint, integer),
+    event.read_category(text, bigint, integer),
+    event.update_status(uuid, text, text, double precision),
+    event.get_statistics(),
+    event.compact_statistics(),
+    event.add_source(text),
+    event.add_category(text, text),
+    event.forbid_event_change(),
+    event.invalidate_value_cache()
+FROM PUBLIC;
+
+COMMENT ON FUNCTION event.safe_position() IS 'Internal (EXECUTE not granted by default): the catch-up horizon; use read_all/read_category, which take their snapshot after computing it';
+
+------------------------------------------------------------------------------
+-- Plain INSERT or COPY into event.events is refused (EV004) with the function to use; the
+-- write path's own insert passes. Statement level: one call per statement.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION event.refuse_direct_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'event_refuse_direct_insert' LANGUAGE C;
+COMMENT ON FUNCTION event.refuse_direct_insert() IS 'Trigger: events are stored only through event.create_event*, event.append_to_stream';
+REVOKE EXECUTE ON FUNCTION event.refuse_direct_insert() FROM PUBLIC;
+CREATE TRIGGER events_insert_via_functions BEFORE INSERT ON event.events
+    FOR EACH STATEMENT EXECUTE FUNCTION event.refuse_direct_insert();
+
+------------------------------------------------------------------------------
+-- (stream_id, stream_version) is unique per partition: each partition gets a unique index when
+-- it is created (extension/pg/partitions.cpp); a unique index on the partitioned parent would
+-- have to contain the partition key.
+------------------------------------------------------------------------------
+-- Test-only functions (_guard_test, _guard_leak_test) live in the event_test extension
+-- (extension/test/), which only the test harness creates.

@@ -34,13 +34,16 @@ ValueList categories = {"event_category", "event_categories", "event.add_categor
 
 const char *const kStatuses[] = {"pending", "processing", "processed", "failed", "archived"};
 
+// Frees what Load built, also when Load failed half-way (an allocation error): names is
+// NULL-terminated (palloc0 with one spare slot) and allowed may still be NULL.
 void Clear(ValueList &list) {
 	if (list.names != nullptr) {
-		for (int i = 0; i < list.count; i++)
+		for (int i = 0; list.names[i] != nullptr; i++)
 			pfree(list.names[i]);
 		pfree(list.names);
-		pfree(list.allowed);
 	}
+	if (list.allowed != nullptr)
+		pfree(list.allowed);
 	list.names = nullptr;
 	list.allowed = nullptr;
 	list.count = 0;
@@ -60,14 +63,15 @@ void Load(ValueList &list) {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	StringInfoData allowed;
 	initStringInfo(&allowed);
+	list.allowed = allowed.data;
 	list.names = static_cast<char **>(palloc0((SPI_processed + 1) * sizeof(char *)));
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		list.names[i] = pstrdup(name);
 		appendStringInfo(&allowed, "%s%s", i > 0 ? ", " : "", name);
+		list.allowed = allowed.data; // always the live buffer, so Clear frees it after a failure
 	}
 	list.count = static_cast<int>(SPI_processed);
-	list.allowed = allowed.data;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	list.valid = true;
@@ -98,6 +102,14 @@ void AddValue(ValueList &list, const char *name, const char *group) {
 	if (SPI_processed == 0)
 		ereport(NOTICE, (errmsg("%s \"%s\" already exists, skipping", list.field, name)));
 	SPI_finish();
+}
+
+// add_source/add_category are not STRICT (a NULL argument would silently do nothing): 22004.
+void RequireArgument(FunctionCallInfo fcinfo, int arg, const char *name) {
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name),
+		                errhint(arg == 0 ? "Pass the new value, for example 'billing'."
+		                                 : "Omit group_name to use \"custom\".")));
 }
 
 } // namespace
@@ -137,6 +149,7 @@ void OnRelationInvalidated(Oid relid) {
 
 // event.add_source(name): allow a new event_source value.
 EVENT_FUNCTION(event_add_source) {
+	event::pg::RequireArgument(fcinfo, 0, "name");
 	char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	event::pg::AddValue(event::pg::sources, name, nullptr);
 	PG_RETURN_VOID();
@@ -144,6 +157,8 @@ EVENT_FUNCTION(event_add_source) {
 
 // event.add_category(name, group_name): allow a new event_category value.
 EVENT_FUNCTION(event_add_category) {
+	event::pg::RequireArgument(fcinfo, 0, "name");
+	event::pg::RequireArgument(fcinfo, 1, "group_name");
 	char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char *group = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	event::pg::AddValue(event::pg::categories, name, group);

@@ -8,8 +8,13 @@ namespace event::pg {
 
 // GUCs (module.cpp).
 extern int max_payload_size;     // event.max_payload_size, bytes of data + metadata + context
+extern int max_message_size;     // event.max_message_size, bytes of the relay's JSON message of one event
 extern int max_batch_size;       // event.max_batch_size, items in one batch call
 extern bool allow_event_mutation; // event.allow_event_mutation (superuser escape hatch)
+
+// > 0 while the write path runs its own INSERT into event.events (immutability.cpp: the
+// statement trigger that refuses other inserts lets it pass). Reset at abort (module.cpp).
+extern int write_path_inserting;
 
 // OIDs of the extension's objects, looked up on first use and forgotten when the schema or a
 // relation changes (relcache/syscache callbacks in module.cpp).

@@ -18,6 +18,8 @@ PGDLLEXPORT void _PG_init(void);
 namespace event::pg {
 
 int max_payload_size = 1024 * 1024;
+// 960 KiB: under NATS's default max_payload of 1 MiB, with room for the headers.
+int max_message_size = 960 * 1024;
 int max_batch_size = 1000;
 bool allow_event_mutation = false;
 
@@ -39,14 +41,19 @@ CachedRelation relations[] = {
 // Abort: forget what the failed transaction left in backend memory. No work is deferred to
 // commit: statistics are derived from the committed log (counters.hpp).
 void OnXactEvent(XactEvent event) {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
 		ResetPartitionCache();
+		write_path_inserting = 0;
+	}
 }
 
-// A partition created in a rolled-back savepoint is gone.
+// A partition created in a rolled-back savepoint is gone; an insert that failed inside it never
+// restored the write-path flag.
 void OnSubXactEvent(SubXactEvent event, SubTransactionId) {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
+	if (event == SUBXACT_EVENT_ABORT_SUB) {
 		ResetPartitionCache();
+		write_path_inserting = 0;
+	}
 }
 
 } // namespace
@@ -108,6 +115,11 @@ static void event_namespace_callback(Datum, int, uint32) {
 void _PG_init(void) {
 	DefineCustomIntVariable("event.max_payload_size", "Largest data + metadata + context of one event, in bytes.",
 	                        nullptr, &event::pg::max_payload_size, 1024 * 1024, 1024, MaxAllocSize / 2, PGC_SUSET,
+	                        GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("event.max_message_size",
+	                        "Largest JSON message of one event as the relay publishes it, in bytes (keep it under "
+	                        "the NATS server's max_payload).",
+	                        nullptr, &event::pg::max_message_size, 960 * 1024, 4096, MaxAllocSize / 2, PGC_SUSET,
 	                        GUC_UNIT_BYTE, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("event.max_batch_size", "Most events accepted by one batch call.", nullptr,
 	                        &event::pg::max_batch_size, 1000, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);

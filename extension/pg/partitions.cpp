@@ -27,6 +27,7 @@ extern "C" {
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -42,6 +43,20 @@ namespace event::pg {
 namespace {
 
 constexpr uint16 kPartitionLockField4 = 0x4503;
+
+// event.create_partitions creates at most this many months ahead of the current one (defect 9:
+// '30 years' or 'infinity' took thousands of locks and exhausted shared memory).
+constexpr int kMaxMonthsAhead = 24;
+
+// Session settings that would change where or how the DDL below creates a table; the caller's
+// (or the database's) values are replaced for the duration of CreateMonth, so a role cannot
+// place partitions in a tablespace or access method of its choice through this function.
+const char *const kDdlSettings[][2] = {
+	{"default_tablespace", ""},
+	{"default_table_access_method", "heap"},
+	{"default_toast_compression", "pglz"},
+	{"search_path", "pg_catalog"}, // the worker runs with the database's settings
+};
 
 // Months covered by a partition that this backend has seen exist: [covered_lo, covered_hi).
 bool covered_valid = false;
@@ -121,6 +136,10 @@ bool CreateMonth(int year, int month) {
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 
+	const int guc_level = NewGUCNestLevel();
+	for (const auto &setting : kDdlSettings)
+		(void)set_config_option(setting[0], setting[1], PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
 	const char *const kTables[][2] = {{"events", events_name}, {"event_status", status_name}};
@@ -137,7 +156,15 @@ bool CreateMonth(int year, int month) {
 		if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "event: attaching partition %s failed", pair[1]);
 	}
+	// (stream_id, stream_version) is unique per partition (docs/architecture.md). A unique index
+	// on the partitioned parent would have to contain the partition key, so each partition gets
+	// its own; versions come only from the event_streams row, which makes them unique overall.
 	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "CREATE UNIQUE INDEX %s_stream_key ON event.%s (stream_id, stream_version) WHERE stream_id IS NOT NULL",
+	         events_name, events_name);
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "event: creating the stream index on %s failed", events_name);
 	snprintf(sql, sizeof(sql),
 	         "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON event.%s "
 	         "FOR EACH STATEMENT EXECUTE FUNCTION event.forbid_event_change()",
@@ -145,6 +172,7 @@ bool CreateMonth(int year, int month) {
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "event: creating trigger on %s failed", events_name);
 	SPI_finish();
+	AtEOXact_GUC(true, guc_level);
 	SetUserIdAndSecContext(save_user, save_sec);
 	return true;
 }
@@ -224,8 +252,14 @@ void EnsurePartitionFor(uint64 unix_ms) {
 		return;
 	int year, month;
 	MonthOf(unix_ms, &year, &month);
-	if (!MonthExists(year, month) && !CreateMonthInWorker(year, month))
+	if (!MonthExists(year, month) && !CreateMonthInWorker(year, month)) {
+		// Created in the caller's own transaction: it exists only if that transaction commits
+		// (a rolled-back savepoint, ROLLBACK, or ROLLBACK PREPARED of a 2PC transaction, where
+		// this backend sees no abort at all, takes it away). So it is not cached: the next
+		// append looks at the catalog again (defect 11).
 		CreateMonth(year, month);
+		return;
+	}
 	covered_lo = MonthStartMs(year, month);
 	NextMonth(&year, &month);
 	covered_hi = MonthStartMs(year, month);
@@ -238,15 +272,29 @@ void ResetPartitionCache() {
 
 } // namespace event::pg
 
-// event.create_partitions(through): the partitions from the current month through `through`.
+// event.create_partitions(through): the partitions from the current month through `through`,
+// at most kMaxMonthsAhead months ahead (admin only: EXECUTE is not granted to PUBLIC).
 EVENT_FUNCTION(event_create_partitions) {
 	TimestampTz through = PG_GETARG_TIMESTAMPTZ(0);
+	if (TIMESTAMP_NOT_FINITE(through))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("through must be finite"),
+		                errhint("Pass a time at most %d months ahead, for example now() + interval '2 months'.",
+		                        event::pg::kMaxMonthsAhead)));
 	uint64 now_ms = static_cast<uint64>(timestamptz_to_time_t(GetCurrentTimestamp())) * 1000;
 	uint64 through_ms = static_cast<uint64>(std::max<int64>(0, timestamptz_to_time_t(through))) * 1000;
 	int year, month;
 	event::pg::MonthOf(now_ms, &year, &month);
+	// The first month that may not be created: the current month + kMaxMonthsAhead + 1.
+	int end_year = year, end_month = month;
+	for (int i = 0; i <= event::pg::kMaxMonthsAhead; i++)
+		event::pg::NextMonth(&end_year, &end_month);
+	if (through_ms >= event::pg::MonthStartMs(end_year, end_month))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("through is more than %d months ahead", event::pg::kMaxMonthsAhead),
+		                errdetail("Partitions can be created up to the month before %04d-%02d.", end_year, end_month),
+		                errhint("Create partitions a few months ahead and run event.create_partitions() monthly.")));
 	int created = 0;
-	for (int guard = 0; guard < 1200 && event::pg::MonthStartMs(year, month) <= through_ms; guard++) {
+	while (event::pg::MonthStartMs(year, month) <= through_ms) {
 		if (event::pg::CreateMonth(year, month))
 			created++;
 		event::pg::NextMonth(&year, &month);

@@ -33,6 +33,7 @@ extern "C" {
 
 #include "guard.hpp"
 #include "pg/extension_state.hpp"
+#include "pg/horizon_checks.hpp"
 #include "pg/position.hpp"
 #include "pg/spi_plans.hpp"
 
@@ -124,6 +125,7 @@ void LockStreamOrder(const char *stream_id) {
 }
 
 int64 SafePosition() {
+	CheckHorizonPreconditions(); // not on a standby, sequence CACHE 1 (horizon_checks.cpp)
 	LOCKTAG gate;
 	GateTag(&gate);
 	(void)LockAcquire(&gate, ExclusiveLock, false, false);

@@ -307,9 +307,39 @@ const char *JsonString(const char *key, const JsonbValue &v) {
 	return pnstrdup(v.val.string.val, v.val.string.len);
 }
 
-// timestamptz_in on a C string (called through pg::Call so a bad format becomes a C++ exception).
-Datum ParseTimestamptz(const char *text) {
-	return DirectFunctionCall3(timestamptz_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+// timestamptz_in on a C string, inside an internal subtransaction: true and *out on success;
+// false if the text is not a timestamp (a data exception: the subtransaction is rolled back, so
+// dropping that error is safe, style.md §4.5). Any other error (a cancel, out of memory) is
+// re-raised unchanged after the rollback.
+bool TryParseTimestamptz(const char *text, TimestampTz *out) {
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(caller);
+	bool ok = true;
+	PG_TRY();
+	{
+		*out = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
+		                                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller);
+		ErrorData *edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 // An ISO-8601 timestamp string of key; returns false for JSON null.
@@ -317,17 +347,9 @@ bool JsonTimestamp(const char *key, const JsonbValue &v, TimestampTz *out) {
 	const char *text = JsonString(key, v);
 	if (text == nullptr)
 		return false;
-	Datum value = (Datum)0;
-	bool ok = true;
-	try {
-		value = Call(ParseTimestamptz, text);
-	} catch (const PgError &) {
-		ok = false;
-	}
-	if (!ok)
+	if (!TryParseTimestamptz(text, out))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid value for \"%s\": \"%s\"", key, text),
 		                errhint("Use an ISO 8601 timestamp, for example \"2025-12-01T00:00:00Z\".")));
-	*out = DatumGetTimestampTz(value);
 	return true;
 }
 

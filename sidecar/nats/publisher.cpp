@@ -315,6 +315,13 @@ PublishResult Publisher::Publish(const char *event_id, const char *subject, std:
 		return PublishResult::kOk;
 	}
 	*error = StatusText(s);
+	if (s == NATS_MAX_PAYLOAD) {
+		// nats.c checks payload + headers against the server's max_payload before sending; the
+		// same message will fail the same way every time, so this is not a retryable error.
+		*error += " (" + std::to_string(payload.size()) + " bytes of payload, server max_payload " +
+				  std::to_string(natsConnection_GetMaxPayload(conn_.get())) + ")";
+		return PublishResult::kTooLarge;
+	}
 	if (s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED || s == NATS_INSUFFICIENT_BUFFER ||
 		!Connected())
 		return PublishResult::kNotConnected;

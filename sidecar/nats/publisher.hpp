@@ -70,7 +70,8 @@ struct Completion {
 	std::string error;           // for !ok
 };
 
-enum class PublishResult { kOk, kNotConnected, kError };
+// kTooLarge: the message is over the server's max_payload and can never be published (terminal).
+enum class PublishResult { kOk, kNotConnected, kError, kTooLarge };
 
 class Publisher {
 public:

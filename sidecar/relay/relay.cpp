@@ -284,6 +284,10 @@ void Relay::PublishOne(Pending &p, Clock::time_point now) {
 			--needs_publish_;
 		return;
 	}
+	if (r == nats::PublishResult::kTooLarge) {
+		SkipUnpublishable(p, error);
+		return;
+	}
 	if (r == nats::PublishResult::kError) {
 		metrics_->publish_errors++;
 		Log(LogLevel::kWarn, "nats: publish call failed, will retry", {{"event_id", p.EventIdView()}, {"error", error}});
@@ -293,6 +297,27 @@ void Relay::PublishOne(Pending &p, Clock::time_point now) {
 		p.needs_publish = true;
 		++needs_publish_;
 	}
+}
+
+void Relay::SkipUnpublishable(Pending &p, const std::string &error) {
+	metrics_->events_unpublishable++;
+	Log(LogLevel::kError, "nats: event can never be published, skipped (alarm: /health is degraded)",
+		{{"event_id", p.EventIdView()},
+		 {"subject", std::string(p.Subject())},
+		 {"lsn", FormatLsn(p.lsn)},
+		 {"error", error}});
+	if (p.needs_publish) {
+		p.needs_publish = false;
+		--needs_publish_;
+	}
+	tracker_.Ack(p.lsn); // the slot may pass it: it is recorded here and in the log, not retried
+	if (!resent_guard_.empty())
+		resent_guard_.erase(p.EventIdView());
+	p.acked = true;
+	--unacked_;
+	std::string().swap(p.text);
+	p.subject_at = 1;
+	p.payload_at = 0;
 }
 
 void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
@@ -306,7 +331,7 @@ void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
 	if (m.kind != DecodedKind::kEvent) {
 		// Not publishable; logged and skipped so one bad message cannot stall the slot forever.
 		metrics_->decode_errors++;
-		Log(LogLevel::kError, "decode: skipping malformed message",
+		Log(LogLevel::kError, "decode: skipping malformed message (alarm: /health is degraded)",
 			{{"error", m.error}, {"payload", std::string(payload.substr(0, 200))}});
 		return;
 	}

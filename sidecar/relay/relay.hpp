@@ -79,6 +79,9 @@ private:
 	void HandleMessage(std::string_view message, Clock::time_point now);
 	void HandleEvent(std::string_view payload, Clock::time_point now);
 	void PublishOne(Pending &p, Clock::time_point now);
+	// An event NATS can never accept (over max_payload): counted, logged as an error, and treated
+	// as done so that the events behind it and the slot keep moving (docs/sidecar.md).
+	void SkipUnpublishable(Pending &p, const std::string &error);
 	size_t FindUnacked(std::string_view event_id) const;
 	void MarkAllForRepublish(size_t *marked);
 	void MaybeSendStatus(Clock::time_point now, bool force);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run_tests.sh — the body of `make test` (after build + install).
 # Suites, in order: schedule check, unit (make unit), then on a throwaway
-# cluster (mktemp dir under /tmp, database event_test with pgtap, dblink and
-# event): pgTAP (pg_prove over test/pgtap/NN_*.sql, sorted), each executable
-# test/upgrade/*.sh and test/memory/*.sh, and prove over test/e2e/*.t.
+# cluster (mktemp dir under /tmp, database event_test with pgtap, dblink,
+# event and the test-only event_test hooks): pgTAP (pg_prove over test/pgtap/NN_*.sql, sorted), each executable
+# test/upgrade/*.sh, test/memory/*.sh and test/replica/*.sh (a pg_basebackup standby), and prove over test/e2e/*.t.
 # Every suite runs even when an earlier one failed; the cluster is stopped on
 # exit. Prints "N passed, N failed" (suites) last; non-zero if any failed.
 # Test env: PGHOST PGPORT PGUSER PGDATABASE EVENT_TEST_DB REPO_ROOT SIDECAR_BIN
@@ -44,14 +44,15 @@ setup_cluster() {
 	export PGDATABASE=$EVENT_TEST_DB
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $EVENT_TEST_DB" &&
 	psql -X -q -v ON_ERROR_STOP=1 \
-		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION dblink' -c 'CREATE EXTENSION event'
+		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION dblink' -c 'CREATE EXTENSION event' \
+		-c 'CREATE EXTENSION event_test'
 }
 
 echo "=== cluster"
 if setup_cluster; then
 	pgtap=(test/pgtap/[0-9][0-9]_*.sql)
 	[ -e "${pgtap[0]}" ] && suite pgtap pg_prove -d "$EVENT_TEST_DB" "${pgtap[@]}"
-	for t in test/upgrade/*.sh test/memory/*.sh; do
+	for t in test/upgrade/*.sh test/memory/*.sh test/replica/*.sh; do
 		[ -x "$t" ] && [[ $(basename "$t") != _* ]] && suite "$t" "$t"
 	done
 	e2e=(test/e2e/*.t)

@@ -3,7 +3,7 @@
 # (run_tests.sh) would silently skip. Rules, per directory (top level only):
 #   pgtap/    every *.sql must be NN_name.sql (name: a-z 0-9 _)
 #   unit/     every *.cpp must be *_test.cpp (helpers go in headers)
-#   upgrade/, memory/  every *.sh must be executable; _*.sh are helpers, not run
+#   upgrade/, memory/, replica/  every *.sh must be executable; _*.sh are helpers, not run
 #   e2e/      no *.pl/*.sh/*.py scripts: tests are *.t (helpers: *.pm, subdirs)
 set -euo pipefail
 cd "${REPO_ROOT:-$(dirname "$0")/../..}/test"
@@ -19,7 +19,7 @@ for f in unit/*.cpp; do
 	[ -e "$f" ] || continue
 	[[ $f == *_test.cpp ]] || complain "$f" "unit test sources must be named *_test.cpp"
 done
-for f in upgrade/*.sh memory/*.sh; do
+for f in upgrade/*.sh memory/*.sh replica/*.sh; do
 	[ -e "$f" ] || continue
 	[[ $(basename "$f") == _* ]] && continue
 	[ -x "$f" ] || complain "$f" "not executable (chmod +x, or name helpers _*.sh)"

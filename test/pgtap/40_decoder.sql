@@ -86,7 +86,7 @@ CREATE TABLE public.decoder_other (a int PRIMARY KEY, b text);
 SELECT 'init' FROM pg_create_logical_replication_slot('event_decoder_test', 'event_decoder');
 \o
 
-SELECT plan(64);
+SELECT plan(67);
 
 ------------------------------------------------------------------------------
 -- One event: every field, the exact text and the transaction fields.
@@ -337,9 +337,9 @@ INSERT INTO public.decoder_part (event_id, position, event_type, event_source, e
 VALUES ('f0000000-0000-7000-8000-000000000001', 0, 'decoder.part.before', 'backend', 'order', '{}', '{}', '{}', now(), now());
 ALTER TABLE event.events ATTACH PARTITION public.decoder_part
     FOR VALUES FROM ('f0000000-0000-0000-0000-000000000000') TO ('f1000000-0000-0000-0000-000000000000');
--- A row whose event_id routes it into that partition (written directly: the write path picks
--- its own event_id).
-INSERT INTO event.events (event_id, position, event_type, event_source, event_category, user_id, data, metadata,
+-- A row written straight into that partition (the write path picks its own event_id, and a
+-- plain INSERT into event.events is refused with EV004).
+INSERT INTO public.decoder_part (event_id, position, event_type, event_source, event_category, user_id, data, metadata,
                           context, "timestamp", created_at)
 VALUES ('f0000000-0000-7000-8000-000000000002', nextval('event.events_position_seq'), 'decoder.part.attached',
         'backend', 'order', 'u-part', '{"p": [1, 2]}', '{}', '{"c": null}', now(), now());
@@ -354,6 +354,21 @@ SELECT is((SELECT array_agg(j->>'event_type' ORDER BY ord) FROM m5), ARRAY['deco
 SELECT is((SELECT j - 'xid' - 'lsn' - 'commit_time' FROM m5),
           (SELECT public.expected(jsonb_populate_record(NULL::event.events, to_jsonb(e))) FROM public.decoder_part e WHERE e.event_type = 'decoder.part.attached'),
           'partitions: columns found by name despite other attribute numbers');
+
+------------------------------------------------------------------------------
+-- event.max_message_size against this plugin's real message (issue 14, defect 2): with a limit of
+-- 8192, 1150 control characters (6900 bytes once escaped) are stored and the message fits; 1400
+-- (8400 bytes escaped) are refused at append.
+------------------------------------------------------------------------------
+SET event.max_message_size = 8192;
+SELECT lives_ok($$SELECT event.create_event('decoder.ctl', jsonb_build_object('s', repeat(chr(1), 1150)),
+                                             user_id => repeat('"', 40))$$,
+                'max_message_size 8192: an event with 6900 bytes of escapes is stored');
+SELECT cmp_ok((SELECT max(octet_length(raw)) FROM public.take()), '<=', 8192,
+              'max_message_size 8192: its message is within the limit');
+SELECT throws_ok($$SELECT event.create_event('decoder.ctl', jsonb_build_object('s', repeat(chr(1), 1400)))$$,
+                 '54000', 'event is too large to publish', 'max_message_size 8192: 8400 bytes of escapes are refused');
+RESET event.max_message_size;
 
 ------------------------------------------------------------------------------
 -- 10 000 events in one transaction: one message each, in order.

@@ -8,6 +8,18 @@
 namespace event::core {
 namespace {
 
+TEST(Json, EscapedLengthMatchesWhatIsWritten) {
+	std::string every;
+	for (int c = 0; c < 256; c++)
+		every += static_cast<char>(c);
+	for (const std::string &value : {std::string(), std::string("plain"), std::string("a\"b\\c\n"), every}) {
+		std::string out;
+		AppendJsonEscaped(out, value);
+		EXPECT_EQ(JsonEscapedLength(value), out.size());
+	}
+	EXPECT_EQ(JsonEscapedLength(std::string(1, '\x01')), 6u);
+}
+
 TEST(Json, PlainTextPassesThrough) {
 	EXPECT_EQ(JsonQuote(""), "\"\"");
 	EXPECT_EQ(JsonQuote("hello world"), "\"hello world\"");

@@ -167,6 +167,25 @@ TEST(Validate, ExpectedVersionTextRejects) {
 	}
 }
 
+TEST(Validate, ExpectedVersionFromJsonNumber) {
+	EXPECT_EQ(ExpectedVersionFromJsonNumber("0"), ExpectedVersion::NoStream());
+	EXPECT_EQ(ExpectedVersionFromJsonNumber("7"), ExpectedVersion::Exact(7));
+	// numeric_out's text of JSON numbers that are not integers >= 0: refused, never rounded.
+	for (const char *bad : {"1.5", "-0.4", "2.0", "-1", "1e3", "", "99999999999999999999"}) {
+		const SqlError e = Catch([bad] { ExpectedVersionFromJsonNumber(bad); });
+		EXPECT_EQ(e.sqlstate(), kInvalidParameterValue) << bad;
+		EXPECT_EQ(e.message(), "invalid expected_version \"" + std::string(bad) + "\"") << bad;
+	}
+}
+
+TEST(Validate, EntityType) {
+	ValidateEntityType("order");
+	ValidateEntityType("billing.invoice-2_x");
+	ExpectInvalid([] { ValidateEntityType("a:b"); }, kInvalidParameterValue, "invalid entity_type \"a:b\"");
+	ExpectInvalid([] { ValidateEntityType(""); }, kInvalidParameterValue, "invalid entity_type \"\"");
+	ExpectInvalid([] { ValidateEntityType("a b"); }, kInvalidParameterValue, "invalid entity_type \"a b\"");
+}
+
 TEST(Validate, ExpectedVersionFromInt) {
 	EXPECT_EQ(ExpectedVersionFromInt(0), ExpectedVersion::NoStream());
 	EXPECT_EQ(ExpectedVersionFromInt(1), ExpectedVersion::Exact(1));

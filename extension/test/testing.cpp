@@ -3,8 +3,9 @@
 // event._guard_test(kind text) RETURNS text      one guard/Call path per kind (test/pgtap/01_guard.sql)
 // event._guard_leak_test(n int) RETURNS bigint   n caught PostgreSQL errors in rolled-back
 //                                                subtransactions; returns TopMemoryContext's total
-// Not part of the public API (leading underscore); kept in the install script so the pgTAP suite
-// can run against an installed extension.
+// Not part of the public API: the SQL functions are declared by the test-only extension event_test
+// (extension/test/event_test--0.2.0.sql), which only the test harness creates. The C symbols live
+// in event.so, because sql/event--0.1.0.sql references them.
 #include "pg/compat.hpp"
 
 #include "guard.hpp"
