@@ -149,6 +149,8 @@ WHERE s.processing_ms IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('event.stat_rollup', '');
 SELECT pg_catalog.pg_extension_config_dump('event.stat_watermark', '');
 SELECT pg_catalog.pg_extension_config_dump('event.stat_deltas', '');
+-- No rights for anyone but the owner, as for every table (the privileges block above).
+REVOKE ALL ON TABLE event.stat_rollup, event.stat_watermark, event.stat_deltas FROM PUBLIC;
 
 COMMENT ON FUNCTION event.get_statistics() IS 'EventStatistics (spec 3.2.3): the statistics rollup plus the events above its watermark';
 COMMENT ON FUNCTION event.compact_statistics() IS 'Fold the committed events up to the catch-up horizon and the status deltas into the statistics rollup; returns the events folded';
