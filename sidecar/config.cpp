@@ -122,10 +122,65 @@ const std::vector<Option> &Options() {
 			 return "";
 		 },
 		 false},
-		{"http-addr", "EVENT_HTTP_ADDR", "127.0.0.1:8080", "host:port for GET /health and GET /metrics",
+		{"http-addr", "EVENT_HTTP_ADDR", "127.0.0.1:8080", "host:port of the HTTP server (API, /health, /metrics)",
 		 [](Config *c, const std::string &v) -> std::string {
-			 if (!ParseHostPort(v, &c->http_host, &c->http_port))
+			 if (!ParseHostPort(v, &c->http.host, &c->http.port))
 				 return "expected host:port, got \"" + v + "\"";
+			 return "";
+		 },
+		 false},
+		{"http-threads", "EVENT_HTTP_THREADS", "0 (one per core)", "HTTP I/O threads",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 0, &n);
+			 if (err.empty() && n > 256)
+				 err = "must be between 0 and 256";
+			 if (err.empty())
+				 c->http.threads = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"http-max-connections", "EVENT_HTTP_MAX_CONNECTIONS", "10000",
+		 "open HTTP connections beyond which new ones get 503 and are closed",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->http.max_connections); }, false},
+		{"http-max-header-bytes", "EVENT_HTTP_MAX_HEADER_BYTES", "64KB",
+		 "largest request line + headers; larger heads get 431",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = Bytes(v, &n);
+			 if (err.empty() && (n < 1024 || n > (int64_t{16} << 20)))
+				 err = "must be between 1KB and 16MB";
+			 if (err.empty())
+				 c->http.max_header_bytes = n;
+			 return err;
+		 },
+		 false},
+		{"http-idle-timeout", "EVENT_HTTP_IDLE_TIMEOUT", "60s", "close a keep-alive connection idle this long",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.idle_timeout_ms); }, false},
+		{"http-head-timeout", "EVENT_HTTP_HEAD_TIMEOUT", "10s",
+		 "deadline for a whole request head from its first byte (slow clients are closed)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.head_timeout_ms); }, false},
+		{"http-body-timeout", "EVENT_HTTP_BODY_TIMEOUT", "10s", "longest pause while a request body is read (then 408)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.body_timeout_ms); }, false},
+		{"http-request-timeout", "EVENT_HTTP_REQUEST_TIMEOUT", "30s",
+		 "deadline for a handler's answer (then 503) and for writing a response",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.request_timeout_ms); }, false},
+		{"http-cors-origins", "EVENT_HTTP_CORS_ORIGINS", "*",
+		 "origins allowed by CORS on browser routes: * or a comma-separated list",
+		 [](Config *c, const std::string &v) -> std::string {
+			 std::string list;
+			 std::string err = PrefixList(v, &list);
+			 if (!err.empty())
+				 return "expected * or comma-separated origins, got \"" + v + "\"";
+			 c->http.cors_origins.clear();
+			 size_t start = 0;
+			 for (;;) {
+				 size_t comma = list.find(',', start);
+				 c->http.cors_origins.push_back(list.substr(start, comma == std::string::npos ? comma : comma - start));
+				 if (comma == std::string::npos)
+					 break;
+				 start = comma + 1;
+			 }
 			 return "";
 		 },
 		 false},
@@ -567,8 +622,8 @@ std::string HelpText() {
 		out += "\n";
 	}
 	out += "  --help                          this text\n";
-	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics. Exit status: 0 after a clean\n"
-		   "shutdown (SIGTERM/SIGINT), 1 on a fatal runtime error, 2 on bad configuration.\n";
+	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics (see docs/sidecar.md). Exit status: 0\n"
+		   "after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal runtime error, 2 on bad configuration.\n";
 	return out;
 }
 

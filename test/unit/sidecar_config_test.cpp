@@ -41,8 +41,8 @@ TEST(SidecarConfig, DefaultsNeedOnlyDatabaseUrl) {
 	EXPECT_EQ(c.database_url, "postgresql:///x");
 	EXPECT_EQ(c.nats_url, "nats://127.0.0.1:4222");
 	EXPECT_EQ(c.slot, "event_relay");
-	EXPECT_EQ(c.http_host, "127.0.0.1");
-	EXPECT_EQ(c.http_port, 8080);
+	EXPECT_EQ(c.http.host, "127.0.0.1");
+	EXPECT_EQ(c.http.port, 8080);
 	EXPECT_EQ(c.stream_name, "EVENTS");
 	EXPECT_EQ(c.stream_duplicate_window_ms, 120000);
 	EXPECT_EQ(c.max_inflight, 10000);
@@ -68,8 +68,8 @@ TEST(SidecarConfig, EnvironmentAndFlagPrecedence) {
 	EXPECT_EQ(r.config.database_url, "host=env");
 	EXPECT_EQ(r.config.slot, "from_flag");
 	EXPECT_EQ(r.config.max_inflight, 5);
-	EXPECT_EQ(r.config.http_host, "0.0.0.0");
-	EXPECT_EQ(r.config.http_port, 9000);
+	EXPECT_EQ(r.config.http.host, "0.0.0.0");
+	EXPECT_EQ(r.config.http.port, 9000);
 	EXPECT_EQ(r.config.stream_name, "S1");
 	EXPECT_EQ(r.config.nats_url, "nats://n:1");
 }
