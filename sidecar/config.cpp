@@ -257,6 +257,51 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_sources); }, false},
 		{"categories", "EVENT_FILTER_CATEGORIES", "(all)", "same for event_category",
 		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_categories); }, false},
+		// pg::Options, api::GroupCommitOptions and auth::Options: the HTTP API's database side.
+		{"pg-pool-size", "EVENT_PG_POOL_SIZE", "4", "PostgreSQL connections of the HTTP API (1-64)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 64)
+				 err = "must be between 1 and 64";
+			 if (err.empty())
+				 c->pg.pool_size = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"pg-queue-max", "EVENT_PG_QUEUE_MAX", "10000",
+		 "queries waiting for a pool connection; beyond, requests get 429 with Retry-After",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->pg.queue_max); }, false},
+		{"pg-statement-timeout", "EVENT_PG_STATEMENT_TIMEOUT", "30s", "statement_timeout of the pool connections",
+		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->pg.statement_timeout_ms); }, false},
+		{"group-commit-max-batch", "EVENT_GROUP_COMMIT_MAX_BATCH", "256",
+		 "single-event creates coalesced into one transaction at most (1-1000)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 1000)
+				 err = "must be between 1 and 1000";
+			 if (err.empty())
+				 c->group_commit.max_batch = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"group-commit-max-wait", "EVENT_GROUP_COMMIT_MAX_WAIT", "2ms",
+		 "longest a create waits for companions while earlier batches are committing",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t ms = 0;
+			 std::string err = Duration(v, 0, &ms);
+			 if (err.empty())
+				 c->group_commit.max_wait_us = ms * 1000;
+			 return err;
+		 },
+		 false},
+		{"group-commit-max-pending", "EVENT_GROUP_COMMIT_MAX_PENDING", "20000",
+		 "creates waiting for a group commit; beyond, requests get 429 with Retry-After",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->group_commit.max_pending); }, false},
+		{"auth-refresh", "EVENT_AUTH_REFRESH", "2s",
+		 "reload of the API key hashes from PostgreSQL (a revoked key is refused within this time)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->auth.refresh_ms); }, false},
 		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
 		 [](Config *c, const std::string &v) -> std::string {
 			 if (!ParseLogLevel(v, &c->log_level))

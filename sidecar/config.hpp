@@ -9,7 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "api/group_commit_options.hpp"
+#include "auth/options.hpp"
 #include "http/options.hpp"
+#include "pg/options.hpp"
 #include "log.hpp"
 
 namespace event::sidecar {
@@ -45,6 +48,9 @@ struct Config {
 	std::string filter_categories;
 	LogLevel log_level = LogLevel::kInfo;
 	http::Options http; // --http-* (EVENT_HTTP_*): the HTTP server module
+	pg::Options pg;     // --pg-* (EVENT_PG_*): the HTTP API's connection pool
+	api::GroupCommitOptions group_commit; // --group-commit-* (EVENT_GROUP_COMMIT_*)
+	auth::Options auth; // --auth-* (EVENT_AUTH_*): API-key cache
 };
 
 enum class ConfigOutcome { kRun, kHelp, kError };

@@ -8,11 +8,14 @@
 #include <ctime>
 
 #include "config.hpp"
+#include "api/routes.hpp"
+#include "auth/key_cache.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "pg/pool.hpp"
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
 #include "relay/replication.hpp"
@@ -68,6 +71,17 @@ int main(int argc, char **argv) {
 	http::Router router;
 	router.SetCorsOrigins(config.http.cors_origins);
 	http::AddStatusRoutes(&router, &metrics, &config.slot);
+	// The management API (spec 5.1, 2-7): its own pool, group commit of creates, cached API keys.
+	pg::Pool api_pool(config.database_url, config.pg);
+	api::GroupCommitter committer(&api_pool, config.group_commit);
+	auth::KeyCache keys(&api_pool, config.auth);
+	api::Context api_ctx{&api_pool, &committer};
+	api::RegisterMetrics(api_ctx);
+	router.SetAuthenticator([&keys](const http::Request &req, http::Scope scope) { return keys.Check(req, scope); });
+	api::AddApiRoutes(&router, api_ctx);
+	api_pool.Start();
+	committer.Start();
+	keys.Start();
 	http::Server server(config.http, &router);
 	std::string error;
 	if (!server.Start(&error)) {
@@ -93,6 +107,9 @@ int main(int argc, char **argv) {
 		monitor.Stop();
 	}
 	server.Stop();
+	keys.Stop();
+	committer.Stop(); // commits what is queued, while the pool still runs
+	api_pool.Stop();
 	nats_CloseAndWait(2000);
 	Log(LogLevel::kInfo, "stopped", {{"exit_code", rc}});
 	return rc;
