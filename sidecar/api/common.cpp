@@ -4,6 +4,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <cstring>
+
 #include "core/json.hpp"
 #include "metrics/registry.hpp"
 
@@ -56,8 +58,17 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 	bool Null() { return Value(); }
 	bool Bool(bool) { return Value(); }
 	bool RawNumber(const char *, rapidjson::SizeType, bool) { return Value(); }
-	bool String(const char *, rapidjson::SizeType, bool) { return Value(); }
+	// jsonb cannot store U+0000 in a string: refused here already, so that one such request
+	// does not spoil a whole group-commit array.
+	bool nul = false;
+	bool NoNul(const char *s, rapidjson::SizeType n) {
+		nul = std::memchr(s, 0, n) != nullptr;
+		return !nul;
+	}
+	bool String(const char *s, rapidjson::SizeType n, bool) { return NoNul(s, n) && Value(); }
 	bool Key(const char *s, rapidjson::SizeType n, bool) {
+		if (!NoNul(s, n))
+			return false;
 		key_is_metadata = depth == item_depth && std::string_view(s, n) == "metadata";
 		return true;
 	}
@@ -195,6 +206,8 @@ std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::str
 	constexpr unsigned kFlags =
 		rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
 	rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, scan);
+	if (scan.nul)
+		return "\\u0000 is not allowed in JSON strings (PostgreSQL jsonb cannot store it)";
 	if (scan.too_deep)
 		return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
 	if (!ok)

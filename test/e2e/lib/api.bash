@@ -58,4 +58,13 @@ jget() { python3 -c "import json,sys; j=json.load(open('$BODY','rb')); print($1)
 
 header() { tr -d '\r' <"$T_TMP/headers" | awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1) == h { print $2; exit }'; }
 
+# plain_metric NAME: value of the unlabelled sample NAME of the API's /metrics.
+plain_metric() { curl -s "http://127.0.0.1:$API_PORT/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
+
+# stored_count FILE: how many of the event ids in FILE (one per line) are in event.events.
+stored_count() {
+	sql -c "CREATE TEMP TABLE wanted (id uuid)" -c "\\copy wanted FROM '$1'" \
+		-c "SELECT count(DISTINCT e.event_id) FROM event.events e JOIN wanted w ON w.id = e.event_id"
+}
+
 event_count() { sql -c "SELECT count(*) FROM event.events"; }
