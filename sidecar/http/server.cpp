@@ -84,7 +84,7 @@ public:
 class Session : public std::enable_shared_from_this<Session> {
 public:
 	Session(tcp::socket socket, Server::Impl *server)
-		: stream_(std::move(socket)), idle_timer_(stream_.get_executor()), reply_timer_(stream_.get_executor()),
+		: stream_(std::move(socket)), wait_timer_(stream_.get_executor()), reply_timer_(stream_.get_executor()),
 		  server_(server) {
 		server_->connections.fetch_add(1);
 		OpenConnections().Add(1);
@@ -112,13 +112,13 @@ private:
 		if (buffer_.size() > 0)
 			return ReadHead();
 		buffer_.shrink_to_fit();
-		idle_timer_.expires_after(std::chrono::milliseconds(opts().idle_timeout_ms));
-		idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+		wait_timer_.expires_after(std::chrono::milliseconds(opts().idle_timeout_ms));
+		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
 			if (!ec)
 				self->stream_.socket().cancel();
 		});
 		stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-			self->idle_timer_.cancel();
+			self->wait_timer_.cancel();
 			if (ec)
 				return self->Close();
 			self->ReadHead();
@@ -134,6 +134,7 @@ private:
 		keep_alive_ = false;
 		head_.emplace();
 		head_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
+		head_->body_limit(boost::none); // the router compares Content-Length with the route's limit
 		stream_.expires_after(std::chrono::milliseconds(opts().head_timeout_ms));
 		bhttp::async_read_header(stream_, buffer_, *head_,
 								 [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHead(ec); });
@@ -197,12 +198,26 @@ private:
 			body_.emplace(std::move(*head_));
 			body_->body_limit(prep_.max_body);
 		}
-		stream_.expires_after(std::chrono::milliseconds(opts().body_timeout_ms));
+		// A timer of our own instead of the stream's expiry (which closes the socket): after a
+		// stalled body the client still gets its 408.
+		stream_.expires_never();
+		body_timed_out_ = false;
+		wait_timer_.expires_after(std::chrono::milliseconds(opts().body_timeout_ms));
+		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+			if (ec)
+				return;
+			self->body_timed_out_ = true;
+			beast::error_code ignored;
+			self->stream_.socket().cancel(ignored);
+		});
 		bhttp::async_read_some(stream_, buffer_, *body_,
 							   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 	}
 
 	void OnBody(beast::error_code ec) {
+		wait_timer_.cancel();
+		if (body_timed_out_)
+			ec = beast::error::timeout;
 		if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow) {
 			body_.reset();
 			discard_ = false;
@@ -351,14 +366,14 @@ private:
 
 	void Close() {
 		beast::error_code ec;
-		idle_timer_.cancel();
+		wait_timer_.cancel();
 		reply_timer_.cancel();
 		stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
 		stream_.socket().close(ec);
 	}
 
 	beast::tcp_stream stream_;
-	net::steady_timer idle_timer_;
+	net::steady_timer wait_timer_; // idle wait for a request, then body progress
 	net::steady_timer reply_timer_;
 	beast::flat_buffer buffer_;
 	Server::Impl *server_;
@@ -373,6 +388,7 @@ private:
 	bool replied_ = false;
 	bool close_after_ = false;
 	bool keep_alive_ = false;
+	bool body_timed_out_ = false;
 	bool discard_ = false; // reading a body only to drop it (the answer is prep_.response)
 };
 
@@ -392,10 +408,12 @@ void Server::Impl::Accept() {
 		if (connections.load() >= options.max_connections) {
 			RejectedConnections().Inc();
 			auto sock = std::make_shared<tcp::socket>(std::move(socket));
-			static const std::string kBusy =
-				"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-				"Connection: close\r\nContent-Length: 92\r\n\r\n"
-				"{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\",\"request_id\":\"connection-cap\"}}";
+			static const std::string kBusy = [] {
+				Response r = ErrorResponse(503, "unavailable", "too many connections", "connection-cap");
+				return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+					   "Connection: close\r\nContent-Length: " +
+					   std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+			}();
 			net::async_write(*sock, net::buffer(kBusy), [sock](beast::error_code, size_t) {
 				beast::error_code ignored;
 				sock->shutdown(tcp::socket::shutdown_both, ignored);

@@ -8,8 +8,8 @@
 
 namespace event::sidecar::http {
 
-// /health: the relay's JSON health (503 when down); /metrics: the relay metrics followed by every
-// family of metrics::Default(). metrics and slot must outlive the router.
+// /health: the relay's JSON health (503 when down); /metrics: metrics::Default() in Prometheus text,
+// after registering the relay metrics there. metrics and slot must outlive the server.
 void AddStatusRoutes(Router *router, const Metrics *metrics, const std::string *slot);
 
 } // namespace event::sidecar::http

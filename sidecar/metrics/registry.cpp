@@ -166,6 +166,9 @@ struct Registry::Entry {
 	std::function<std::string()> callback;
 };
 
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 Registry::Entry *Registry::Find(std::string_view name, std::string_view type) {
 	for (auto &e : entries_) {
 		if (e->name != name)
@@ -187,48 +190,33 @@ void CheckLabels(const std::string &name, const std::vector<std::string> &have, 
 
 } // namespace
 
-CounterFamily &Registry::Counter(std::string_view name, std::string_view help, std::vector<std::string> label_names) {
+template <typename F>
+F &Registry::GetOrAdd(std::unique_ptr<F> Entry::*member, std::string_view name, const char *type,
+					  std::string_view help, std::vector<std::string> label_names, std::vector<double> bounds) {
 	std::lock_guard<std::mutex> lock(mu_);
-	if (Entry *e = Find(name, "counter")) {
-		CheckLabels(e->name, e->counter->label_names(), label_names);
-		return *e->counter;
+	if (Entry *e = Find(name, type)) {
+		CheckLabels(e->name, (e->*member)->label_names(), label_names);
+		return *(e->*member);
 	}
 	auto e = std::make_unique<Entry>();
 	e->name = std::string(name);
-	e->type = "counter";
-	e->counter = std::make_unique<CounterFamily>(e->name, std::string(help), std::move(label_names));
+	e->type = type;
+	(*e).*member = std::make_unique<F>(e->name, std::string(help), std::move(label_names), std::move(bounds));
 	entries_.push_back(std::move(e));
-	return *entries_.back()->counter;
+	return *(entries_.back().get()->*member);
+}
+
+CounterFamily &Registry::Counter(std::string_view name, std::string_view help, std::vector<std::string> label_names) {
+	return GetOrAdd(&Entry::counter, name, "counter", help, std::move(label_names), {});
 }
 
 GaugeFamily &Registry::Gauge(std::string_view name, std::string_view help, std::vector<std::string> label_names) {
-	std::lock_guard<std::mutex> lock(mu_);
-	if (Entry *e = Find(name, "gauge")) {
-		CheckLabels(e->name, e->gauge->label_names(), label_names);
-		return *e->gauge;
-	}
-	auto e = std::make_unique<Entry>();
-	e->name = std::string(name);
-	e->type = "gauge";
-	e->gauge = std::make_unique<GaugeFamily>(e->name, std::string(help), std::move(label_names));
-	entries_.push_back(std::move(e));
-	return *entries_.back()->gauge;
+	return GetOrAdd(&Entry::gauge, name, "gauge", help, std::move(label_names), {});
 }
 
 HistogramFamily &Registry::Histogram(std::string_view name, std::string_view help,
 									 std::vector<std::string> label_names, std::vector<double> bounds) {
-	std::lock_guard<std::mutex> lock(mu_);
-	if (Entry *e = Find(name, "histogram")) {
-		CheckLabels(e->name, e->histogram->label_names(), label_names);
-		return *e->histogram;
-	}
-	auto e = std::make_unique<Entry>();
-	e->name = std::string(name);
-	e->type = "histogram";
-	e->histogram =
-		std::make_unique<HistogramFamily>(e->name, std::string(help), std::move(label_names), std::move(bounds));
-	entries_.push_back(std::move(e));
-	return *entries_.back()->histogram;
+	return GetOrAdd(&Entry::histogram, name, "histogram", help, std::move(label_names), std::move(bounds));
 }
 
 void Registry::Callback(std::string_view name, std::string_view type, std::string_view help,

@@ -94,6 +94,11 @@ using HistogramFamily = Family<metrics::Histogram>;
 
 class Registry {
 public:
+	Registry();
+	~Registry();
+	Registry(const Registry &) = delete;
+	Registry &operator=(const Registry &) = delete;
+
 	CounterFamily &Counter(std::string_view name, std::string_view help, std::vector<std::string> label_names = {});
 	GaugeFamily &Gauge(std::string_view name, std::string_view help, std::vector<std::string> label_names = {});
 	HistogramFamily &Histogram(std::string_view name, std::string_view help, std::vector<std::string> label_names = {},
@@ -108,6 +113,10 @@ public:
 private:
 	struct Entry;
 	Entry *Find(std::string_view name, std::string_view type);
+	// Finds or creates the family name of this type (member of Entry that holds it).
+	template <typename F>
+	F &GetOrAdd(std::unique_ptr<F> Entry::*member, std::string_view name, const char *type, std::string_view help,
+				std::vector<std::string> label_names, std::vector<double> bounds);
 	mutable std::mutex mu_;
 	std::vector<std::unique_ptr<Entry>> entries_;
 };

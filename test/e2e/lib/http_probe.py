@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""http_probe.py — raw-socket HTTP/1.1 client behaviours for test/e2e/http_server.t.
+
+Usage: http_probe.py PORT SCENARIO [ARGS...]
+Each scenario talks to a server on 127.0.0.1:PORT exactly as the bytes say (no HTTP library that
+could paper over server bugs), exits 0 when the server behaved, 1 with a reason on stderr.
+"""
+import gzip
+import json
+import resource
+import socket
+import sys
+import time
+
+PORT = 0
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def connect(timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+class Reader:
+    """Parses responses (Content-Length bodies; 1xx and 204 without body) from one socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by the server")
+        self.buf += data
+
+    def response(self):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        status = int(parts[1])
+        headers = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        length = 0 if status < 200 or status in (204, 304) else int(headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+    def closed(self, timeout=3.0):
+        """True if the server closes the connection (EOF or reset) within timeout, nothing else sent."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+
+def get(path, extra=""):
+    return ("GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (path, extra)).encode()
+
+
+def post(path, body, headers=""):
+    return ("POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n%s\r\n" % (path, len(body), headers)).encode() + body
+
+
+def error_of(body):
+    doc = json.loads(body)
+    check(isinstance(doc.get("error"), dict), "no error object in %r" % body)
+    return doc["error"]
+
+
+# ---------------------------------------------------------------- scenarios
+
+def keepalive():
+    s = connect()
+    r = Reader(s)
+    for i in range(5):
+        s.sendall(get("/test/items/k%d" % i))
+        status, h, body = r.response()
+        check(status == 200, "request %d: status %d" % (i, status))
+        check(json.loads(body)["id"] == "k%d" % i, "request %d: body %r" % (i, body))
+        check(h.get("connection", "").lower() != "close", "server closed a keep-alive connection")
+
+
+def pipeline(n):
+    n = int(n)
+    s = connect()
+    # The first request is slow (answered from another thread after 300 ms): the fast ones
+    # behind it must still come back after it, in request order.
+    data = get("/test/slow?ms=300", "X-Request-Id: p0\r\n")
+    for i in range(1, n):
+        if i % 3 == 2:
+            data += post("/test/echo", b"body-%d" % i, "X-Request-Id: p%d\r\n" % i)
+        else:
+            data += get("/test/items/i%d" % i, "X-Request-Id: p%d\r\n" % i)
+    s.sendall(data)  # one write
+    r = Reader(s)
+    for i in range(n):
+        status, h, body = r.response()
+        check(status == 200, "response %d: status %d %r" % (i, status, body))
+        check(h.get("x-request-id") == "p%d" % i, "response %d carries request id %r" % (i, h.get("x-request-id")))
+        if i % 3 == 2:
+            check(body == b"body-%d" % i, "response %d: body %r" % (i, body))
+
+
+def chunked():
+    s = connect()
+    chunks = [b"hello ", b"chunked", b" world" * 1000]
+    data = b"POST /test/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    s.sendall(data)
+    for c in chunks:
+        s.sendall(b"%x\r\n" % len(c) + c + b"\r\n")
+        time.sleep(0.05)
+    s.sendall(b"0\r\n\r\n")
+    status, h, body = Reader(s).response()
+    check(status == 200, "status %d" % status)
+    check(body == b"".join(chunks), "echoed %d bytes, sent %d" % (len(body), len(b"".join(chunks))))
+
+
+def expect_continue():
+    s = connect()
+    body = b'{"a": 1}'
+    s.sendall(("POST /test/json HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(body)).encode())
+    r = Reader(s)
+    status, _, _ = r.response()
+    check(status == 100, "first answer %d, want 100 Continue before the body" % status)
+    s.sendall(body)
+    status, _, got = r.response()
+    check(status == 200 and got == body, "final %d %r" % (status, got))
+
+
+def expect_rejected():
+    # Wrong content type and a too large declared length: the final error comes at once, never 100.
+    for headers, want in (("Content-Type: text/plain\r\nContent-Length: 10\r\n", 415),
+                          ("Content-Type: application/json\r\nContent-Length: 999999999\r\n", 413),
+                          ("Content-Type: application/json\r\nContent-Length: 10\r\n", 0)):
+        path = "/test/json" if want else "/test/nothing-here"
+        want = want or 404
+        s = connect()
+        s.sendall(("POST %s HTTP/1.1\r\nHost: t\r\n%sExpect: 100-continue\r\nX-Request-Id: e%d\r\n\r\n"
+                   % (path, headers, want)).encode())
+        status, h, body = Reader(s).response()
+        check(status == want, "got %d, want %d without 100 Continue" % (status, want))
+        check(error_of(body)["request_id"] == "e%d" % want, "request_id in %r" % body)
+
+
+def big_headers(size, want):
+    size, want = int(size), int(want)
+    s = connect()
+    s.sendall(get("/test/items/h", "X-Filler: %s\r\nX-Request-Id: big\r\n" % ("f" * size)))
+    status, h, body = Reader(s).response()
+    check(status == want, "%d-byte header: status %d, want %d" % (size, status, want))
+    if want != 200:
+        check(error_of(body)["code"] == "header_too_large", "body %r" % body)
+
+
+def gzip_body():
+    doc = json.dumps({"text": "x" * 5000, "n": list(range(100))}).encode()
+    s = connect()
+    s.sendall(post("/test/json", gzip.compress(doc), "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"))
+    status, _, body = Reader(s).response()
+    check(status == 200 and body == doc, "status %d, %d bytes back for %d" % (status, len(body), len(doc)))
+
+
+def gzip_bomb():
+    bomb = gzip.compress(b"\0" * (64 << 20), 9)  # 64 MB in about 64 KB
+    s = connect()
+    s.sendall(post("/test/echo", bomb, "Content-Encoding: gzip\r\nX-Request-Id: bomb\r\n"))
+    status, _, body = Reader(s).response()
+    check(status == 413, "gzip bomb: status %d" % status)
+    e = error_of(body)
+    check(e["code"] == "payload_too_large" and e["request_id"] == "bomb", "body %r" % body)
+
+
+def gzip_bad():
+    s = connect()
+    r = Reader(s)
+    s.sendall(post("/test/echo", b"this is not gzip", "Content-Encoding: gzip\r\n"))
+    status, _, body = r.response()
+    check(status == 400, "bad gzip: status %d" % status)
+    s.sendall(post("/test/echo", b"x", "Content-Encoding: br\r\n"))
+    status, _, body = r.response()
+    check(status == 415, "unknown encoding: status %d %r" % (status, body))
+
+
+def slowloris(head_timeout_s):
+    head_timeout_s = float(head_timeout_s)
+    slow = connect(timeout=30)
+    head = get("/test/items/slow")
+    slow.sendall(head[:5])
+    t0 = time.monotonic()
+    # While the slow client dribbles its head, other clients are served.
+    served = 0
+    cut = False
+    sent = 5
+    while time.monotonic() - t0 < head_timeout_s * 4:
+        try:
+            slow.sendall(head[sent:sent + 1])
+            sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            cut = True
+            break
+        if sent >= len(head) - 2:
+            sent = len(head) - 4  # never finish the head: keep re-sending the same bytes
+            slow.sendall(b"X-A: b\r\n")
+        s = connect()
+        s.sendall(get("/test/items/fast", "Connection: close\r\n"))
+        status, _, _ = Reader(s).response()
+        check(status == 200, "fast client got %d" % status)
+        served += 1
+        # Has the server cut the slow one?
+        slow.setblocking(False)
+        try:
+            data = slow.recv(4096)
+            if data == b"":
+                cut = True
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            cut = True
+        slow.setblocking(True)
+        if cut:
+            break
+        time.sleep(0.2)
+    check(cut, "the slow client was not cut within %.1f s" % (head_timeout_s * 4))
+    check(served >= 3, "only %d other requests served while the slow client dribbled" % served)
+
+
+def idle_many(n):
+    n = int(n)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 200)), hard))
+    idle = [connect() for _ in range(n)]
+    # Half of them start a request (partial head is not sent: they are idle keep-alive clients
+    # that already made one request).
+    for i in range(0, n, 10):
+        idle[i].sendall(get("/test/items/warm%d" % i))
+        status, _, _ = Reader(idle[i]).response()
+        check(status == 200, "warm-up on idle connection %d: %d" % (i, status))
+    for i in range(50):
+        s = connect()
+        s.sendall(get("/test/items/busy%d" % i, "Connection: close\r\n"))
+        status, _, body = Reader(s).response()
+        check(status == 200, "request %d beside %d idle connections: %d" % (i, n, status))
+        s.close()
+    # The idle ones are still open and usable.
+    for i in range(5, n, 97):
+        idle[i].sendall(get("/test/items/late%d" % i))
+        status, _, _ = Reader(idle[i]).response()
+        check(status == 200, "idle connection %d afterwards: %d" % (i, status))
+    for s in idle:
+        s.close()
+
+
+def idle_timeout(timeout_s):
+    s = connect()
+    r = Reader(s)
+    s.sendall(get("/test/items/x"))
+    r.response()
+    check(r.closed(float(timeout_s) * 4), "idle keep-alive connection not closed")
+
+
+def body_stall():
+    s = connect()
+    s.sendall(b"POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\nX-Request-Id: stall\r\n\r\n0123")
+    status, _, body = Reader(s).response()
+    check(status == 408, "stalled body: status %d" % status)
+    check(error_of(body)["request_id"] == "stall", "body %r" % body)
+
+
+def max_connections(cap):
+    cap = int(cap)
+    held = [connect() for _ in range(cap)]
+    for s in held:  # make sure each is accepted (answered) before the one over the cap
+        s.sendall(get("/test/items/held"))
+        Reader(s).response()
+    extra = connect()
+    status, h, body = Reader(extra).response()
+    check(status == 503, "connection over the cap: status %d" % status)
+    check(error_of(body)["code"] == "unavailable", "body %r" % body)
+    for s in held:
+        s.close()
+
+
+def errors():
+    s = connect()
+    r = Reader(s)
+    cases = [
+        (get("/no/such/route", "X-Request-Id: r404\r\n"), 404, "not_found"),
+        (post("/test/items/all", b"{}", "X-Request-Id: r405\r\nContent-Type: application/json\r\n"), 405,
+         "method_not_allowed"),
+        (post("/test/json", b"{}", "X-Request-Id: r415\r\nContent-Type: text/plain\r\n"), 415,
+         "unsupported_media_type"),
+        (get("/test/private", "X-Request-Id: r401\r\n"), 401, "unauthorized"),
+        (get("/test/throw", "X-Request-Id: r500\r\n"), 500, "internal_error"),
+        # Last: a declared length over the limit is refused before the body is read, and the
+        # connection is closed after the answer.
+        (post("/test/echo", b"x" * 150000, "X-Request-Id: r413\r\n"), 413, "payload_too_large"),
+    ]
+    for data, want, code in cases:
+        s.sendall(data)
+        status, h, body = r.response()
+        check(status == want, "want %d, got %d %r" % (want, status, body))
+        check(h.get("content-type") == "application/json", "%d content type %r" % (want, h.get("content-type")))
+        e = error_of(body)
+        check(e["code"] == code, "%d: code %r" % (want, e["code"]))
+        check(e["request_id"] == "r%d" % want and h.get("x-request-id") == "r%d" % want,
+              "%d: request id %r / %r" % (want, e["request_id"], h.get("x-request-id")))
+        if want == 405:
+            check(h.get("allow") == "GET", "Allow %r" % h.get("allow"))
+
+
+def request_ids():
+    s = connect()
+    r = Reader(s)
+    s.sendall(get("/test/items/a", "X-Request-Id: my-id.1_~\r\n"))
+    _, h, _ = r.response()
+    check(h.get("x-request-id") == "my-id.1_~", "sane id not echoed: %r" % h.get("x-request-id"))
+    for bad in ("two words", "x" * 129, ""):
+        s.sendall(get("/no/route", "X-Request-Id: %s\r\n" % bad))
+        _, h, body = r.response()
+        rid = h.get("x-request-id", "")
+        check(rid != bad and len(rid) == 32 and all(c in "0123456789abcdef" for c in rid),
+              "insane id %r replaced by %r" % (bad, rid))
+        check(error_of(body)["request_id"] == rid, "body id differs from header")
+    s.sendall(get("/test/items/a"))
+    _, h, _ = r.response()
+    check(len(h.get("x-request-id", "")) == 32, "no generated id")
+
+
+def cors():
+    s = connect()
+    r = Reader(s)
+    s.sendall(b"OPTIONS /test/json HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n"
+              b"Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n")
+    status, h, _ = r.response()
+    check(status == 204, "preflight status %d" % status)
+    check(h.get("access-control-allow-origin") in ("*", "https://app.example"), "allow-origin %r" % h)
+    check("POST" in h.get("access-control-allow-methods", ""), "allow-methods %r" % h)
+    check(h.get("access-control-allow-headers") == "content-type", "allow-headers %r" % h)
+    s.sendall(post("/test/json", b"{}", "Origin: https://app.example\r\nContent-Type: application/json\r\n"))
+    status, h, _ = r.response()
+    check(status == 200 and "access-control-allow-origin" in h, "CORS headers on the POST: %r" % h)
+    s.sendall(b"OPTIONS /test/echo HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n")
+    status, _, _ = r.response()
+    check(status == 405, "preflight on a non-CORS route: %d" % status)
+
+
+def logged(marker):
+    """Sends three requests with ids log-<marker>-N, one with a secret-looking payload."""
+    s = connect()
+    r = Reader(s)
+    s.sendall(get("/test/items/l", "X-Request-Id: log-%s-1\r\n" % marker))
+    r.response()
+    s.sendall(post("/test/echo", b"SECRET-PAYLOAD-" + marker.encode(),
+                   "X-Request-Id: log-%s-2\r\nAuthorization: Bearer SECRET-TOKEN-%s\r\n" % (marker, marker)))
+    r.response()
+    s.sendall(get("/no/route", "X-Request-Id: log-%s-3\r\n" % marker))
+    r.response()
+
+
+SCENARIOS = {
+    "keepalive": keepalive, "pipeline": pipeline, "chunked": chunked, "expect_continue": expect_continue,
+    "expect_rejected": expect_rejected, "big_headers": big_headers, "gzip_body": gzip_body,
+    "gzip_bomb": gzip_bomb, "gzip_bad": gzip_bad, "slowloris": slowloris, "idle_many": idle_many,
+    "idle_timeout": idle_timeout, "body_stall": body_stall, "max_connections": max_connections,
+    "errors": errors, "request_ids": request_ids, "cors": cors, "logged": logged,
+}
+
+
+def main():
+    global PORT
+    PORT = int(sys.argv[1])
+    name = sys.argv[2]
+    try:
+        SCENARIOS[name](*sys.argv[3:])
+    except (Fail, EOFError, OSError, ValueError, KeyError) as e:
+        print("%s: %s: %s" % (name, type(e).__name__, e), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
