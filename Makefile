@@ -90,7 +90,7 @@ UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard core/*.cpp) $(DECODER
 	$(UNIT_SIDECAR)
 UNIT_OBJS = $(patsubst %.cpp,build/unit/%.o,$(UNIT_SOURCES))
 UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Wshadow -fexceptions -MMD -MP $(WERROR) \
-	-I. -Iextension -Isidecar
+	-I. -Iextension -Isidecar $(SIDECAR_UNIT_CXXFLAGS)
 UNIT_LIBS = $(SIDECAR_UNIT_LIBS) -lgtest_main -lgtest -pthread -lssl -lcrypto
 
 build/unit/%.o: %.cpp | deps

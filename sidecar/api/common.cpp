@@ -16,7 +16,6 @@ namespace {
 // SAX handler: depth limit, and where to put metadata.traceparent. Offsets are byte positions in
 // the body; each "close" is the position of the '}' that ends the object.
 struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
-	const std::string *body = nullptr;
 	const rapidjson::StringStream *stream = nullptr;
 	int depth = 0;
 	bool too_deep = false;
@@ -37,14 +36,9 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 	size_t metadata_close = 0;
 	size_t metadata_members = 0;
 
-	size_t ClosePos() const {
-		size_t p = stream->Tell();
-		if (p > 0 && (*body)[p - 1] == '}')
-			return p - 1;
-		while (p < body->size() && (*body)[p] != '}')
-			p++;
-		return p;
-	}
+	// With kParseIterativeFlag, EndObject is called before the '}' is taken: Tell() is its
+	// position (test/unit/sidecar_api_test.cpp pins this down).
+	size_t ClosePos() const { return stream->Tell(); }
 	bool Value() { // a scalar
 		if (first) {
 			first = false;
@@ -197,7 +191,6 @@ std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::str
 	if (body.find('\0') != std::string::npos)
 		return "malformed JSON: NUL byte in the body";
 	Scanner scan;
-	scan.body = &body;
 	scan.kind = kind;
 	scan.item_depth = kind == JsonKind::kObject ? 1 : 2;
 	rapidjson::StringStream stream(body.c_str());

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # api_group_commit.t — concurrent POST /api/v1/events/create are coalesced into group commits:
 # 64 keep-alive clients at once; every good request is answered 201 after its commit, every bad
-# one 400 without failing its neighbours (also one that spoils a whole batch array and is retried alone); the batch-size
+# one 400 without failing its neighbours; the batch-size
 # histogram and the database's commit counter (pg_stat_database.xact_commit) show far fewer
 # transactions than requests.
 . "$(dirname "$0")/lib/sidecar.bash"

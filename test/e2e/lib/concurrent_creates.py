@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """concurrent_creates.py PORT KEY PREFIX THREADS PER_THREAD — POST /api/v1/events/create from
 THREADS keep-alive connections at once. Every 10th request of a thread is bad (unknown source),
-every 25th has a number beyond PostgreSQL's numeric range (valid JSON that spoils a whole
-group-commit array, so the batch is retried item by item). Prints one JSON line:
+every 25th has a number beyond double range (refused by the sidecar's JSON check, which
+PostgreSQL's numeric would also refuse at this size). Prints one JSON line:
 {"ok": n201, "bad": n400, "other": [statuses], "ids": [...], "bad_ids": [...]}.
 """
 import http.client, json, sys, threading
