@@ -302,6 +302,15 @@ const std::vector<Option> &Options() {
 		{"auth-refresh", "EVENT_AUTH_REFRESH", "2s",
 		 "reload of the API key hashes from PostgreSQL (a revoked key is refused within this time)",
 		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->auth.refresh_ms); }, false},
+		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
+		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (v != "on" && v != "off")
+				 return "expected on or off, got \"" + v + "\"";
+			 c->bench_baseline = v == "on";
+			 return "";
+		 },
+		 false},
 		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
 		 [](Config *c, const std::string &v) -> std::string {
 			 if (!ParseLogLevel(v, &c->log_level))

@@ -51,6 +51,7 @@ struct Config {
 	pg::Options pg;     // --pg-* (EVENT_PG_*): the HTTP API's connection pool
 	api::GroupCommitOptions group_commit; // --group-commit-* (EVENT_GROUP_COMMIT_*)
 	auth::Options auth; // --auth-* (EVENT_AUTH_*): API-key cache
+	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 };
 
 enum class ConfigOutcome { kRun, kHelp, kError };

@@ -79,6 +79,8 @@ int main(int argc, char **argv) {
 	api::RegisterMetrics(api_ctx);
 	router.SetAuthenticator([&keys](const http::Request &req, http::Scope scope) { return keys.Check(req, scope); });
 	api::AddApiRoutes(&router, api_ctx);
+	if (config.bench_baseline)
+		api::AddBenchBaselineRoute(&router, api_ctx);
 	api_pool.Start();
 	committer.Start();
 	keys.Start();

@@ -14,6 +14,9 @@ void AddStatisticsRoutes(http::Router *router, const Context &ctx);
 // streams.cpp: GET /api/v1/events/stream/{stream_id}.
 void AddStreamRoutes(http::Router *router, const Context &ctx);
 
+// bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
+void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
+
 // All of them.
 inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddEventRoutes(router, ctx);
