@@ -21,6 +21,7 @@ struct Request {
 	std::string request_id;                                 // X-Request-Id honoured (if sane) or generated
 	std::string remote_addr;                                // peer IP as text
 	std::string key_id;                                     // API key id set by the authenticator ("" = none)
+	bool websocket = false;                                 // a WebSocket upgrade request (GET + Upgrade)
 
 	// Case-insensitive header lookup; nullptr when absent (first occurrence).
 	const std::string *Header(std::string_view name) const;

@@ -2,8 +2,11 @@
 // SQLSTATE -> HTTP status table.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "http/stream.hpp"
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,9 @@ struct Response {
 	std::vector<std::pair<std::string, std::string>> headers; // extra headers (Retry-After, ...)
 	std::string body;
 	bool close = false; // close the connection after this response
+	// Set (with status 200) to answer with a stream: WebSocket when Request::websocket, else SSE.
+	StreamStart stream;
+	size_t stream_buffer = 1 << 20; // unsent bytes beyond which a slow reader is dropped
 };
 
 // The one JSON error shape of design.md:

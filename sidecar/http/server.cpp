@@ -22,6 +22,7 @@
 
 #include "http/access_log.hpp"
 #include "http/gzip.hpp"
+#include "http/stream_session.hpp"
 #include "log.hpp"
 #include "metrics/registry.hpp"
 
@@ -162,6 +163,8 @@ private:
 		for (const auto &field : h)
 			req_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
 		req_.request_id = ChooseRequestId(req_.Header("X-Request-Id"));
+		const std::string *upgrade = req_.Header("Upgrade");
+		req_.websocket = req_.method == "GET" && upgrade && EqualsIgnoreCase(*upgrade, "websocket");
 		if (!ParseTarget(req_.target, &req_.path, &req_.query))
 			return AnswerAndClose(400, "malformed request target");
 		const std::string *expect = req_.Header("Expect");
@@ -258,6 +261,8 @@ private:
 	}
 
 	void Dispatch() {
+		if (req_.websocket && head_)
+			upgrade_ = head_->release();
 		head_.reset();
 		uint64_t seq = ++seq_;
 		// The timer and the reply hold the session: nothing else does while the handler works.
@@ -272,16 +277,11 @@ private:
 			self->Finish(ErrorResponse(503, "unavailable", "the request timed out", self->req_.request_id));
 		});
 		replied_ = false;
-		Request copy_for_log;
-		copy_for_log.method = req_.method;
-		copy_for_log.route = req_.route;
-		copy_for_log.path = req_.path;
-		copy_for_log.request_id = req_.request_id;
-		copy_for_log.remote_addr = req_.remote_addr;
-		copy_for_log.key_id = req_.key_id;
-		copy_for_log.headers = req_.headers;
-		Request handed = std::move(req_);
-		req_ = std::move(copy_for_log);
+		// The handler gets the request; the session keeps a copy without the body for the log.
+		std::string body = std::move(req_.body);
+		req_.body.clear();
+		Request handed = req_;
+		handed.body = std::move(body);
 		auto once = std::make_shared<std::atomic<bool>>(false);
 		server_->router->Dispatch(std::move(handed), [self, seq, executor, once](Response r) {
 			if (once->exchange(true))
@@ -305,6 +305,8 @@ private:
 		reply_timer_.cancel();
 		if (prep_.cors)
 			server_->router->AddCorsHeaders(req_, &r);
+		if (r.stream && r.status == 200 && req_.method == "GET")
+			return HandOver(std::move(r));
 		auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
 		res->version(11);
 		res->result(static_cast<unsigned>(r.status));
@@ -342,6 +344,19 @@ private:
 		});
 	}
 
+	// The connection becomes an SSE or WebSocket stream session; this session ends here.
+	void HandOver(Response r) {
+		wait_timer_.cancel();
+		stream_.expires_never();
+		bool ws = req_.websocket;
+		RecordRequest(req_, ws ? 101 : 200, std::chrono::duration<double>(Clock::now() - start_).count());
+		if (ws)
+			StartWebSocket(std::move(stream_), std::move(upgrade_), std::move(r), req_.request_id, &server_->connections);
+		else
+			StartSse(std::move(stream_), std::move(r), req_.request_id, &server_->connections);
+		handed_over_ = true;
+	}
+
 	// After the last response: shut down our side, then read (and drop) what the client still
 	// sends for a moment, so that unread data does not turn the close into a reset that destroys
 	// the response before the client reads it.
@@ -365,6 +380,8 @@ private:
 	}
 
 	void Close() {
+		if (handed_over_)
+			return;
 		beast::error_code ec;
 		wait_timer_.cancel();
 		reply_timer_.cancel();
@@ -380,6 +397,7 @@ private:
 	std::string remote_;
 	std::optional<bhttp::request_parser<bhttp::empty_body>> head_;
 	std::optional<bhttp::request_parser<bhttp::string_body>> body_;
+	bhttp::request<bhttp::empty_body> upgrade_; // head of a WebSocket upgrade request
 	std::unique_ptr<char[]> linger_;
 	Request req_;
 	Prepared prep_;
@@ -389,6 +407,7 @@ private:
 	bool close_after_ = false;
 	bool keep_alive_ = false;
 	bool body_timed_out_ = false;
+	bool handed_over_ = false; // stream_ moved to a stream session
 	bool discard_ = false; // reading a body only to drop it (the answer is prep_.response)
 };
 

@@ -13,6 +13,10 @@
 //   GET  /test/items/all     exact segment beats the capture
 //   GET  /test/private       scope read: "Authorization: Bearer good" passes, others 401
 //   GET  /test/throw         handler throws: 500 JSON
+//   GET  /test/stream?n=N&interval_ms=M&size=S&buffer=B
+//                            SSE, or WebSocket when upgraded: N messages "<i>:<padding to S bytes>"
+//                            every M ms from another thread, then closed with reason "done";
+//                            B = stream_buffer; the close reason is logged ("test stream closed")
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -127,6 +131,34 @@ int main(int argc, char **argv) {
 				   reply(std::move(r));
 			   },
 			   read_scope);
+	router.Add("GET", "/test/stream", [](http::Request &&req, http::Reply reply) {
+		auto num = [&req](const char *name, long long dflt) {
+			const std::string *v = req.Query(name);
+			return v ? std::atoll(v->c_str()) : dflt;
+		};
+		long long n = num("n", 10), interval = num("interval_ms", 0), size = num("size", 0);
+		http::Response r;
+		r.stream_buffer = static_cast<size_t>(num("buffer", 1 << 20));
+		std::string id = req.request_id;
+		r.stream = [n, interval, size, id](std::shared_ptr<http::Stream> stream) {
+			stream->OnClose([id](const std::string &reason) {
+				Log(LogLevel::kInfo, "test stream closed", {{"request_id", id}, {"reason", reason}});
+			});
+			std::thread([stream, n, interval, size] {
+				for (long long i = 0; i < n; ++i) {
+					std::string msg = std::to_string(i) + ":";
+					if (static_cast<long long>(msg.size()) < size)
+						msg.append(static_cast<size_t>(size) - msg.size(), 'x');
+					if (!stream->Send(stream->IsWebSocket() ? msg : http::SseEvent(msg, std::to_string(i))))
+						return;
+					if (interval > 0)
+						std::this_thread::sleep_for(std::chrono::milliseconds(interval));
+				}
+				stream->Close("done");
+			}).detach();
+		};
+		reply(std::move(r));
+	});
 	router.Add("GET", "/test/throw", [](http::Request &&, http::Reply) { throw std::runtime_error("test failure"); });
 	router.SetAuthenticator([](const http::Request &req, http::Scope) {
 		http::AuthDecision d;

@@ -2,14 +2,14 @@
 # http_server.t — the sidecar's HTTP server (sidecar/http/, Boost.Beast) against what real clients
 # send: keep-alive, pipelining, chunked bodies, Expect: 100-continue, large headers, gzip bodies
 # and bombs, slowloris, 1,000 idle keep-alive connections, the connection cap, JSON errors with
-# request ids, CORS and the one log line per request. Bodies go to the test-only routes of
+# request ids, CORS, the one log line per request, SSE and WebSocket streams with back-pressure. Bodies go to the test-only routes of
 # sidecar/http-test-server (the real server and router library, not shipped); /health, /metrics
 # and the error paths are then checked on event-sidecar itself.
 . "$(dirname "$0")/lib/sidecar.bash"
 PROBE="python3 $(dirname "$0")/lib/http_probe.py"
 TEST_SERVER=${HTTP_TEST_SERVER:-$REPO_ROOT/sidecar/http-test-server}
 [ -x "$TEST_SERVER" ] || bail "$TEST_SERVER not built (make -C sidecar)"
-plan 30
+plan 34
 ulimit -n 4096 2>/dev/null
 
 # start_test_server NAME FLAGS...: http-test-server on a free port; port in TS_PORT[NAME].
@@ -42,6 +42,10 @@ probe main body_stall; ok $? "a stalled body: 408 JSON after the body deadline"
 probe main errors; ok $? "404/405/415/401/500/413 as JSON with the request id in header and body"
 probe main request_ids; ok $? "X-Request-Id: sane ids echoed, others replaced by a generated one"
 probe main cors; ok $? "CORS preflight and headers on a CORS route only"
+probe main sse; ok $? "SSE: text/event-stream with ids, a final close event, request id header"
+probe main ws; ok $? "WebSocket: 101 with the right accept key, text messages, close 1000 \"done\""
+probe main ws_slow_reader; ok $? "WebSocket back-pressure: a reader that stops is dropped with close 1008 \"slow reader\""
+probe main sse_slow_reader; ok $? "SSE back-pressure: a reader that stops gets a final \"slow reader\" close event"
 probe main idle_many 1000; ok $? "1,000 idle keep-alive connections while other requests are served"
 
 probe main logged m1

@@ -6,6 +6,7 @@
 #include "http/request.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
+#include "http/stream.hpp"
 
 using namespace event::sidecar::http;
 
@@ -268,4 +269,11 @@ TEST(SidecarGzip, InflateLimitsAndErrors) {
 	EXPECT_EQ(Gunzip(gz.substr(0, gz.size() / 2), 100000, &out), InflateResult::kBadData); // truncated
 	EXPECT_EQ(Gunzip(gz + "junk", 100000, &out), InflateResult::kBadData);
 	EXPECT_EQ(Gunzip("", 100, &out), InflateResult::kBadData);
+}
+
+TEST(SidecarStream, SseEventFormat) {
+	EXPECT_EQ(SseEvent("{\"a\":1}"), "data: {\"a\":1}\n\n");
+	EXPECT_EQ(SseEvent("x", "42", "event"), "id: 42\nevent: event\ndata: x\n\n");
+	EXPECT_EQ(SseEvent("line1\nline2"), "data: line1\ndata: line2\n\n"); // a newline never ends the event
+	EXPECT_EQ(SseEvent(""), "data: \n\n");
 }

@@ -380,12 +380,130 @@ def logged(marker):
     r.response()
 
 
+def read_until_eof(s, timeout=10.0):
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except ConnectionResetError:
+        pass
+    return out
+
+
+def sse():
+    s = connect()
+    s.sendall(get("/test/stream?n=5&interval_ms=20", "Accept: text/event-stream\r\nX-Request-Id: sse1\r\n"))
+    data = read_until_eof(s).decode()
+    head, _, body = data.partition("\r\n\r\n")
+    check(head.startswith("HTTP/1.1 200"), "head %r" % head[:80])
+    check("content-type: text/event-stream" in head.lower(), "no event-stream content type: %r" % head)
+    check("x-request-id: sse1" in head.lower(), "no request id: %r" % head)
+    events = [e for e in body.split("\n\n") if e]
+    check(len(events) == 6, "want 5 events and a close event, got %r" % events)
+    for i in range(5):
+        check(events[i] == "id: %d\ndata: %d:" % (i, i), "event %d: %r" % (i, events[i]))
+    check(events[5] == "event: close\ndata: done", "last event %r" % events[5])
+
+
+def ws_connect(path, rid):
+    import base64
+    import hashlib
+    key = base64.b64encode(b"0123456789abcdef").decode()
+    s = connect(timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nX-Request-Id: %s\r\n\r\n"
+               % (path, key, rid)).encode())
+    r = Reader(s)
+    status, h, _ = r.response()
+    check(status == 101, "upgrade answered %d" % status)
+    want = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+    check(h.get("sec-websocket-accept") == want, "bad Sec-WebSocket-Accept %r" % h.get("sec-websocket-accept"))
+    return s, r
+
+
+def ws_frames(s, r, limit=100000):
+    """Reads server frames until a close frame or EOF: [(opcode, payload)]."""
+    frames = []
+    buf = r.buf
+    s.settimeout(15)
+
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            d = s.recv(65536)
+            if not d:
+                raise EOFError("EOF inside a frame")
+            buf += d
+
+    while len(frames) < limit:
+        try:
+            need(2)
+        except EOFError:
+            break
+        op, ln = buf[0] & 0x0F, buf[1] & 0x7F
+        check(not buf[1] & 0x80, "server frames must not be masked")
+        off = 2
+        if ln == 126:
+            need(4)
+            ln, off = int.from_bytes(buf[2:4], "big"), 4
+        elif ln == 127:
+            need(10)
+            ln, off = int.from_bytes(buf[2:10], "big"), 10
+        need(off + ln)
+        frames.append((op, buf[off:off + ln]))
+        buf = buf[off + ln:]
+        if op == 8:
+            break
+    return frames
+
+
+def ws():
+    s, r = ws_connect("/test/stream?n=5&interval_ms=20", "ws1")
+    frames = ws_frames(s, r)
+    texts = [p.decode() for op, p in frames if op == 1]
+    check(texts == ["%d:" % i for i in range(5)], "messages %r" % texts)
+    check(frames[-1][0] == 8, "no close frame: %r" % frames[-1:])
+    code = int.from_bytes(frames[-1][1][:2], "big")
+    check(code == 1000 and frames[-1][1][2:] == b"done", "close %r" % frames[-1][1])
+
+
+def ws_slow_reader():
+    # 20,000 messages of 1 KB against a 64 KB stream buffer, and a client that does not read for
+    # 2 s: the server drops the stream with close code 1008 "slow reader" instead of buffering.
+    s, r = ws_connect("/test/stream?n=20000&size=1024&buffer=65536", "wsslow")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    time.sleep(2)
+    frames = ws_frames(s, r)
+    texts = [p for op, p in frames if op == 1]
+    check(len(texts) < 20000, "all %d messages arrived: no back-pressure" % len(texts))
+    check(frames and frames[-1][0] == 8, "no close frame after %d messages" % len(texts))
+    code = int.from_bytes(frames[-1][1][:2], "big")
+    check(code == 1008 and b"slow reader" in frames[-1][1], "close %r" % frames[-1][1][:80])
+
+
+def sse_slow_reader():
+    s = connect(timeout=15)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(get("/test/stream?n=20000&size=1024&buffer=65536", "X-Request-Id: sseslow\r\n"))
+    time.sleep(2)
+    data = read_until_eof(s, 15).decode()
+    n = data.count("\ndata: ")
+    check(n < 20000, "all events arrived: no back-pressure")
+    check(data.rstrip("\n").endswith("event: close\ndata: slow reader: more than 65536 bytes unsent"),
+          "no slow-reader close event at the end: %r" % data[-120:])
+
+
 SCENARIOS = {
     "keepalive": keepalive, "pipeline": pipeline, "chunked": chunked, "expect_continue": expect_continue,
     "expect_rejected": expect_rejected, "big_headers": big_headers, "gzip_body": gzip_body,
     "gzip_bomb": gzip_bomb, "gzip_bad": gzip_bad, "slowloris": slowloris, "idle_many": idle_many,
     "idle_timeout": idle_timeout, "body_stall": body_stall, "max_connections": max_connections,
     "errors": errors, "request_ids": request_ids, "cors": cors, "logged": logged,
+    "sse": sse, "ws": ws, "ws_slow_reader": ws_slow_reader, "sse_slow_reader": sse_slow_reader,
 }
 
 
