@@ -665,8 +665,7 @@ std::string HelpText() {
 		std::string line = "  --";
 		line += o.flag;
 		line += " <value>";
-		if (line.size() < 34)
-			line.append(34 - line.size(), ' ');
+		line.append(line.size() < 34 ? 34 - line.size() : 1, ' '); // long flag names: at least one space
 		out += line;
 		out += o.help;
 		out += "\n";

@@ -207,6 +207,9 @@ void Pool::Lost(Conn &c, const std::string &why) {
 		Log(LogLevel::kWarn, "pg pool: connection lost", {{"conn", c.index}, {"error", why}});
 		if (up_.fetch_sub(1) == 1)
 			FailQueued("PostgreSQL is unavailable: " + why);
+	} else if (c.backoff_ms == options_.reconnect_min_ms * 2) {
+		// The first failed attempt of a series (later ones stay quiet until it connects again).
+		Log(LogLevel::kWarn, "pg pool: cannot connect, retrying with backoff", {{"conn", c.index}, {"error", why}});
 	}
 }
 
