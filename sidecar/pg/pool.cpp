@@ -145,12 +145,14 @@ void Pool::Wake() {
 }
 
 bool Pool::Submit(Query q, Result::Status *refusal) {
-	if (stop_.load() || !Available()) {
-		*refusal = Result::Status::kUnavailable;
-		return false;
-	}
 	{
+		// Checked under mu_: the pool thread lowers up_ before FailQueued takes mu_, so a query is
+		// either refused here or failed there, never left queued with no connection up.
 		std::lock_guard<std::mutex> lock(mu_);
+		if (stop_.load() || !Available()) {
+			*refusal = Result::Status::kUnavailable;
+			return false;
+		}
 		if (queue_.size() >= static_cast<size_t>(options_.queue_max)) {
 			*refusal = Result::Status::kOverloaded;
 			return false;
