@@ -16,6 +16,7 @@
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
 #include "relay/replication.hpp"
+#include "tail/tail.hpp"
 
 namespace {
 
@@ -68,8 +69,14 @@ int main(int argc, char **argv) {
 	http::Router router;
 	router.SetCorsOrigins(config.http.cors_origins);
 	http::AddStatusRoutes(&router, &metrics, &config.slot);
-	http::Server server(config.http, &router);
 	std::string error;
+	tail::Tail live_tail(config);
+	if (!live_tail.Start(&error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
+	live_tail.AddRoutes(&router);
+	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
 		return 2;
@@ -93,6 +100,7 @@ int main(int argc, char **argv) {
 		monitor.Stop();
 	}
 	server.Stop();
+	live_tail.Stop();
 	nats_CloseAndWait(2000);
 	Log(LogLevel::kInfo, "stopped", {{"exit_code", rc}});
 	return rc;
