@@ -675,8 +675,9 @@ std::string HelpText() {
 		out += "\n";
 	}
 	out += "  --help                          this text\n";
-	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics (see docs/sidecar.md). Exit status: 0\n"
-		   "after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal runtime error, 2 on bad configuration.\n";
+	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics, GET /api/v1/events/tail (live tail),\n"
+		   "see docs/sidecar.md. Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal\n"
+		   "runtime error, 2 on bad configuration.\n";
 	return out;
 }
 

@@ -19,6 +19,7 @@
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
 #include "relay/replication.hpp"
+#include "tail/tail.hpp"
 
 namespace {
 
@@ -84,8 +85,14 @@ int main(int argc, char **argv) {
 	api_pool.Start();
 	committer.Start();
 	keys.Start();
-	http::Server server(config.http, &router);
 	std::string error;
+	tail::Tail live_tail(config);
+	if (!live_tail.Start(&error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
+	live_tail.AddRoutes(&router);
+	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
 		return 2;
@@ -109,6 +116,7 @@ int main(int argc, char **argv) {
 		monitor.Stop();
 	}
 	server.Stop();
+	live_tail.Stop();
 	keys.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs
 	api_pool.Stop();

@@ -4,7 +4,9 @@
 //
 //   http-test-server --addr 127.0.0.1:PORT [--threads N] [--max-connections N] [--max-body BYTES]
 //                    [--idle-timeout-ms N] [--head-timeout-ms N] [--body-timeout-ms N]
-//                    [--request-timeout-ms N] [--cors-origins a,b]
+//                    [--request-timeout-ms N] [--cors-origins a,b] [--nats-url URL]
+// With --nats-url the live tail (tail/tail.hpp) is mounted too, behind the test authenticator, so
+// that test/e2e can read it before API keys exist on this branch.
 // Routes:
 //   POST /test/echo          any body, echoed (Content-Type application/octet-stream)
 //   POST /test/json          JSON content type required (415), CORS route, echoed as is
@@ -31,6 +33,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log.hpp"
+#include "tail/tail.hpp"
 
 namespace {
 
@@ -44,6 +47,7 @@ int main(int argc, char **argv) {
 	http::Options options;
 	options.port = 0;
 	size_t max_body = 1 << 20;
+	std::string nats_url;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		std::string flag = argv[i];
 		std::string value = argv[i + 1];
@@ -71,6 +75,8 @@ int main(int argc, char **argv) {
 			options.request_timeout_ms = n;
 		else if (flag == "--cors-origins")
 			options.cors_origins = {value};
+		else if (flag == "--nats-url")
+			nats_url = value;
 		else {
 			std::fprintf(stderr, "http-test-server: unknown flag %s\n", flag.c_str());
 			return 2;
@@ -173,6 +179,18 @@ int main(int argc, char **argv) {
 		return d;
 	});
 
+	Config tail_config;
+	tail_config.nats_url = nats_url;
+	tail::Tail live_tail(tail_config);
+	if (!nats_url.empty()) {
+		std::string tail_error;
+		if (!live_tail.Start(&tail_error)) {
+			std::fprintf(stderr, "http-test-server: %s\n", tail_error.c_str());
+			return 2;
+		}
+		live_tail.AddRoutes(&router);
+	}
+
 	http::Server server(options, &router);
 	std::string error;
 	if (!server.Start(&error)) {
@@ -186,5 +204,6 @@ int main(int argc, char **argv) {
 	while (!g_stop)
 		std::this_thread::sleep_for(std::chrono::milliseconds(50));
 	server.Stop();
+	live_tail.Stop();
 	return 0;
 }

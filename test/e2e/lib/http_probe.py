@@ -425,37 +425,37 @@ def ws_connect(path, rid):
     return s, r
 
 
-def ws_frames(s, r, limit=100000):
-    """Reads server frames until a close frame or EOF: [(opcode, payload)]."""
+def ws_frames(s, r, limit=100000, timeout=15):
+    """Reads server frames until a close frame, EOF or limit frames: [(opcode, payload)]. Bytes of
+    an incomplete frame stay in r.buf (also on a timeout)."""
     frames = []
-    buf = r.buf
-    s.settimeout(15)
+    s.settimeout(timeout)
 
     def need(n):
-        nonlocal buf
-        while len(buf) < n:
+        while len(r.buf) < n:
             d = s.recv(65536)
             if not d:
                 raise EOFError("EOF inside a frame")
-            buf += d
+            r.buf += d
 
     while len(frames) < limit:
         try:
             need(2)
         except EOFError:
             break
-        op, ln = buf[0] & 0x0F, buf[1] & 0x7F
-        check(not buf[1] & 0x80, "server frames must not be masked")
+        b = r.buf
+        op, ln = b[0] & 0x0F, b[1] & 0x7F
+        check(not b[1] & 0x80, "server frames must not be masked")
         off = 2
         if ln == 126:
             need(4)
-            ln, off = int.from_bytes(buf[2:4], "big"), 4
+            ln, off = int.from_bytes(r.buf[2:4], "big"), 4
         elif ln == 127:
             need(10)
-            ln, off = int.from_bytes(buf[2:10], "big"), 10
+            ln, off = int.from_bytes(r.buf[2:10], "big"), 10
         need(off + ln)
-        frames.append((op, buf[off:off + ln]))
-        buf = buf[off + ln:]
+        frames.append((op, r.buf[off:off + ln]))
+        r.buf = r.buf[off + ln:]
         if op == 8:
             break
     return frames
@@ -497,13 +497,80 @@ def sse_slow_reader():
           "no slow-reader close event at the end: %r" % data[-120:])
 
 
+def tail_read(path, count, extra_wait, mode="sse"):
+    """Reads COUNT tail events from PATH (with the test key), then EXTRA_WAIT seconds more; prints
+    "tail_position<TAB>event_type<TAB>stream_id" per event (and the status if it is not 101/200)."""
+    count, extra_wait = int(count), float(extra_wait)
+    events = []
+    if mode == "ws":
+        s, r = ws_connect_auth(path)
+        docs = []
+        deadline = time.monotonic() + 15
+        stop_at = None
+        while time.monotonic() < deadline and (stop_at is None or time.monotonic() < stop_at):
+            try:
+                frames = ws_frames(s, r, 1, 0.5)
+            except socket.timeout:
+                frames = []
+            docs += [json.loads(p) for op, p in frames if op == 1]
+            if frames and frames[-1][0] == 8:
+                break
+            if len(docs) >= count and stop_at is None:
+                stop_at = time.monotonic() + extra_wait
+    else:
+        s = connect(timeout=1.0)
+        s.sendall(get(path, "Authorization: Bearer good\r\n"))
+        buf = b""
+        docs = []
+        deadline = time.monotonic() + 15
+        stop_at = None
+        while time.monotonic() < deadline and (stop_at is None or time.monotonic() < stop_at):
+            try:
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+            except socket.timeout:
+                pass
+            if b"\r\n\r\n" in buf and not buf.startswith(b"HTTP/1.1 200"):
+                print("status " + buf.split(b" ")[1].decode())
+                return
+            _, _, body = buf.partition(b"\r\n\r\n")
+            docs = []
+            for ev in body.decode().split("\n\n")[:-1]:
+                data = [l[6:] for l in ev.split("\n") if l.startswith("data: ")]
+                ids = [l[4:] for l in ev.split("\n") if l.startswith("id: ")]
+                if data and ids:
+                    doc = json.loads("\n".join(data))
+                    check(str(doc["tail_position"]) == ids[0], "SSE id %r differs from tail_position" % ids)
+                    docs.append(doc)
+            if len(docs) >= count and stop_at is None:
+                stop_at = time.monotonic() + extra_wait
+    for doc in docs:
+        e = doc["event"]
+        print("%d\t%s\t%s" % (doc["tail_position"], e["event_type"], e.get("stream_id") or "-"))
+
+
+def ws_connect_auth(path):
+    import base64
+    key = base64.b64encode(b"fedcba9876543210").decode()
+    s = connect(timeout=10)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer good\r\n\r\n"
+               % (path, key)).encode())
+    r = Reader(s)
+    status, _, body = r.response()
+    check(status == 101, "tail upgrade answered %d %r" % (status, body))
+    return s, r
+
+
 SCENARIOS = {
     "keepalive": keepalive, "pipeline": pipeline, "chunked": chunked, "expect_continue": expect_continue,
     "expect_rejected": expect_rejected, "big_headers": big_headers, "gzip_body": gzip_body,
     "gzip_bomb": gzip_bomb, "gzip_bad": gzip_bad, "slowloris": slowloris, "idle_many": idle_many,
     "idle_timeout": idle_timeout, "body_stall": body_stall, "max_connections": max_connections,
     "errors": errors, "request_ids": request_ids, "cors": cors, "logged": logged,
-    "sse": sse, "ws": ws, "ws_slow_reader": ws_slow_reader, "sse_slow_reader": sse_slow_reader,
+    "tail_read": tail_read, "sse": sse, "ws": ws, "ws_slow_reader": ws_slow_reader, "sse_slow_reader": sse_slow_reader,
 }
 
 
