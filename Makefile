@@ -44,8 +44,8 @@ export PG_CONFIG
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES = postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap pgtap \
 	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json python3 \
-	postgresql-contrib libpq-dev libnats-dev nats-server libwebsockets-dev libgtest-dev \
-	rapidjson-dev libcurl4-openssl-dev libssl-dev g++ make pkg-config
+	postgresql-contrib libpq-dev libnats-dev nats-server libboost1.81-dev zlib1g-dev libgtest-dev \
+	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config
 
 # Installs only what dpkg does not report as installed; no apt call otherwise.
 deps:
@@ -93,7 +93,7 @@ UNIT_SOURCES = $(wildcard test/unit/*_test.cpp) $(wildcard core/*.cpp) $(DECODER
 	$(UNIT_SIDECAR)
 UNIT_OBJS = $(patsubst %.cpp,build/unit/%.o,$(UNIT_SOURCES))
 UNIT_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Wshadow -fexceptions -MMD -MP $(WERROR) \
-	-I. -Iextension -Isidecar
+	-I. -Iextension -Isidecar $(SIDECAR_UNIT_CXXFLAGS)
 UNIT_LIBS = $(SIDECAR_UNIT_LIBS) -lgtest_main -lgtest -pthread -lssl -lcrypto
 
 build/unit/%.o: %.cpp | deps
@@ -135,7 +135,9 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/run.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/relay.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/http.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
+	@echo; cat build/bench/http-results.md
 
 .PHONY: deps unit test run stop bench install-for-tests install-test-module \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

@@ -122,10 +122,65 @@ const std::vector<Option> &Options() {
 			 return "";
 		 },
 		 false},
-		{"http-addr", "EVENT_HTTP_ADDR", "127.0.0.1:8080", "host:port for GET /health and GET /metrics",
+		{"http-addr", "EVENT_HTTP_ADDR", "127.0.0.1:8080", "host:port of the HTTP server (API, /health, /metrics)",
 		 [](Config *c, const std::string &v) -> std::string {
-			 if (!ParseHostPort(v, &c->http_host, &c->http_port))
+			 if (!ParseHostPort(v, &c->http.host, &c->http.port))
 				 return "expected host:port, got \"" + v + "\"";
+			 return "";
+		 },
+		 false},
+		{"http-threads", "EVENT_HTTP_THREADS", "0 (one per core)", "HTTP I/O threads",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 0, &n);
+			 if (err.empty() && n > 256)
+				 err = "must be between 0 and 256";
+			 if (err.empty())
+				 c->http.threads = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"http-max-connections", "EVENT_HTTP_MAX_CONNECTIONS", "10000",
+		 "open HTTP connections beyond which new ones get 503 and are closed",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->http.max_connections); }, false},
+		{"http-max-header-bytes", "EVENT_HTTP_MAX_HEADER_BYTES", "64KB",
+		 "largest request line + headers; larger heads get 431",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = Bytes(v, &n);
+			 if (err.empty() && (n < 1024 || n > (int64_t{16} << 20)))
+				 err = "must be between 1KB and 16MB";
+			 if (err.empty())
+				 c->http.max_header_bytes = n;
+			 return err;
+		 },
+		 false},
+		{"http-idle-timeout", "EVENT_HTTP_IDLE_TIMEOUT", "60s", "close a keep-alive connection idle this long",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.idle_timeout_ms); }, false},
+		{"http-head-timeout", "EVENT_HTTP_HEAD_TIMEOUT", "10s",
+		 "deadline for a whole request head from its first byte (slow clients are closed)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.head_timeout_ms); }, false},
+		{"http-body-timeout", "EVENT_HTTP_BODY_TIMEOUT", "10s", "longest pause while a request body is read (then 408)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.body_timeout_ms); }, false},
+		{"http-request-timeout", "EVENT_HTTP_REQUEST_TIMEOUT", "30s",
+		 "deadline for a handler's answer (then 503) and for writing a response",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->http.request_timeout_ms); }, false},
+		{"http-cors-origins", "EVENT_HTTP_CORS_ORIGINS", "*",
+		 "origins allowed by CORS on browser routes: * or a comma-separated list",
+		 [](Config *c, const std::string &v) -> std::string {
+			 std::string list;
+			 std::string err = PrefixList(v, &list);
+			 if (!err.empty())
+				 return "expected * or comma-separated origins, got \"" + v + "\"";
+			 c->http.cors_origins.clear();
+			 size_t start = 0;
+			 for (;;) {
+				 size_t comma = list.find(',', start);
+				 c->http.cors_origins.push_back(list.substr(start, comma == std::string::npos ? comma : comma - start));
+				 if (comma == std::string::npos)
+					 break;
+				 start = comma + 1;
+			 }
 			 return "";
 		 },
 		 false},
@@ -202,6 +257,60 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_sources); }, false},
 		{"categories", "EVENT_FILTER_CATEGORIES", "(all)", "same for event_category",
 		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_categories); }, false},
+		// pg::Options, api::GroupCommitOptions and auth::Options: the HTTP API's database side.
+		{"pg-pool-size", "EVENT_PG_POOL_SIZE", "4", "PostgreSQL connections of the HTTP API (1-64)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 64)
+				 err = "must be between 1 and 64";
+			 if (err.empty())
+				 c->pg.pool_size = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"pg-queue-max", "EVENT_PG_QUEUE_MAX", "10000",
+		 "queries waiting for a pool connection; beyond, requests get 429 with Retry-After",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->pg.queue_max); }, false},
+		{"pg-statement-timeout", "EVENT_PG_STATEMENT_TIMEOUT", "30s", "statement_timeout of the pool connections",
+		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->pg.statement_timeout_ms); }, false},
+		{"group-commit-max-batch", "EVENT_GROUP_COMMIT_MAX_BATCH", "256",
+		 "single-event creates coalesced into one transaction at most (1-1000)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 1000)
+				 err = "must be between 1 and 1000";
+			 if (err.empty())
+				 c->group_commit.max_batch = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"group-commit-max-wait", "EVENT_GROUP_COMMIT_MAX_WAIT", "2ms",
+		 "longest a create waits for companions while earlier batches are committing",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t ms = 0;
+			 std::string err = Duration(v, 0, &ms);
+			 if (err.empty())
+				 c->group_commit.max_wait_us = ms * 1000;
+			 return err;
+		 },
+		 false},
+		{"group-commit-max-pending", "EVENT_GROUP_COMMIT_MAX_PENDING", "20000",
+		 "creates waiting for a group commit; beyond, requests get 429 with Retry-After",
+		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->group_commit.max_pending); }, false},
+		{"auth-refresh", "EVENT_AUTH_REFRESH", "2s",
+		 "reload of the API key hashes from PostgreSQL (a revoked key is refused within this time)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->auth.refresh_ms); }, false},
+		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
+		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 if (v != "on" && v != "off")
+				 return "expected on or off, got \"" + v + "\"";
+			 c->bench_baseline = v == "on";
+			 return "";
+		 },
+		 false},
 		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
 		 [](Config *c, const std::string &v) -> std::string {
 			 if (!ParseLogLevel(v, &c->log_level))
@@ -556,8 +665,7 @@ std::string HelpText() {
 		std::string line = "  --";
 		line += o.flag;
 		line += " <value>";
-		if (line.size() < 34)
-			line.append(34 - line.size(), ' ');
+		line.append(line.size() < 34 ? 34 - line.size() : 1, ' '); // long flag names: at least one space
 		out += line;
 		out += o.help;
 		out += "\n";
@@ -567,8 +675,9 @@ std::string HelpText() {
 		out += "\n";
 	}
 	out += "  --help                          this text\n";
-	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics. Exit status: 0 after a clean\n"
-		   "shutdown (SIGTERM/SIGINT), 1 on a fatal runtime error, 2 on bad configuration.\n";
+	out += "\nEndpoints (on --http-addr): GET /health, GET /metrics, GET /api/v1/events/tail (live tail),\n"
+		   "see docs/sidecar.md. Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal\n"
+		   "runtime error, 2 on bad configuration.\n";
 	return out;
 }
 

@@ -9,6 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "api/group_commit_options.hpp"
+#include "auth/options.hpp"
+#include "http/options.hpp"
+#include "pg/options.hpp"
 #include "log.hpp"
 
 namespace event::sidecar {
@@ -20,8 +24,6 @@ struct Config {
 	std::string database_url;
 	std::string nats_url = "nats://127.0.0.1:4222";
 	std::string slot = "event_relay";
-	std::string http_host = "127.0.0.1";
-	int http_port = 8080;
 	std::string stream_name = "EVENTS";
 	int64_t stream_max_age_ms = 0;    // 0 = unlimited
 	int64_t stream_max_bytes = -1;    // -1 = unlimited
@@ -45,6 +47,11 @@ struct Config {
 	std::string filter_sources;
 	std::string filter_categories;
 	LogLevel log_level = LogLevel::kInfo;
+	http::Options http; // --http-* (EVENT_HTTP_*): the HTTP server module
+	pg::Options pg;     // --pg-* (EVENT_PG_*): the HTTP API's connection pool
+	api::GroupCommitOptions group_commit; // --group-commit-* (EVENT_GROUP_COMMIT_*)
+	auth::Options auth; // --auth-* (EVENT_AUTH_*): API-key cache
+	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 };
 
 enum class ConfigOutcome { kRun, kHelp, kError };

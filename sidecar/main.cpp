@@ -1,4 +1,5 @@
-// main.cpp — event-sidecar entry point: configuration, signals, HTTP endpoints, the relay loop.
+// main.cpp — event-sidecar entry point: wiring of configuration, signals, the HTTP server and its
+// routes, and the relay loop.
 #include <nats/nats.h>
 
 #include <csignal>
@@ -7,12 +8,18 @@
 #include <ctime>
 
 #include "config.hpp"
+#include "api/routes.hpp"
+#include "auth/key_cache.hpp"
+#include "http/router.hpp"
 #include "http/server.hpp"
+#include "http/status_routes.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "pg/pool.hpp"
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
 #include "relay/replication.hpp"
+#include "tail/tail.hpp"
 
 namespace {
 
@@ -62,39 +69,38 @@ int main(int argc, char **argv) {
 	metrics.max_lag_bytes = config.max_lag_bytes;
 	metrics.start_time_unix = static_cast<int64_t>(std::time(nullptr));
 
-	http::Server server([&](const std::string &method, const std::string &path) {
-		http::Response r;
-		if (path != "/health" && path != "/metrics") {
-			r.status = 404;
-			r.content_type = "application/json";
-			r.body = "{\"error\":{\"code\":\"not_found\",\"message\":\"only GET /health and GET /metrics\"}}";
-			return r;
-		}
-		if (method != "GET" && method != "HEAD") {
-			r.status = 405;
-			r.content_type = "application/json";
-			r.body = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"use GET\"}}";
-			return r;
-		}
-		if (path == "/metrics") {
-			r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-			r.body = RenderPrometheus(metrics, config.slot);
-		} else {
-			r.content_type = "application/json";
-			r.body = RenderHealthJson(metrics, config.slot);
-			r.status = std::string(HealthStatus(metrics)) == "down" ? 503 : 200;
-		}
-		return r;
-	});
+	http::Router router;
+	router.SetCorsOrigins(config.http.cors_origins);
+	http::AddStatusRoutes(&router, &metrics, &config.slot);
+	// The management API (spec 5.1, 2-7): its own pool, group commit of creates, cached API keys.
+	pg::Pool api_pool(config.database_url, config.pg);
+	api::GroupCommitter committer(&api_pool, config.group_commit);
+	auth::KeyCache keys(&api_pool, config.auth);
+	api::Context api_ctx{&api_pool, &committer};
+	api::RegisterMetrics(api_ctx);
+	router.SetAuthenticator([&keys](const http::Request &req, http::Scope scope) { return keys.Check(req, scope); });
+	api::AddApiRoutes(&router, api_ctx);
+	if (config.bench_baseline)
+		api::AddBenchBaselineRoute(&router, api_ctx);
+	api_pool.Start();
+	committer.Start();
+	keys.Start();
 	std::string error;
-	if (!server.Start(config.http_host, config.http_port, &error)) {
+	tail::Tail live_tail(config);
+	if (!live_tail.Start(&error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
+	live_tail.AddRoutes(&router);
+	http::Server server(config.http, &router);
+	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
 		return 2;
 	}
 	Log(LogLevel::kInfo, "starting",
 		{{"nats_url", RedactUrl(config.nats_url)}, {"stream", config.stream_name},
 		 {"stream_retention", RetentionName(config.stream_retention)}, {"plugin_options", PluginOptionsSql(config)},
-		 {"http_addr", config.http_host + ":" + std::to_string(config.http_port)},
+		 {"http_addr", config.http.host + ":" + std::to_string(server.Port())},
 		 {"max_inflight", static_cast<long long>(config.max_inflight)}});
 
 	int rc = 0;
@@ -110,6 +116,10 @@ int main(int argc, char **argv) {
 		monitor.Stop();
 	}
 	server.Stop();
+	live_tail.Stop();
+	keys.Stop();
+	committer.Stop(); // commits what is queued, while the pool still runs
+	api_pool.Stop();
 	nats_CloseAndWait(2000);
 	Log(LogLevel::kInfo, "stopped", {{"exit_code", rc}});
 	return rc;

@@ -1,47 +1,12 @@
-// metrics.cpp — Prometheus and /health rendering of the relay's Metrics.
+// metrics.cpp — the relay's metrics in the registry (Prometheus) and its /health JSON.
 #include "metrics.hpp"
 
 #include "core/json.hpp"
+#include "metrics/registry.hpp"
 #include "relay/protocol.hpp"
 
 namespace event::sidecar {
 
-namespace {
-
-void Metric(std::string *out, const char *name, const char *type, const char *help, const std::string &labels,
-			const std::string &value) {
-	*out += "# HELP ";
-	*out += name;
-	*out += ' ';
-	*out += help;
-	*out += "\n# TYPE ";
-	*out += name;
-	*out += ' ';
-	*out += type;
-	*out += '\n';
-	*out += name;
-	*out += labels;
-	*out += ' ';
-	*out += value;
-	*out += '\n';
-}
-
-// Escapes a Prometheus label value.
-std::string Label(const std::string &v) {
-	std::string out;
-	for (char c : v) {
-		if (c == '\\' || c == '"')
-			out += '\\';
-		if (c == '\n') {
-			out += "\\n";
-			continue;
-		}
-		out += c;
-	}
-	return out;
-}
-
-} // namespace
 
 void LatencyHistogram::Observe(int64_t micros) noexcept {
 	if (micros < 0)
@@ -79,11 +44,9 @@ std::string MicrosAsSeconds(int64_t micros) {
 	return out;
 }
 
-void AppendHistogram(std::string *out, const char *name, const char *help, const std::string &slot,
-					 const LatencyHistogram &h) {
+void AppendHistogramSamples(std::string *out, const char *name, const std::string &slot, const LatencyHistogram &h) {
 	const std::string prefix = std::string(name);
-	const std::string slot_label = "slot=\"" + Label(slot) + "\"";
-	*out += "# HELP " + prefix + " " + help + "\n# TYPE " + prefix + " histogram\n";
+	const std::string slot_label = "slot=\"" + metrics::EscapeLabel(slot) + "\"";
 	// One snapshot of the buckets so that the cumulative counts, +Inf and _count agree.
 	uint64_t counts[LatencyHistogram::kBounds + 1];
 	for (int i = 0; i <= LatencyHistogram::kBounds; ++i)
@@ -99,64 +62,104 @@ void AppendHistogram(std::string *out, const char *name, const char *help, const
 	*out += prefix + "_count{" + slot_label + "} " + std::to_string(cumulative) + "\n";
 }
 
+void AppendHistogram(std::string *out, const char *name, const char *help, const std::string &slot,
+					 const LatencyHistogram &h) {
+	*out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+	AppendHistogramSamples(out, name, slot, h);
+}
+
+namespace {
+
+// One relay metric: name, Prometheus type, help, value read from the relay's atomics.
+struct RelayMetric {
+	const char *name;
+	const char *type;
+	const char *help;
+	std::string (*value)(const Metrics &m);
+};
+
+std::string U(const std::atomic<uint64_t> &a) { return std::to_string(a.load()); }
+std::string I(const std::atomic<int64_t> &a) { return std::to_string(a.load()); }
+std::string B(const std::atomic<bool> &a) { return a.load() ? "1" : "0"; }
+
+// The relay's metrics, in exposition order (names are relied on by dashboards and test/e2e).
+const RelayMetric kRelayMetrics[] = {
+	{"event_relay_events_received_total", "counter", "Events decoded from the replication slot.",
+	 [](const Metrics &m) { return U(m.events_received); }},
+	{"event_relay_events_published_total", "counter", "JetStream publish calls, retries included.",
+	 [](const Metrics &m) { return U(m.events_published); }},
+	{"event_relay_events_acked_total", "counter", "Publishes acknowledged by JetStream.",
+	 [](const Metrics &m) { return U(m.events_acked); }},
+	{"event_relay_events_duplicate_total", "counter", "Acknowledgements JetStream flagged as duplicates (Nats-Msg-Id).",
+	 [](const Metrics &m) { return U(m.events_duplicate); }},
+	{"event_relay_publish_errors_total", "counter",
+	 "Failed publishes, negative acknowledgements and acknowledgement timeouts.",
+	 [](const Metrics &m) { return U(m.publish_errors); }},
+	{"event_relay_republished_total", "counter", "Publishes of events already sent once.",
+	 [](const Metrics &m) { return U(m.republished); }},
+	{"event_relay_heartbeats_sent_total", "counter", "pg_logical_emit_message heartbeats written.",
+	 [](const Metrics &m) { return U(m.heartbeats_sent); }},
+	{"event_relay_heartbeats_received_total", "counter", "Heartbeats decoded from the slot.",
+	 [](const Metrics &m) { return U(m.heartbeats_received); }},
+	{"event_relay_decode_errors_total", "counter", "Slot messages that could not be parsed.",
+	 [](const Metrics &m) { return U(m.decode_errors); }},
+	{"event_relay_unpublishable_events_total", "counter", "Events over NATS max_payload, skipped (never published).",
+	 [](const Metrics &m) { return U(m.events_unpublishable); }},
+	{"event_relay_status_updates_total", "counter", "Standby status updates sent to PostgreSQL.",
+	 [](const Metrics &m) { return U(m.status_updates_sent); }},
+	{"event_relay_inflight", "gauge", "Publishes not yet acknowledged by JetStream.",
+	 [](const Metrics &m) { return I(m.inflight); }},
+	{"event_relay_confirmed_lsn", "gauge", "LSN confirmed to PostgreSQL as flushed (numeric).",
+	 [](const Metrics &m) { return U(m.confirmed_lsn); }},
+	{"event_relay_received_lsn", "gauge", "Highest LSN received from PostgreSQL (numeric).",
+	 [](const Metrics &m) { return U(m.received_lsn); }},
+	{"event_relay_lag_bytes", "gauge", "pg_current_wal_lsn() - confirmed_flush_lsn of the slot (-1 until measured).",
+	 [](const Metrics &m) { return I(m.lag_bytes); }},
+	{"event_relay_max_lag_bytes", "gauge", "Configured lag alarm threshold.",
+	 [](const Metrics &m) { return I(m.max_lag_bytes); }},
+	{"event_relay_postgres_up", "gauge", "1 when PostgreSQL is reachable.",
+	 [](const Metrics &m) { return B(m.postgres_up); }},
+	{"event_relay_replication_streaming", "gauge", "1 while this relay streams from the slot.",
+	 [](const Metrics &m) { return B(m.replication_streaming); }},
+	{"event_relay_standby", "gauge", "1 while the slot is held by another relay.",
+	 [](const Metrics &m) { return B(m.standby); }},
+	{"event_relay_nats_up", "gauge", "1 when connected to NATS.", [](const Metrics &m) { return B(m.nats_up); }},
+	{"event_relay_backpressure", "gauge", "1 while reading pauses because max-inflight is reached.",
+	 [](const Metrics &m) { return B(m.backpressure); }},
+	{"event_relay_start_time_seconds", "gauge", "Process start, Unix time.",
+	 [](const Metrics &m) { return I(m.start_time_unix); }},
+};
+
+} // namespace
+
+void RegisterRelayMetrics(metrics::Registry *registry, const Metrics *m, const std::string &slot) {
+	const std::string l = "{slot=\"" + metrics::EscapeLabel(slot) + "\"}";
+	for (const RelayMetric &rm : kRelayMetrics) {
+		registry->Callback(rm.name, rm.type, rm.help, [rm, m, l] { return rm.name + l + " " + rm.value(*m) + "\n"; });
+		if (std::string_view(rm.name) == "event_relay_status_updates_total") {
+			// Kept at its historical place in the exposition, after the status updates.
+			const std::string s = metrics::EscapeLabel(slot);
+			registry->Callback("event_relay_reconnects_total", "counter", "Reconnections after a lost connection.",
+							   [m, s] {
+								   return "event_relay_reconnects_total{slot=\"" + s + "\",target=\"postgres\"} " +
+										  U(m->postgres_reconnects) + "\nevent_relay_reconnects_total{slot=\"" + s +
+										  "\",target=\"nats\"} " + U(m->nats_reconnects) + "\n";
+							   });
+		}
+	}
+	registry->Callback("event_relay_commit_to_ack_seconds", "histogram",
+					   "Time from an event's commit (its commit_time) to its JetStream acknowledgement, wall clock.",
+					   [m, slot] {
+						   std::string out;
+						   AppendHistogramSamples(&out, "event_relay_commit_to_ack_seconds", slot, m->commit_to_ack);
+						   return out;
+					   });
+}
+
 std::string RenderPrometheus(const Metrics &m, const std::string &slot) {
-	std::string out;
-	out.reserve(4096);
-	const std::string l = "{slot=\"" + Label(slot) + "\"}";
-	auto u = [](const std::atomic<uint64_t> &a) { return std::to_string(a.load()); };
-	auto b = [](const std::atomic<bool> &a) { return std::string(a.load() ? "1" : "0"); };
-	Metric(&out, "event_relay_events_received_total", "counter", "Events decoded from the replication slot.", l,
-		   u(m.events_received));
-	Metric(&out, "event_relay_events_published_total", "counter", "JetStream publish calls, retries included.", l,
-		   u(m.events_published));
-	Metric(&out, "event_relay_events_acked_total", "counter", "Publishes acknowledged by JetStream.", l,
-		   u(m.events_acked));
-	Metric(&out, "event_relay_events_duplicate_total", "counter",
-		   "Acknowledgements JetStream flagged as duplicates (Nats-Msg-Id).", l, u(m.events_duplicate));
-	Metric(&out, "event_relay_publish_errors_total", "counter",
-		   "Failed publishes, negative acknowledgements and acknowledgement timeouts.", l, u(m.publish_errors));
-	Metric(&out, "event_relay_republished_total", "counter", "Publishes of events already sent once.", l,
-		   u(m.republished));
-	Metric(&out, "event_relay_heartbeats_sent_total", "counter", "pg_logical_emit_message heartbeats written.", l,
-		   u(m.heartbeats_sent));
-	Metric(&out, "event_relay_heartbeats_received_total", "counter", "Heartbeats decoded from the slot.", l,
-		   u(m.heartbeats_received));
-	Metric(&out, "event_relay_decode_errors_total", "counter", "Slot messages that could not be parsed.", l,
-		   u(m.decode_errors));
-	Metric(&out, "event_relay_unpublishable_events_total", "counter",
-		   "Events over NATS max_payload, skipped (never published).", l, u(m.events_unpublishable));
-	Metric(&out, "event_relay_status_updates_total", "counter", "Standby status updates sent to PostgreSQL.", l,
-		   u(m.status_updates_sent));
-	out += "# HELP event_relay_reconnects_total Reconnections after a lost connection.\n"
-		   "# TYPE event_relay_reconnects_total counter\n";
-	out += "event_relay_reconnects_total{slot=\"" + Label(slot) + "\",target=\"postgres\"} " +
-		   u(m.postgres_reconnects) + "\n";
-	out += "event_relay_reconnects_total{slot=\"" + Label(slot) + "\",target=\"nats\"} " + u(m.nats_reconnects) +
-		   "\n";
-	Metric(&out, "event_relay_inflight", "gauge", "Publishes not yet acknowledged by JetStream.", l,
-		   std::to_string(m.inflight.load()));
-	Metric(&out, "event_relay_confirmed_lsn", "gauge", "LSN confirmed to PostgreSQL as flushed (numeric).", l,
-		   u(m.confirmed_lsn));
-	Metric(&out, "event_relay_received_lsn", "gauge", "Highest LSN received from PostgreSQL (numeric).", l,
-		   u(m.received_lsn));
-	Metric(&out, "event_relay_lag_bytes", "gauge",
-		   "pg_current_wal_lsn() - confirmed_flush_lsn of the slot (-1 until measured).", l,
-		   std::to_string(m.lag_bytes.load()));
-	Metric(&out, "event_relay_max_lag_bytes", "gauge", "Configured lag alarm threshold.", l,
-		   std::to_string(m.max_lag_bytes.load()));
-	Metric(&out, "event_relay_postgres_up", "gauge", "1 when PostgreSQL is reachable.", l, b(m.postgres_up));
-	Metric(&out, "event_relay_replication_streaming", "gauge", "1 while this relay streams from the slot.", l,
-		   b(m.replication_streaming));
-	Metric(&out, "event_relay_standby", "gauge", "1 while the slot is held by another relay.", l, b(m.standby));
-	Metric(&out, "event_relay_nats_up", "gauge", "1 when connected to NATS.", l, b(m.nats_up));
-	Metric(&out, "event_relay_backpressure", "gauge", "1 while reading pauses because max-inflight is reached.", l,
-		   b(m.backpressure));
-	Metric(&out, "event_relay_start_time_seconds", "gauge", "Process start, Unix time.", l,
-		   std::to_string(m.start_time_unix.load()));
-	AppendHistogram(&out, "event_relay_commit_to_ack_seconds",
-					"Time from an event's commit (its commit_time) to its JetStream acknowledgement, wall clock.",
-					slot, m.commit_to_ack);
-	return out;
+	metrics::Registry registry;
+	RegisterRelayMetrics(&registry, &m, slot);
+	return registry.Render();
 }
 
 const char *HealthStatus(const Metrics &m) {

@@ -1,5 +1,6 @@
-// metrics.hpp — relay counters and gauges (atomics written by the relay and nats.c threads),
-// rendered as Prometheus text for GET /metrics and as JSON for GET /health.
+// metrics.hpp — the relay's counters and gauges (atomics written by the relay and nats.c threads),
+// exposed through the metrics registry (RegisterRelayMetrics, for GET /metrics) and read by
+// GET /health. Other modules register their own metrics in metrics::Default() directly.
 #pragma once
 
 #include <atomic>
@@ -31,6 +32,8 @@ private:
 	std::atomic<int64_t> sum_micros_{0};
 };
 
+// Appends h's sample lines (name_bucket{slot,le} ..., name_sum, name_count) without HELP/TYPE.
+void AppendHistogramSamples(std::string *out, const char *name, const std::string &slot, const LatencyHistogram &h);
 // Appends h as a Prometheus histogram in seconds: HELP, TYPE, cumulative name_bucket{slot,le}
 // lines ending with le="+Inf", name_sum and name_count (equal to the +Inf bucket).
 void AppendHistogram(std::string *out, const char *name, const char *help, const std::string &slot,
@@ -70,7 +73,15 @@ struct Metrics {
 	LatencyHistogram commit_to_ack; // commit_time of an event -> its JetStream ack applied by the relay
 };
 
-// Prometheus text exposition (version 0.0.4).
+namespace metrics {
+class Registry;
+}
+
+// Registers every relay metric (event_relay_*, label slot) in registry as a scrape-time callback
+// reading *m; m must outlive the registry's use.
+void RegisterRelayMetrics(metrics::Registry *registry, const Metrics *m, const std::string &slot);
+
+// The relay metrics alone as Prometheus text (version 0.0.4), through a private registry.
 std::string RenderPrometheus(const Metrics &m, const std::string &slot);
 
 // Health status: "ok", "degraded" or "down".

@@ -1,4 +1,8 @@
 # sidecar/unit_sources.mk — sidecar files linked into build/unit_tests by the root Makefile
-# (paths relative to sidecar/). Only files without libpq/nats.c dependencies.
+# (paths relative to sidecar/). No nats.c; the API files need libpq (linked, never connected).
 SIDECAR_UNIT_SOURCES = config.cpp log.cpp metrics.cpp relay/protocol.cpp relay/lsn_tracker.cpp \
-	relay/decoded_message.cpp http/server.cpp
+	relay/decoded_message.cpp http/request.cpp http/response.cpp http/router.cpp \
+	http/gzip.cpp http/stream.cpp metrics/registry.cpp api/common.cpp api/group_commit.cpp auth/key_cache.cpp \
+	pg/pool.cpp
+SIDECAR_UNIT_LIBS = -lz -lpq
+SIDECAR_UNIT_CXXFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)

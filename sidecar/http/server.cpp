@@ -1,237 +1,519 @@
-// server.cpp — poll-based HTTP/1.1 responder (see server.hpp).
+// server.cpp — the Boost.Beast/Asio HTTP/1.1 server (see server.hpp). The only file that includes
+// Beast for plain HTTP, so that the rest of the sidecar compiles quickly.
+//
+// One Session per connection, all of its handlers on one strand. A connection serves its requests
+// one after the other: it reads a head, asks the router (route, auth, content type, declared
+// length), answers 100 Continue if asked and allowed, reads the body with a progress deadline,
+// inflates gzip, calls the handler and writes the response before it parses the next request.
+// Pipelined requests wait in the read buffer, so responses go out in request order.
+//
+// Deadlines: idle keep-alive (no byte of a next request), the whole request head from its first
+// byte (slowloris), every pause within a body, the handler's reply, each response write.
 #include "http/server.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <chrono>
-#include <cstring>
-#include <vector>
+#include <optional>
+#include <thread>
 
+#include "http/access_log.hpp"
+#include "http/gzip.hpp"
+#include "http/stream_session.hpp"
 #include "log.hpp"
+#include "metrics/registry.hpp"
 
 namespace event::sidecar::http {
 
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
 namespace {
 
-constexpr size_t kMaxHead = 8192;
-constexpr size_t kMaxConnections = 64;
-constexpr auto kDeadline = std::chrono::seconds(5);
-
-struct Conn {
-	int fd = -1;
-	std::string in;
-	std::string out;
-	size_t sent = 0;
-	bool responding = false;
-	std::chrono::steady_clock::time_point deadline;
-};
-
-const char *Reason(int status) {
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Internal Server Error";
-	}
+metrics::Gauge &OpenConnections() {
+	static auto &g = metrics::Default().Gauge("http_connections_open", "Open HTTP connections.").With();
+	return g;
 }
 
-std::string Serialize(const Response &r) {
-	std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + Reason(r.status) + "\r\n";
-	out += "Content-Type: " + r.content_type + "\r\n";
-	out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-	out += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
-	out += r.body;
-	return out;
+metrics::Counter &RejectedConnections() {
+	static auto &c = metrics::Default()
+						 .Counter("http_connections_rejected_total", "Connections answered 503 at the connection cap.")
+						 .With();
+	return c;
 }
 
-Response Error(int status, const char *code, const char *message) {
-	Response r;
-	r.status = status;
-	r.content_type = "application/json";
-	r.body = std::string("{\"error\":{\"code\":\"") + code + "\",\"message\":\"" + message + "\"}}";
-	return r;
+metrics::CounterFamily &ClosedSlow() {
+	static auto &f = metrics::Default().Counter("http_connections_timed_out_total",
+												"Connections closed by a deadline, by phase (head, body, write).",
+												{"phase"});
+	return f;
 }
 
-void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
+// Bodies up to this size are read and dropped after an early error answer (keeps the connection).
+constexpr uint64_t kMaxDiscardedBody = 64 * 1024;
+
+const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 } // namespace
 
-bool ParseRequestLine(const std::string &head, std::string *method, std::string *path) {
-	size_t eol = head.find("\r\n");
-	std::string line = head.substr(0, eol);
-	size_t sp1 = line.find(' ');
-	if (sp1 == std::string::npos || sp1 == 0)
-		return false;
-	size_t sp2 = line.find(' ', sp1 + 1);
-	if (sp2 == std::string::npos || sp2 == sp1 + 1)
-		return false;
-	if (line.compare(sp2 + 1, 5, "HTTP/") != 0)
-		return false;
-	*method = line.substr(0, sp1);
-	std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-	size_t q = target.find('?');
-	*path = target.substr(0, q);
-	return !path->empty() && (*path)[0] == '/';
+class Session;
+
+class Server::Impl {
+public:
+	Impl(Options o, const Router *r) : options(std::move(o)), router(r), acceptor(ioc) {}
+
+	void Accept();
+
+	// Declared before ioc: sessions still queued in ioc are destroyed with it and touch these.
+	std::atomic<int64_t> connections{0};
+	std::atomic<bool> stopping{false};
+	Options options;
+	const Router *router;
+	net::io_context ioc;
+	tcp::acceptor acceptor;
+	std::vector<std::thread> threads;
+	int port = 0;
+	bool started = false;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+	Session(tcp::socket socket, Server::Impl *server)
+		: stream_(std::move(socket)), wait_timer_(stream_.get_executor()), reply_timer_(stream_.get_executor()),
+		  server_(server) {
+		server_->connections.fetch_add(1);
+		OpenConnections().Add(1);
+		beast::error_code ec;
+		auto ep = stream_.socket().remote_endpoint(ec);
+		if (!ec)
+			remote_ = ep.address().to_string();
+	}
+	~Session() {
+		server_->connections.fetch_sub(1);
+		OpenConnections().Add(-1);
+	}
+
+	void Start() {
+		net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitRequest(); });
+	}
+
+private:
+	const Options &opts() const { return server_->options; }
+
+	// Waits for the first byte of the next request without holding a read buffer (idle deadline).
+	void WaitRequest() {
+		if (server_->stopping.load())
+			return Close();
+		if (buffer_.size() > 0)
+			return ReadHead();
+		buffer_.shrink_to_fit();
+		wait_timer_.expires_after(std::chrono::milliseconds(opts().idle_timeout_ms));
+		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+			if (!ec)
+				self->stream_.socket().cancel();
+		});
+		stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+			self->wait_timer_.cancel();
+			if (ec)
+				return self->Close();
+			self->ReadHead();
+		});
+	}
+
+	void ReadHead() {
+		start_ = Clock::now();
+		req_ = Request{};
+		req_.remote_addr = remote_;
+		prep_ = Prepared{};
+		close_after_ = false;
+		keep_alive_ = false;
+		head_.emplace();
+		head_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
+		head_->body_limit(boost::none); // the router compares Content-Length with the route's limit
+		stream_.expires_after(std::chrono::milliseconds(opts().head_timeout_ms));
+		bhttp::async_read_header(stream_, buffer_, *head_,
+								 [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHead(ec); });
+	}
+
+	void OnHead(beast::error_code ec) {
+		if (ec && LogEnabled(LogLevel::kDebug))
+			Log(LogLevel::kDebug, "http: reading a request head failed", {{"remote", remote_}, {"error", ec.message()}});
+		if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+			ec == net::error::operation_aborted)
+			return Close();
+		if (ec == beast::error::timeout) {
+			ClosedSlow().With({"head"}).Inc();
+			return Close();
+		}
+		req_.request_id = GenerateRequestId();
+		if (ec == bhttp::error::header_limit)
+			return AnswerAndClose(431, "request head larger than " + std::to_string(opts().max_header_bytes) + " bytes");
+		if (ec)
+			return AnswerAndClose(400, std::string("malformed request: ") + ec.message());
+		const auto &h = head_->get();
+		keep_alive_ = h.keep_alive();
+		req_.method = std::string(h.method_string());
+		req_.target = std::string(h.target());
+		for (const auto &field : h)
+			req_.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+		req_.request_id = ChooseRequestId(req_.Header("X-Request-Id"));
+		const std::string *upgrade = req_.Header("Upgrade");
+		req_.websocket = req_.method == "GET" && upgrade && EqualsIgnoreCase(*upgrade, "websocket");
+		if (!ParseTarget(req_.target, &req_.path, &req_.query))
+			return AnswerAndClose(400, "malformed request target");
+		const std::string *expect = req_.Header("Expect");
+		if (expect && !EqualsIgnoreCase(*expect, "100-continue"))
+			return AnswerAndClose(417, "unsupported Expect: " + *expect);
+		prep_ = server_->router->Prepare(&req_);
+		if (prep_.answer_now) {
+			// A small body already on its way is read and dropped so that the connection stays
+			// usable; a body the client has not sent yet (Expect) or a large one: close after the answer.
+			auto length = head_->content_length();
+			if (!head_->is_done() && !expect && length && *length <= kMaxDiscardedBody) {
+				discard_ = true;
+				prep_.max_body = kMaxDiscardedBody;
+				return ReadBody();
+			}
+			close_after_ = !head_->is_done();
+			return Finish(std::move(prep_.response));
+		}
+		if (head_->is_done())
+			return Dispatch();
+		if (expect) {
+			net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this()](beast::error_code wec, size_t) {
+				if (wec)
+					return self->Close();
+				self->ReadBody();
+			});
+			return;
+		}
+		ReadBody();
+	}
+
+	void ReadBody() {
+		if (!body_) {
+			body_.emplace(std::move(*head_));
+			body_->body_limit(prep_.max_body);
+		}
+		// A timer of our own instead of the stream's expiry (which closes the socket): after a
+		// stalled body the client still gets its 408.
+		stream_.expires_never();
+		body_timed_out_ = false;
+		wait_timer_.expires_after(std::chrono::milliseconds(opts().body_timeout_ms));
+		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+			if (ec)
+				return;
+			self->body_timed_out_ = true;
+			beast::error_code ignored;
+			self->stream_.socket().cancel(ignored);
+		});
+		bhttp::async_read_some(stream_, buffer_, *body_,
+							   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+	}
+
+	void OnBody(beast::error_code ec) {
+		wait_timer_.cancel();
+		if (body_timed_out_)
+			ec = beast::error::timeout;
+		if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow) {
+			body_.reset();
+			discard_ = false;
+			return AnswerAndClose(413, "the body exceeds " + std::to_string(prep_.max_body) + " bytes");
+		}
+		if (ec == beast::error::timeout) {
+			ClosedSlow().With({"body"}).Inc();
+			body_.reset();
+			discard_ = false;
+			return AnswerAndClose(408, "the request body stalled");
+		}
+		if (ec) {
+			body_.reset();
+			return Close();
+		}
+		if (!body_->is_done())
+			return ReadBody();
+		std::string raw = std::move(body_->get().body());
+		body_.reset();
+		if (discard_) {
+			discard_ = false;
+			return Finish(std::move(prep_.response));
+		}
+		if (prep_.gzip) {
+			switch (Gunzip(raw, prep_.max_body, &req_.body)) {
+			case InflateResult::kOk:
+				break;
+			case InflateResult::kTooLarge:
+				return AnswerAndClose(413, "the inflated body exceeds " + std::to_string(prep_.max_body) + " bytes",
+									  false);
+			case InflateResult::kBadData:
+				return AnswerAndClose(400, "the body is not valid gzip", false);
+			}
+		} else {
+			req_.body = std::move(raw);
+		}
+		Dispatch();
+	}
+
+	void Dispatch() {
+		if (req_.websocket && head_)
+			upgrade_ = head_->release();
+		head_.reset();
+		uint64_t seq = ++seq_;
+		// The timer and the reply hold the session: nothing else does while the handler works.
+		auto self = shared_from_this();
+		auto executor = stream_.get_executor();
+		reply_timer_.expires_after(std::chrono::milliseconds(opts().request_timeout_ms));
+		reply_timer_.async_wait([self, seq](beast::error_code ec) {
+			if (ec || self->seq_ != seq || self->replied_)
+				return;
+			Log(LogLevel::kWarn, "http: handler did not reply in time",
+				{{"route", self->req_.route}, {"request_id", self->req_.request_id}});
+			self->Finish(ErrorResponse(503, "unavailable", "the request timed out", self->req_.request_id));
+		});
+		replied_ = false;
+		// The handler gets the request; the session keeps a copy without the body for the log.
+		std::string body = std::move(req_.body);
+		req_.body.clear();
+		Request handed = req_;
+		handed.body = std::move(body);
+		auto once = std::make_shared<std::atomic<bool>>(false);
+		server_->router->Dispatch(std::move(handed), [self, seq, executor, once](Response r) {
+			if (once->exchange(true))
+				return;
+			net::post(executor, [self, seq, r = std::move(r)]() mutable {
+				if (self->seq_ != seq || self->replied_)
+					return;
+				self->Finish(std::move(r));
+			});
+		});
+	}
+
+	// An error found by the server itself (before or instead of the router).
+	void AnswerAndClose(int status, std::string message, bool close = true) {
+		close_after_ = close_after_ || close;
+		Finish(ErrorResponse(status, CodeForStatus(status), message, req_.request_id));
+	}
+
+	void Finish(Response r) {
+		replied_ = true;
+		reply_timer_.cancel();
+		if (prep_.cors)
+			server_->router->AddCorsHeaders(req_, &r);
+		if (r.stream && r.status == 200 && req_.method == "GET")
+			return HandOver(std::move(r));
+		auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+		res->version(11);
+		res->result(static_cast<unsigned>(r.status));
+		res->reason(ReasonPhrase(r.status));
+		if (!r.content_type.empty())
+			res->set(bhttp::field::content_type, r.content_type);
+		res->set("X-Request-Id", req_.request_id);
+		bool cache_control = false;
+		for (auto &[name, value] : r.headers) {
+			cache_control = cache_control || EqualsIgnoreCase(name, "Cache-Control");
+			res->insert(name, value);
+		}
+		if (!cache_control)
+			res->set(bhttp::field::cache_control, "no-store");
+		bool keep = keep_alive_ && !close_after_ && !r.close && !server_->stopping.load();
+		res->keep_alive(keep);
+		size_t length = r.body.size();
+		if (req_.method == "HEAD") {
+			res->content_length(length);
+		} else if (r.status != 204 && r.status != 304) {
+			res->body() = std::move(r.body);
+			res->prepare_payload();
+		}
+		RecordRequest(req_, r.status, std::chrono::duration<double>(Clock::now() - start_).count());
+		head_.reset();
+		stream_.expires_after(std::chrono::milliseconds(opts().request_timeout_ms));
+		bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+			if (ec == beast::error::timeout)
+				ClosedSlow().With({"write"}).Inc();
+			if (ec)
+				return self->Close();
+			if (!keep)
+				return self->Linger();
+			self->WaitRequest();
+		});
+	}
+
+	// The connection becomes an SSE or WebSocket stream session; this session ends here.
+	void HandOver(Response r) {
+		wait_timer_.cancel();
+		stream_.expires_never();
+		bool ws = req_.websocket;
+		RecordRequest(req_, ws ? 101 : 200, std::chrono::duration<double>(Clock::now() - start_).count());
+		if (ws)
+			StartWebSocket(std::move(stream_), std::move(upgrade_), std::move(r), req_.request_id, &server_->connections);
+		else
+			StartSse(std::move(stream_), std::move(r), req_.request_id, &server_->connections);
+		handed_over_ = true;
+	}
+
+	// After the last response: shut down our side, then read (and drop) what the client still
+	// sends for a moment, so that unread data does not turn the close into a reset that destroys
+	// the response before the client reads it.
+	void Linger() {
+		beast::error_code ec;
+		stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+		if (ec)
+			return Close();
+		linger_ = std::make_unique<char[]>(4096);
+		LingerRead(0);
+	}
+
+	void LingerRead(size_t total) {
+		stream_.expires_after(std::chrono::seconds(2));
+		stream_.async_read_some(net::buffer(linger_.get(), 4096),
+								[self = shared_from_this(), total](beast::error_code ec, size_t n) {
+									if (ec || total + n > (8u << 20))
+										return self->Close();
+									self->LingerRead(total + n);
+								});
+	}
+
+	void Close() {
+		if (handed_over_)
+			return;
+		beast::error_code ec;
+		wait_timer_.cancel();
+		reply_timer_.cancel();
+		stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+		stream_.socket().close(ec);
+	}
+
+	beast::tcp_stream stream_;
+	net::steady_timer wait_timer_; // idle wait for a request, then body progress
+	net::steady_timer reply_timer_;
+	beast::flat_buffer buffer_;
+	Server::Impl *server_;
+	std::string remote_;
+	std::optional<bhttp::request_parser<bhttp::empty_body>> head_;
+	std::optional<bhttp::request_parser<bhttp::string_body>> body_;
+	bhttp::request<bhttp::empty_body> upgrade_; // head of a WebSocket upgrade request
+	std::unique_ptr<char[]> linger_;
+	Request req_;
+	Prepared prep_;
+	Clock::time_point start_;
+	uint64_t seq_ = 0;
+	bool replied_ = false;
+	bool close_after_ = false;
+	bool keep_alive_ = false;
+	bool body_timed_out_ = false;
+	bool handed_over_ = false; // stream_ moved to a stream session
+	bool discard_ = false; // reading a body only to drop it (the answer is prep_.response)
+};
+
+void Server::Impl::Accept() {
+	acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+		if (stopping.load())
+			return;
+		if (ec) {
+			if (ec == net::error::operation_aborted)
+				return;
+			// Out of file descriptors and the like: pause instead of spinning.
+			Log(LogLevel::kWarn, "http: accept failed", {{"error", ec.message()}});
+			auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(100));
+			timer->async_wait([this, timer](beast::error_code) { Accept(); });
+			return;
+		}
+		if (connections.load() >= options.max_connections) {
+			RejectedConnections().Inc();
+			auto sock = std::make_shared<tcp::socket>(std::move(socket));
+			static const std::string kBusy = [] {
+				Response r = ErrorResponse(503, "unavailable", "too many connections", "connection-cap");
+				return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+					   "Connection: close\r\nContent-Length: " +
+					   std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+			}();
+			net::async_write(*sock, net::buffer(kBusy), [sock](beast::error_code, size_t) {
+				beast::error_code ignored;
+				sock->shutdown(tcp::socket::shutdown_both, ignored);
+				sock->close(ignored);
+			});
+		} else {
+			std::make_shared<Session>(std::move(socket), this)->Start();
+		}
+		Accept();
+	});
 }
 
-Server::Server(Handler handler) : handler_(std::move(handler)) {}
+Server::Server(Options options, const Router *router) : impl_(std::make_unique<Impl>(std::move(options), router)) {}
 
 Server::~Server() { Stop(); }
 
-bool Server::Start(const std::string &host, int port, std::string *error) {
-	struct addrinfo hints {};
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	struct addrinfo *res = nullptr;
-	std::string port_text = std::to_string(port);
-	int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-	if (rc != 0) {
-		*error = "http-addr " + host + ": " + gai_strerror(rc);
+int Server::Port() const { return impl_->port; }
+
+bool Server::Start(std::string *error) {
+	Impl &s = *impl_;
+	beast::error_code ec;
+	tcp::resolver resolver(s.ioc);
+	auto results = resolver.resolve(s.options.host, std::to_string(s.options.port),
+									tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+	const std::string where = "http-addr " + s.options.host + ":" + std::to_string(s.options.port);
+	if (ec) {
+		*error = where + ": " + ec.message();
 		return false;
 	}
-	std::unique_ptr<struct addrinfo, void (*)(struct addrinfo *)> guard(res, freeaddrinfo);
-	for (auto *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) {
-			listen_fd_ = fd;
+	for (const auto &entry : results) {
+		ec.clear();
+		s.acceptor.open(entry.endpoint().protocol(), ec);
+		if (!ec)
+			s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+		if (!ec)
+			s.acceptor.bind(entry.endpoint(), ec);
+		if (!ec)
+			s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+		if (!ec)
 			break;
-		}
-		*error = "http-addr " + host + ":" + port_text + ": " + std::strerror(errno);
-		close(fd);
+		beast::error_code ignored;
+		s.acceptor.close(ignored);
 	}
-	if (listen_fd_ < 0) {
-		if (error->empty())
-			*error = "http-addr " + host + ":" + port_text + ": cannot bind";
+	if (ec || !s.acceptor.is_open()) {
+		*error = where + ": " + (ec ? ec.message() : std::string("cannot bind"));
 		return false;
 	}
-	SetNonBlocking(listen_fd_);
-	if (pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
-		*error = std::string("pipe: ") + std::strerror(errno);
-		return false;
-	}
-	port_ = port;
-	thread_ = std::thread([this] { Run(); });
+	s.port = s.acceptor.local_endpoint().port();
+	s.Accept();
+	int n = s.options.threads > 0 ? s.options.threads : static_cast<int>(std::thread::hardware_concurrency());
+	if (n < 1)
+		n = 1;
+	for (int i = 0; i < n; ++i)
+		s.threads.emplace_back([&s] {
+			for (;;) {
+				try {
+					s.ioc.run();
+					return;
+				} catch (const std::exception &e) {
+					Log(LogLevel::kError, "http: I/O thread caught an exception", {{"error", e.what()}});
+				}
+			}
+		});
+	s.started = true;
 	return true;
 }
 
 void Server::Stop() {
-	if (stop_pipe_[1] >= 0) {
-		char c = 'x';
-		ssize_t ignored = write(stop_pipe_[1], &c, 1);
-		(void)ignored;
-	}
-	if (thread_.joinable())
-		thread_.join();
-	for (int &fd : {std::ref(listen_fd_), std::ref(stop_pipe_[0]), std::ref(stop_pipe_[1])}) {
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-}
-
-void Server::Run() noexcept {
-	std::vector<Conn> conns;
-	try {
-		for (;;) {
-			std::vector<struct pollfd> fds;
-			fds.push_back({stop_pipe_[0], POLLIN, 0});
-			fds.push_back({listen_fd_, static_cast<short>(conns.size() < kMaxConnections ? POLLIN : 0), 0});
-			for (auto &c : conns)
-				fds.push_back({c.fd, static_cast<short>(c.responding ? POLLOUT : POLLIN), 0});
-			if (poll(fds.data(), fds.size(), 500) < 0 && errno != EINTR)
-				break;
-			if (fds[0].revents & POLLIN)
-				break;
-			auto now = std::chrono::steady_clock::now();
-			for (size_t i = 0; i < conns.size(); ++i) {
-				Conn &c = conns[i];
-				short rev = fds[i + 2].revents;
-				bool done = false;
-				if (!c.responding && (rev & (POLLIN | POLLHUP | POLLERR))) {
-					char buf[2048];
-					ssize_t n = recv(c.fd, buf, sizeof buf, 0);
-					if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
-						done = true;
-					} else if (n > 0) {
-						c.in.append(buf, static_cast<size_t>(n));
-						Response r;
-						bool complete = c.in.find("\r\n\r\n") != std::string::npos;
-						if (!complete && c.in.size() > kMaxHead) {
-							r = Error(431, "header_too_large", "request head too large");
-							complete = true;
-						} else if (complete) {
-							std::string method, path;
-							if (!ParseRequestLine(c.in, &method, &path))
-								r = Error(400, "bad_request", "malformed request line");
-							else {
-								try {
-									r = handler_(method, path);
-								} catch (...) {
-									r = Error(503, "unavailable", "handler failed");
-								}
-							}
-						}
-						if (complete) {
-							c.out = Serialize(r);
-							c.responding = true;
-						}
-					}
-				} else if (c.responding && (rev & (POLLOUT | POLLERR | POLLHUP))) {
-					ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-					if (n > 0)
-						c.sent += static_cast<size_t>(n);
-					if ((n < 0 && errno != EAGAIN && errno != EINTR) || c.sent == c.out.size())
-						done = true;
-				}
-				if (now > c.deadline)
-					done = true;
-				if (done) {
-					close(c.fd);
-					c.fd = -1;
-				}
-			}
-			conns.erase(std::remove_if(conns.begin(), conns.end(), [](const Conn &c) { return c.fd < 0; }),
-						conns.end());
-			if (fds[1].revents & POLLIN) {
-				for (;;) {
-					int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-					if (fd < 0)
-						break;
-					if (conns.size() >= kMaxConnections) {
-						close(fd);
-						break;
-					}
-					Conn c;
-					c.fd = fd;
-					c.deadline = now + kDeadline;
-					conns.push_back(std::move(c));
-				}
-			}
-		}
-	} catch (...) {
-		Log(LogLevel::kError, "http: server thread stopped after an unexpected exception");
-	}
-	for (auto &c : conns)
-		close(c.fd);
+	Impl &s = *impl_;
+	if (!s.started)
+		return;
+	s.started = false;
+	s.stopping.store(true);
+	net::post(s.ioc, [&s] {
+		beast::error_code ignored;
+		s.acceptor.close(ignored);
+	});
+	s.ioc.stop();
+	for (auto &t : s.threads)
+		t.join();
+	s.threads.clear();
 }
 
 } // namespace event::sidecar::http

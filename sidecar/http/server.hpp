@@ -1,46 +1,40 @@
-// server.hpp — minimal HTTP/1.1 responder for GET /health and GET /metrics.
+// server.hpp — the HTTP/1.1 server of the sidecar (Boost.Beast/Asio, included only by server.cpp):
+// keep-alive, pipelining (answers in request order), chunked bodies, Expect: 100-continue,
+// gzip request bodies, head/body/idle deadlines and a connection cap, on N I/O threads.
 //
-// A stop-gap until the full API server (libwebsockets) lands: one thread, poll(2), non-blocking
-// sockets, one request per connection (Connection: close), 8 KiB request-head limit and a 5 s
-// deadline per connection, so a slow client cannot stall the others.
+//   http::Router router;
+//   router.Add("GET", "/health", handler);
+//   http::Server server(options, &router);   // router must outlive the server
+//   if (!server.Start(&error)) ...           // binds, starts the I/O threads
+//   server.Stop();                           // closes the listener and every connection, joins
 #pragma once
 
-#include <atomic>
-#include <functional>
+#include <memory>
 #include <string>
-#include <thread>
+
+#include "http/options.hpp"
+#include "http/router.hpp"
 
 namespace event::sidecar::http {
 
-struct Response {
-	int status = 200;
-	std::string content_type = "text/plain; charset=utf-8";
-	std::string body;
-};
-
-// Handler: (method, path without query) -> response.
-using Handler = std::function<Response(const std::string &method, const std::string &path)>;
-
 class Server {
 public:
-	explicit Server(Handler handler);
+	Server(Options options, const Router *router);
 	~Server();
-	// Binds and starts the thread; false with error on failure (port in use, bad host).
-	bool Start(const std::string &host, int port, std::string *error);
+	Server(const Server &) = delete;
+	Server &operator=(const Server &) = delete;
+
+	// Binds host:port and starts the I/O threads; false with a one-line error (port in use, bad host).
+	bool Start(std::string *error);
+	// Stops accepting, closes every connection and joins the threads. Idempotent.
 	void Stop();
-	int Port() const { return port_; }
+	// The bound port (useful with port 0).
+	int Port() const;
+
+	class Impl;
 
 private:
-	void Run() noexcept;
-
-	Handler handler_;
-	int listen_fd_ = -1;
-	int stop_pipe_[2] = {-1, -1};
-	int port_ = 0;
-	std::thread thread_;
+	std::unique_ptr<Impl> impl_;
 };
-
-// Parses "GET /path?x HTTP/1.1" from a request head; false if malformed.
-bool ParseRequestLine(const std::string &head, std::string *method, std::string *path);
 
 } // namespace event::sidecar::http

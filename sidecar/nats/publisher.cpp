@@ -1,6 +1,8 @@
 // publisher.cpp — nats.c connection, JetStream stream setup and async publish with acks.
 #include "nats/publisher.hpp"
 
+#include "nats/connect_options.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -12,22 +14,6 @@ namespace event::sidecar::nats {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1000000;
-
-std::string StatusText(natsStatus s) { return natsStatus_GetText(s); }
-
-// nats_GetLastError() without its "(file.c:123): " prefix; "" if there is none.
-std::string LastErrorText() {
-	const char *text = nats_GetLastError(nullptr);
-	if (!text)
-		return "";
-	std::string_view t(text);
-	if (!t.empty() && t.front() == '(') {
-		size_t end = t.find("): ");
-		if (end != std::string_view::npos)
-			t.remove_prefix(end + 3);
-	}
-	return std::string(t);
-}
 
 // A JetStream retention policy as --stream-retention spells it.
 const char *RetentionText(jsRetentionPolicy p) {
@@ -41,19 +27,6 @@ const char *RetentionText(jsRetentionPolicy p) {
 	}
 	return "unknown";
 }
-
-// Runs a chain of nats.c option setters, stopping at the first failure.
-struct Chain {
-	natsStatus s = NATS_OK;
-	const char *what = "";
-	Chain &Do(natsStatus next, const char *name) {
-		if (s == NATS_OK && next != NATS_OK) {
-			s = next;
-			what = name;
-		}
-		return *this;
-	}
-};
 
 } // namespace
 
@@ -99,49 +72,12 @@ bool Publisher::Start(std::string *error) {
 		c.Do(natsOptions_SetClosedCB(o, &Publisher::OnClosed, this), "closed callback");
 	if (c.s == NATS_OK)
 		c.Do(natsOptions_SetErrorHandler(o, &Publisher::OnAsyncError, this), "error handler");
-	if (c.s == NATS_OK && !config_.nats_user.empty())
-		c.Do(natsOptions_SetUserInfo(o, config_.nats_user.c_str(), config_.nats_password.c_str()), "--nats-user");
-	if (c.s == NATS_OK && !config_.nats_token.empty())
-		c.Do(natsOptions_SetToken(o, config_.nats_token.c_str()), "--nats-token");
-	if (c.s == NATS_OK && !config_.nats_creds.empty()) {
-		// nats.c reads the file only when connecting (and then retries silently): check the seed now.
-		std::string jwt, seed, creds_error;
-		if (!ReadNatsCreds(config_.nats_creds, &jwt, &seed, &creds_error)) {
-			*error = "--nats-creds: " + creds_error;
-			return false;
-		}
-		unsigned char *sig = nullptr;
-		int sig_len = 0;
-		natsStatus signed_ok = nats_Sign(seed.c_str(), "event-sidecar", &sig, &sig_len);
-		free(sig);
-		std::fill(seed.begin(), seed.end(), '\0');
-		if (signed_ok != NATS_OK) {
-			std::string detail = LastErrorText();
-			*error = "--nats-creds: the user nkey seed in \"" + config_.nats_creds + "\" is invalid (" +
-					 (detail.empty() ? StatusText(signed_ok) : detail) + ")";
-			return false;
-		}
-		c.Do(natsOptions_SetUserCredentialsFromFiles(o, config_.nats_creds.c_str(), nullptr), "--nats-creds");
-	}
-	// TLS is on with any --nats-tls-* flag or a tls:// URL. nats.c 3.4 does not treat tls:// as a
-	// requirement by itself (it would follow a server that does not offer TLS into plain text).
-	bool tls_url = config_.nats_url.find("tls://") != std::string::npos;
-	if (c.s == NATS_OK && tls_url)
-		c.Do(natsOptions_SetSecure(o, true), "--nats-url (tls://)");
-	if (c.s == NATS_OK && !config_.nats_tls_ca.empty()) {
-		c.Do(natsOptions_SetSecure(o, true), "--nats-tls-ca");
-		c.Do(natsOptions_LoadCATrustedCertificates(o, config_.nats_tls_ca.c_str()), "--nats-tls-ca");
-	}
-	if (c.s == NATS_OK && !config_.nats_tls_cert.empty()) {
-		c.Do(natsOptions_SetSecure(o, true), "--nats-tls-cert");
-		c.Do(natsOptions_LoadCertificatesChain(o, config_.nats_tls_cert.c_str(), config_.nats_tls_key.c_str()),
-			 "--nats-tls-cert/--nats-tls-key");
-	}
 	if (c.s != NATS_OK) {
-		std::string detail = LastErrorText();
-		*error = std::string(c.what) + ": " + StatusText(c.s) + (detail.empty() ? "" : " (" + detail + ")");
+		*error = ChainError(c);
 		return false;
 	}
+	if (!ApplyAuthOptions(o, config_, error))
+		return false;
 	return Connect(error);
 }
 

@@ -41,8 +41,8 @@ TEST(SidecarConfig, DefaultsNeedOnlyDatabaseUrl) {
 	EXPECT_EQ(c.database_url, "postgresql:///x");
 	EXPECT_EQ(c.nats_url, "nats://127.0.0.1:4222");
 	EXPECT_EQ(c.slot, "event_relay");
-	EXPECT_EQ(c.http_host, "127.0.0.1");
-	EXPECT_EQ(c.http_port, 8080);
+	EXPECT_EQ(c.http.host, "127.0.0.1");
+	EXPECT_EQ(c.http.port, 8080);
 	EXPECT_EQ(c.stream_name, "EVENTS");
 	EXPECT_EQ(c.stream_duplicate_window_ms, 120000);
 	EXPECT_EQ(c.max_inflight, 10000);
@@ -68,8 +68,8 @@ TEST(SidecarConfig, EnvironmentAndFlagPrecedence) {
 	EXPECT_EQ(r.config.database_url, "host=env");
 	EXPECT_EQ(r.config.slot, "from_flag");
 	EXPECT_EQ(r.config.max_inflight, 5);
-	EXPECT_EQ(r.config.http_host, "0.0.0.0");
-	EXPECT_EQ(r.config.http_port, 9000);
+	EXPECT_EQ(r.config.http.host, "0.0.0.0");
+	EXPECT_EQ(r.config.http.port, 9000);
 	EXPECT_EQ(r.config.stream_name, "S1");
 	EXPECT_EQ(r.config.nats_url, "nats://n:1");
 }
@@ -133,7 +133,12 @@ TEST(SidecarConfig, HelpListsEveryFlagWithItsVariable) {
 						  "--max-lag-bytes", "--nats-user", "--nats-password", "--nats-token", "--nats-creds",
 						  "--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key", "--log-level", "--stream-retention",
 						  "EVENT_NATS_STREAM_RETENTION", "--event-types", "EVENT_FILTER_EVENT_TYPES", "--sources",
-						  "EVENT_FILTER_SOURCES", "--categories", "EVENT_FILTER_CATEGORIES"})
+						  "EVENT_FILTER_SOURCES", "--categories", "EVENT_FILTER_CATEGORIES", "--http-threads",
+						  "EVENT_HTTP_THREADS", "--http-max-connections", "EVENT_HTTP_MAX_CONNECTIONS",
+						  "--http-max-header-bytes", "EVENT_HTTP_MAX_HEADER_BYTES", "--http-idle-timeout",
+						  "EVENT_HTTP_IDLE_TIMEOUT", "--http-head-timeout", "EVENT_HTTP_HEAD_TIMEOUT",
+						  "--http-body-timeout", "EVENT_HTTP_BODY_TIMEOUT", "--http-request-timeout",
+						  "EVENT_HTTP_REQUEST_TIMEOUT", "--http-cors-origins", "EVENT_HTTP_CORS_ORIGINS"})
 		EXPECT_NE(help.find(s), std::string::npos) << s;
 }
 
@@ -352,4 +357,36 @@ TEST(SidecarConfig, RedactUrlHidesPasswordsAndTokens) {
 	EXPECT_EQ(RedactUrl("u:p@host:4222"), "u:***@host:4222");
 	EXPECT_EQ(RedactUrl("nats://host:4222/path@x"), "nats://host:4222/path@x");
 	EXPECT_EQ(RedactUrl(""), "");
+}
+
+TEST(SidecarConfig, HttpServerOptions) {
+	ConfigResult d = Args{{"--database-url=x"}, {}}.Parse();
+	ASSERT_EQ(d.outcome, ConfigOutcome::kRun) << d.error;
+	EXPECT_EQ(d.config.http.threads, 0);
+	EXPECT_EQ(d.config.http.max_connections, 10000);
+	EXPECT_EQ(d.config.http.max_header_bytes, 64 * 1024);
+	EXPECT_EQ(d.config.http.idle_timeout_ms, 60000);
+	EXPECT_EQ(d.config.http.cors_origins, (std::vector<std::string>{"*"}));
+	Args a;
+	a.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_HTTP_THREADS", "3"}, {"EVENT_HTTP_IDLE_TIMEOUT", "5s"}};
+	a.items = {"--http-max-connections", "50", "--http-max-header-bytes=8KB", "--http-head-timeout", "2s",
+			   "--http-body-timeout", "500ms", "--http-request-timeout", "1m",
+			   "--http-cors-origins", "https://a.example, https://b.example"};
+	ConfigResult r = a.Parse();
+	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
+	const http::Options &h = r.config.http;
+	EXPECT_EQ(h.threads, 3);
+	EXPECT_EQ(h.idle_timeout_ms, 5000);
+	EXPECT_EQ(h.max_connections, 50);
+	EXPECT_EQ(h.max_header_bytes, 8192);
+	EXPECT_EQ(h.head_timeout_ms, 2000);
+	EXPECT_EQ(h.body_timeout_ms, 500);
+	EXPECT_EQ(h.request_timeout_ms, 60000);
+	EXPECT_EQ(h.cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
+	for (const char *bad : {"--http-threads=-1", "--http-threads=999", "--http-max-connections=0",
+							"--http-max-header-bytes=100", "--http-idle-timeout=soon", "--http-cors-origins=a,,b"}) {
+		ConfigResult e = Args{{"--database-url=x", bad}, {}}.Parse();
+		EXPECT_EQ(e.outcome, ConfigOutcome::kError) << bad;
+		EXPECT_NE(e.error.find("--http-"), std::string::npos) << e.error;
+	}
 }

@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "http/server.hpp"
 #include "metrics.hpp"
 #include "relay/decoded_message.hpp"
 
@@ -54,17 +53,6 @@ TEST(SidecarDecodedMessage, SubjectIsSanitised) {
 	EXPECT_EQ(s.rfind("events.", 0), 0u);
 	EXPECT_EQ(s.find_first_of(" *>"), std::string::npos) << s;
 	EXPECT_EQ(s.substr(0, 20), "events.back_end.a_b.");
-}
-
-TEST(SidecarHttp, RequestLine) {
-	std::string method, path;
-	EXPECT_TRUE(http::ParseRequestLine("GET /health HTTP/1.1\r\nHost: x\r\n\r\n", &method, &path));
-	EXPECT_EQ(method, "GET");
-	EXPECT_EQ(path, "/health");
-	EXPECT_TRUE(http::ParseRequestLine("GET /metrics?x=1 HTTP/1.0\r\n\r\n", &method, &path));
-	EXPECT_EQ(path, "/metrics");
-	for (const char *bad : {"", "GET\r\n", "GET /x\r\n", "GET  HTTP/1.1\r\n", "GET x HTTP/1.1\r\n", "GET /x FTP\r\n"})
-		EXPECT_FALSE(http::ParseRequestLine(bad, &method, &path)) << bad;
 }
 
 TEST(SidecarMetrics, HealthStatus) {

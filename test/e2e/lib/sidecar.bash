@@ -83,7 +83,7 @@ start_sidecar() {
 health() {
 	local port=${SIDECAR_HTTP[$1]}
 	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-	printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+	printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
 	sed '1,/^\r$/d' <&3
 	exec 3<&-
 }
@@ -91,7 +91,7 @@ health() {
 metric() { # metric NAME METRIC [LABEL]: value of the first METRIC line containing LABEL
 	local port=${SIDECAR_HTTP[$1]}
 	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
 	grep "^$2{" <&3 | grep -F -- "${3:-}" | head -n1 | awk '{print $2}'
 	exec 3<&-
 }

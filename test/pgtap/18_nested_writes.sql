@@ -1,4 +1,4 @@
--- 16_nested_writes.sql — the write path is re-entrant: create_event called from a trigger on
+-- 18_nested_writes.sql — the write path is re-entrant: create_event called from a trigger on
 -- event.events and from a user SQL function in a trigger on another table (event.event_streams)
 -- while an outer create_events / append_to_stream / create_event is storing its items.
 BEGIN;

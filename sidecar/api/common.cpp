@@ -1,0 +1,281 @@
+// common.cpp — shared pieces of the API handlers (see common.hpp).
+#include "api/common.hpp"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include <cstring>
+
+#include "core/json.hpp"
+#include "metrics/registry.hpp"
+
+namespace event::sidecar::api {
+
+namespace {
+
+// SAX handler: depth limit, and where to put metadata.traceparent. Offsets are byte positions in
+// the body; each "close" is the position of the '}' that ends the object.
+struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
+	const rapidjson::StringStream *stream = nullptr;
+	int depth = 0;
+	bool too_deep = false;
+	JsonKind kind = JsonKind::kObject;
+	bool first = true;           // the next value is the document's root
+	bool root_is_object = false; // of the current item (root, or array element at depth 1)
+	int item_depth = 1;          // depth of the item objects: 1 for an object body, 2 for an array
+	bool key_is_metadata = false;
+	bool in_metadata = false;    // inside the item's metadata object (its own level)
+	bool metadata_is_object = false;
+	bool have_metadata = false;
+	struct Edit {
+		size_t at;
+		bool comma;
+		bool wrap; // insert "metadata":{...} into the item instead of into its metadata
+	};
+	std::vector<Edit> edits;
+	size_t metadata_close = 0;
+	size_t metadata_members = 0;
+
+	// With kParseIterativeFlag, EndObject is called before the '}' is taken: Tell() is its
+	// position (test/unit/sidecar_api_test.cpp pins this down).
+	size_t ClosePos() const { return stream->Tell(); }
+	bool Value() { // a scalar
+		if (first) {
+			first = false;
+			return true;
+		}
+		if (depth == item_depth && key_is_metadata)
+			metadata_is_object = false, have_metadata = true;
+		key_is_metadata = false;
+		return true;
+	}
+	bool Null() { return Value(); }
+	bool Bool(bool) { return Value(); }
+	bool RawNumber(const char *, rapidjson::SizeType, bool) { return Value(); }
+	// jsonb cannot store U+0000 in a string: refused here already, so that one such request
+	// does not spoil a whole group-commit array.
+	bool nul = false;
+	bool NoNul(const char *s, rapidjson::SizeType n) {
+		nul = std::memchr(s, 0, n) != nullptr;
+		return !nul;
+	}
+	bool String(const char *s, rapidjson::SizeType n, bool) { return NoNul(s, n) && Value(); }
+	bool Key(const char *s, rapidjson::SizeType n, bool) {
+		if (!NoNul(s, n))
+			return false;
+		key_is_metadata = depth == item_depth && std::string_view(s, n) == "metadata";
+		return true;
+	}
+	bool Open() {
+		if (++depth > kMaxJsonDepth) {
+			too_deep = true;
+			return false;
+		}
+		return true;
+	}
+	bool StartObject() {
+		first = false;
+		if (depth + 1 == item_depth) {
+			have_metadata = false;
+			metadata_is_object = false;
+		}
+		if (depth == item_depth && key_is_metadata) {
+			have_metadata = true;
+			metadata_is_object = true;
+			in_metadata = true;
+		}
+		key_is_metadata = false;
+		return Open();
+	}
+	bool EndObject(rapidjson::SizeType members) {
+		depth--;
+		if (in_metadata && depth == item_depth) {
+			in_metadata = false;
+			metadata_close = ClosePos();
+			metadata_members = members;
+		} else if (depth + 1 == item_depth) {
+			// The end of an item object: its edit.
+			if (!have_metadata)
+				edits.push_back(Edit{ClosePos(), members > 0, true});
+			else if (metadata_is_object)
+				edits.push_back(Edit{metadata_close, metadata_members > 0, false});
+		}
+		return true;
+	}
+	bool StartArray() {
+		first = false;
+		if (depth == item_depth && key_is_metadata)
+			have_metadata = true, metadata_is_object = false;
+		key_is_metadata = false;
+		return Open();
+	}
+	bool EndArray(rapidjson::SizeType) {
+		depth--;
+		return true;
+	}
+};
+
+} // namespace
+
+void RegisterMetrics(const Context &ctx) {
+	auto &reg = metrics::Default();
+	pg::Pool *pool = ctx.pool;
+	GroupCommitter *committer = ctx.committer;
+	reg.Callback("event_api_pg_connections", "gauge", "Open PostgreSQL connections of the HTTP API pool.",
+	             [pool] { return "event_api_pg_connections " + std::to_string(pool->ConnectionsUp()) + "\n"; });
+	reg.Callback("event_api_pg_available", "gauge", "1 when the HTTP API pool has a PostgreSQL connection, else 0.",
+	             [pool] { return std::string("event_api_pg_available ") + (pool->Available() ? "1" : "0") + "\n"; });
+	reg.Callback("event_api_pg_queue_depth", "gauge", "Queries waiting for a connection of the HTTP API pool.",
+	             [pool] { return "event_api_pg_queue_depth " + std::to_string(pool->QueueDepth()) + "\n"; });
+	reg.Callback("event_api_group_commit_pending", "gauge", "Single-event creates waiting for a group commit.",
+	             [committer] { return "event_api_group_commit_pending " + std::to_string(committer->Pending()) + "\n"; });
+	auto &sizes = reg.Histogram("event_api_group_commit_batch_size", "Creates committed per group-commit transaction.",
+	                            {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000});
+	metrics::Histogram &h = sizes.With();
+	committer->SetBatchObserver([&h](size_t n) { h.Observe(static_cast<double>(n)); });
+}
+
+http::Response Json(int status, std::string body) {
+	http::Response r;
+	r.status = status;
+	r.body = std::move(body);
+	return r;
+}
+
+http::Response DbFailure(pg::Result::Status status, const std::string &sqlstate, const std::string &message,
+                         const std::string &detail, const std::string &hint, const std::string &request_id) {
+	switch (status) {
+	case pg::Result::Status::kUnavailable: {
+		http::Response r = http::ErrorResponse(503, "unavailable", "the database is unavailable, retry later",
+		                                       request_id, message);
+		r.headers.emplace_back("Retry-After", "1");
+		return r;
+	}
+	case pg::Result::Status::kOverloaded: {
+		http::Response r =
+			http::ErrorResponse(429, "overloaded", "too many requests waiting for the database, retry later",
+			                    request_id, message);
+		r.headers.emplace_back("Retry-After", "1");
+		return r;
+	}
+	default:
+		break;
+	}
+	int code = http::StatusForSqlstate(sqlstate);
+	http::Response r = http::ErrorResponse(code, http::CodeForStatus(code), message, request_id, detail, hint, sqlstate);
+	if (code == 503)
+		r.headers.emplace_back("Retry-After", "1");
+	return r;
+}
+
+http::Response DbFailure(const pg::Result &r, const std::string &request_id) {
+	return DbFailure(r.status, r.sqlstate, r.message, r.detail, r.hint, request_id);
+}
+
+void RunQuery(const Context &ctx, const std::string &request_id, http::Reply reply, std::string sql,
+              std::vector<std::optional<std::string>> params, OnRows on_ok) {
+	auto shared_reply = std::make_shared<http::Reply>(std::move(reply));
+	pg::Query q;
+	q.sql = std::move(sql);
+	q.params = std::move(params);
+	q.done = [shared_reply, request_id, on_ok = std::move(on_ok)](pg::Result r) {
+		(*shared_reply)(r.ok() ? on_ok(r) : DbFailure(r, request_id));
+	};
+	pg::Result::Status refusal = pg::Result::Status::kUnavailable;
+	if (!ctx.pool->Submit(std::move(q), &refusal))
+		(*shared_reply)(DbFailure(refusal, "", "", "", "", request_id));
+}
+
+std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out) {
+	// A raw NUL byte is never valid JSON, and it would end rapidjson's input early.
+	if (body.find('\0') != std::string::npos)
+		return "malformed JSON: NUL byte in the body";
+	Scanner scan;
+	scan.kind = kind;
+	scan.item_depth = kind == JsonKind::kObject ? 1 : 2;
+	rapidjson::StringStream stream(body.c_str());
+	scan.stream = &stream;
+	rapidjson::Reader reader;
+	constexpr unsigned kFlags =
+		rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
+	rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, scan);
+	if (scan.nul)
+		return "\\u0000 is not allowed in JSON strings (PostgreSQL jsonb cannot store it)";
+	if (scan.too_deep)
+		return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+	if (!ok)
+		return std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) + " at byte " +
+		       std::to_string(ok.Offset());
+	size_t start = body.find_first_not_of(" \t\r\n");
+	char first = start == std::string::npos ? 0 : body[start];
+	if (kind == JsonKind::kObject && first != '{')
+		return "the request body must be a JSON object";
+	if (kind == JsonKind::kArray && first != '[')
+		return "the request body must be a JSON array";
+	if (traceparent == nullptr) {
+		*out = body;
+		return "";
+	}
+	std::string member = "\"traceparent\":" + core::JsonQuote(*traceparent);
+	out->clear();
+	out->reserve(body.size() + scan.edits.size() * (member.size() + 16));
+	size_t from = 0;
+	for (const auto &e : scan.edits) {
+		out->append(body, from, e.at - from);
+		if (e.comma)
+			out->push_back(',');
+		if (e.wrap)
+			*out += "\"metadata\":{" + member + "}";
+		else
+			*out += member;
+		from = e.at;
+	}
+	out->append(body, from, std::string::npos);
+	return "";
+}
+
+bool IsValidTraceparent(const std::string &v) {
+	// 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+	if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-')
+		return false;
+	auto hex = [&v](size_t from, size_t n) {
+		for (size_t i = from; i < from + n; i++)
+			if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+				return false;
+		return true;
+	};
+	auto zeros = [&v](size_t from, size_t n) { return v.compare(from, n, std::string(n, '0')) == 0; };
+	if (!hex(0, 2) || !hex(3, 32) || !hex(36, 16) || !hex(53, 2))
+		return false;
+	if (v.compare(0, 2, "ff") == 0 || zeros(3, 32) || zeros(36, 16))
+		return false;
+	// Version 00 has exactly these fields; later versions may append "-..." fields.
+	if (v.compare(0, 2, "00") == 0)
+		return v.size() == 55;
+	return v.size() == 55 || v[55] == '-';
+}
+
+const std::string *Traceparent(const http::Request &req, std::string *bad) {
+	const std::string *tp = req.Header("traceparent");
+	if (tp != nullptr && !IsValidTraceparent(*tp))
+		*bad = "invalid traceparent header: expected 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>";
+	return tp;
+}
+
+bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent, std::string *json,
+                 http::Response *error) {
+	std::string bad;
+	const std::string *tp = with_traceparent ? Traceparent(req, &bad) : nullptr;
+	if (!bad.empty()) {
+		*error = http::ErrorResponse(400, "bad_request", bad, req.request_id);
+		return false;
+	}
+	std::string err = CheckJsonBody(req.body, kind, tp, json);
+	if (!err.empty()) {
+		*error = http::ErrorResponse(400, "invalid_json", err, req.request_id);
+		return false;
+	}
+	return true;
+}
+
+} // namespace event::sidecar::api

@@ -1,0 +1,27 @@
+// routes.hpp — the management API of spec 5.1 (endpoints 2-7; /health is http/status_routes):
+// one Add*Routes per resource file, each endpoint a thin mapping onto one SQL function.
+#pragma once
+
+#include "api/common.hpp"
+#include "http/router.hpp"
+
+namespace event::sidecar::api {
+
+// events.cpp: POST create (group commit), POST batch, GET {event_id}, POST query.
+void AddEventRoutes(http::Router *router, const Context &ctx);
+// statistics.cpp: GET /api/v1/events/statistics.
+void AddStatisticsRoutes(http::Router *router, const Context &ctx);
+// streams.cpp: GET /api/v1/events/stream/{stream_id}.
+void AddStreamRoutes(http::Router *router, const Context &ctx);
+
+// bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
+void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
+
+// All of them.
+inline void AddApiRoutes(http::Router *router, const Context &ctx) {
+	AddEventRoutes(router, ctx);
+	AddStatisticsRoutes(router, ctx);
+	AddStreamRoutes(router, ctx);
+}
+
+} // namespace event::sidecar::api

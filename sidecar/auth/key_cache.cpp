@@ -1,0 +1,237 @@
+// key_cache.cpp — the cached API-key check and its periodic reload (see key_cache.hpp).
+#include "auth/key_cache.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "log.hpp"
+
+namespace event::sidecar::auth {
+
+namespace {
+
+constexpr std::string_view kSecretPrefix = "evk_";
+constexpr size_t kSecretLength = 4 + 64;
+constexpr size_t kPrefixLength = 12;
+
+constexpr char kLoadSql[] = "SELECT k.id, k.prefix, pg_catalog.encode(k.secret_hash, 'hex'), k.scopes, k.rate_limit, "
+                            "k.revoked FROM event.api_key_hashes() k";
+
+int HexDigit(char c) {
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+http::AuthDecision Deny(int status, const char *code, std::string message) {
+	http::AuthDecision d;
+	d.status = status;
+	d.code = code;
+	d.message = std::move(message);
+	return d;
+}
+
+bool HasScope(const KeyEntry &k, http::Scope scope) {
+	switch (scope) {
+	case http::Scope::kNone:
+		return true;
+	case http::Scope::kRead:
+		return k.read || k.admin;
+	case http::Scope::kWrite:
+		return k.write || k.admin;
+	case http::Scope::kAdmin:
+		return k.admin;
+	}
+	return false;
+}
+
+} // namespace
+
+bool ParseKeyRow(const std::string &id, const std::string &prefix, const std::string &hash_hex,
+                 const std::string &scopes, const std::string &rate_limit, const std::string &revoked, KeyEntry *out) {
+	if (hash_hex.size() != 64 || prefix.size() != kPrefixLength)
+		return false;
+	out->id = id;
+	out->prefix = prefix;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = HexDigit(hash_hex[2 * i]), lo = HexDigit(hash_hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out->hash[i] = static_cast<unsigned char>(hi * 16 + lo);
+	}
+	if (scopes.size() < 2 || scopes.front() != '{' || scopes.back() != '}')
+		return false;
+	std::string_view list(scopes.data() + 1, scopes.size() - 2);
+	while (!list.empty()) {
+		size_t comma = list.find(',');
+		std::string_view s = list.substr(0, comma);
+		out->read |= s == "read";
+		out->write |= s == "write";
+		out->admin |= s == "admin";
+		list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+	}
+	out->rate_limit = rate_limit.empty() ? 0 : std::atoi(rate_limit.c_str());
+	out->revoked = revoked == "t";
+	return true;
+}
+
+KeyCache::KeyCache(pg::Pool *pool, Options options) : pool_(pool), options_(options) {}
+
+KeyCache::~KeyCache() { Stop(); }
+
+void KeyCache::Start() {
+	if (!thread_.joinable())
+		thread_ = std::thread([this] { Run(); });
+}
+
+void KeyCache::Stop() {
+	{
+		std::lock_guard<std::mutex> lock(run_mu_);
+		stop_ = true;
+	}
+	run_cv_.notify_all();
+	if (thread_.joinable())
+		thread_.join();
+}
+
+bool KeyCache::Loaded() const {
+	std::lock_guard<std::mutex> lock(mu_);
+	return keys_ != nullptr;
+}
+
+void KeyCache::Replace(std::vector<KeyEntry> keys) {
+	auto map = std::make_shared<std::map<std::string, KeyEntry, std::less<>>>();
+	for (KeyEntry &k : keys)
+		map->emplace(k.prefix, std::move(k));
+	std::lock_guard<std::mutex> lock(mu_);
+	keys_ = std::move(map);
+}
+
+void KeyCache::Run() {
+	std::unique_lock<std::mutex> lock(run_mu_);
+	while (!stop_) {
+		lock.unlock();
+		Refresh();
+		lock.lock();
+		// Until the first load succeeds, retry quickly.
+		auto wait = std::chrono::milliseconds(Loaded() ? options_.refresh_ms : std::min<int64_t>(200, options_.refresh_ms));
+		run_cv_.wait_for(lock, wait, [this] { return stop_; });
+	}
+}
+
+// Asks the pool for the key hashes; the callback swaps the cache. When PostgreSQL is away the
+// last loaded keys stay in force (no revocation can be learnt meanwhile either).
+void KeyCache::Refresh() {
+	pg::Query q;
+	q.sql = kLoadSql;
+	q.done = [this](pg::Result r) {
+		if (!r.ok()) {
+			Log(LogLevel::kWarn, "auth: loading API keys failed", {{"sqlstate", r.sqlstate}, {"error", r.message}});
+			return;
+		}
+		std::vector<KeyEntry> keys;
+		for (int i = 0; i < r.rows; i++) {
+			KeyEntry k;
+			if (ParseKeyRow(r.Value(i, 0), r.Value(i, 1), r.Value(i, 2), r.Value(i, 3), r.Value(i, 4), r.Value(i, 5),
+			                &k))
+				keys.push_back(std::move(k));
+		}
+		Replace(std::move(keys));
+	};
+	pg::Result::Status refusal;
+	pool_->Submit(std::move(q), &refusal); // refused: PostgreSQL down; try again next round
+}
+
+http::AuthDecision KeyCache::Check(const http::Request &req, http::Scope scope) {
+	return CheckHeader(req.Header("Authorization"), scope, std::chrono::steady_clock::now());
+}
+
+http::AuthDecision KeyCache::CheckHeader(const std::string *authorization, http::Scope scope,
+                                         std::chrono::steady_clock::time_point now) {
+	if (authorization == nullptr)
+		return Deny(401, "unauthorized", "missing API key: send Authorization: Bearer <key>");
+	std::string_view value(*authorization);
+	if (value.size() < 7 || !http::EqualsIgnoreCase(value.substr(0, 7), "Bearer "))
+		return Deny(401, "unauthorized", "malformed Authorization header: expected Bearer <key>");
+	std::string_view token = value.substr(7);
+	while (!token.empty() && token.front() == ' ')
+		token.remove_prefix(1);
+	while (!token.empty() && token.back() == ' ')
+		token.remove_suffix(1);
+	if (token.size() != kSecretLength || token.substr(0, kSecretPrefix.size()) != kSecretPrefix)
+		return Deny(401, "unauthorized", "invalid API key");
+
+	std::shared_ptr<const std::map<std::string, KeyEntry, std::less<>>> keys;
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		keys = keys_;
+	}
+	if (!keys) {
+		http::AuthDecision d = Deny(503, "unavailable", "API keys not loaded yet: PostgreSQL is unavailable");
+		d.retry_after_s = 1;
+		return d;
+	}
+	auto it = keys->find(token.substr(0, kPrefixLength));
+	unsigned char digest[32];
+	unsigned int digest_len = 0;
+	if (!EVP_Digest(token.data(), token.size(), digest, &digest_len, EVP_sha256(), nullptr) || digest_len != 32)
+		return Deny(503, "unavailable", "SHA-256 is not available");
+	// The hash is compared even for an unknown prefix (against a dummy), so timing does not tell
+	// known prefixes apart.
+	static const unsigned char kDummy[32] = {};
+	bool match = CRYPTO_memcmp(digest, it == keys->end() ? kDummy : it->second.hash, 32) == 0;
+	if (it == keys->end() || !match)
+		return Deny(401, "unauthorized", "invalid API key");
+	const KeyEntry &key = it->second;
+	if (key.revoked) {
+		http::AuthDecision d = Deny(401, "unauthorized", "API key revoked");
+		d.key_id = key.id;
+		return d;
+	}
+	if (!HasScope(key, scope)) {
+		http::AuthDecision d =
+			Deny(403, "forbidden", std::string("this API key lacks the \"") + http::ScopeName(scope) + "\" scope");
+		d.key_id = key.id;
+		return d;
+	}
+	if (int retry = TakeToken(key, now); retry > 0) {
+		http::AuthDecision d = Deny(429, "rate_limited",
+		                            "rate limit of this API key exceeded (" + std::to_string(key.rate_limit) + "/s)");
+		d.retry_after_s = retry;
+		d.key_id = key.id;
+		return d;
+	}
+	http::AuthDecision ok;
+	ok.key_id = key.id;
+	return ok;
+}
+
+int KeyCache::TakeToken(const KeyEntry &key, std::chrono::steady_clock::time_point now) {
+	if (key.rate_limit <= 0)
+		return 0;
+	std::lock_guard<std::mutex> lock(bucket_mu_);
+	auto [it, fresh] = buckets_.try_emplace(key.id);
+	Bucket &b = it->second;
+	double rate = key.rate_limit;
+	if (fresh) {
+		b.tokens = rate;
+	} else {
+		double elapsed = std::chrono::duration<double>(now - b.last).count();
+		b.tokens = std::min(rate, b.tokens + std::max(0.0, elapsed) * rate);
+	}
+	b.last = now;
+	if (b.tokens >= 1) {
+		b.tokens -= 1;
+		return 0;
+	}
+	return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / rate)));
+}
+
+} // namespace event::sidecar::auth

@@ -1,0 +1,84 @@
+// key_cache.hpp — API-key authentication without a database round trip per request.
+//
+// The cache holds what event.api_key_hashes() returns (prefix, SHA-256 of the secret, scopes,
+// per-second rate limit, revoked), reloaded through the pool every Options::refresh_ms, so a
+// revocation takes effect within about that time. A request's key ("Authorization: Bearer
+// evk_...") is found by its 12-character prefix, and SHA-256 of the whole presented key is
+// compared with the stored hash in constant time (CRYPTO_memcmp). Rate limits are token buckets
+// per key (burst = one second's worth). Until the first load succeeds every request gets 503.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "auth/options.hpp"
+#include "http/router.hpp"
+#include "pg/pool.hpp"
+
+namespace event::sidecar::auth {
+
+struct KeyEntry {
+	std::string id;
+	std::string prefix;
+	unsigned char hash[32];
+	bool read = false, write = false, admin = false;
+	int rate_limit = 0; // requests per second; 0 = none
+	bool revoked = false;
+};
+
+class KeyCache {
+public:
+	KeyCache(pg::Pool *pool, Options options);
+	~KeyCache();
+	KeyCache(const KeyCache &) = delete;
+	KeyCache &operator=(const KeyCache &) = delete;
+
+	// Starts the refresh thread (the first load is requested at once).
+	void Start();
+	void Stop();
+
+	// The router's authenticator: checks the Authorization header of req against scope.
+	http::AuthDecision Check(const http::Request &req, http::Scope scope);
+	// The same on the bare header value (nullptr = absent), at time now (for tests).
+	http::AuthDecision CheckHeader(const std::string *authorization, http::Scope scope,
+	                               std::chrono::steady_clock::time_point now);
+
+	// Replaces the cached keys (the refresh does this; tests too).
+	void Replace(std::vector<KeyEntry> keys);
+	bool Loaded() const;
+
+private:
+	struct Bucket {
+		double tokens = 0;
+		std::chrono::steady_clock::time_point last;
+	};
+	void Run();
+	void Refresh();
+	int TakeToken(const KeyEntry &key, std::chrono::steady_clock::time_point now); // 0 or Retry-After seconds
+
+	pg::Pool *pool_;
+	Options options_;
+	mutable std::mutex mu_;
+	std::shared_ptr<const std::map<std::string, KeyEntry, std::less<>>> keys_; // by prefix; guarded by mu_
+	std::mutex bucket_mu_;
+	std::map<std::string, Bucket> buckets_; // by key id
+	std::mutex run_mu_;
+	std::condition_variable run_cv_;
+	bool stop_ = false;
+	std::thread thread_;
+};
+
+// Parses one row of event.api_key_hashes() as text (id, prefix, hex hash, scopes "{read,...}",
+// rate_limit or "", revoked "t"/"f"). False if malformed.
+bool ParseKeyRow(const std::string &id, const std::string &prefix, const std::string &hash_hex,
+                 const std::string &scopes, const std::string &rate_limit, const std::string &revoked, KeyEntry *out);
+
+} // namespace event::sidecar::auth

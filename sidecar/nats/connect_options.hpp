@@ -1,0 +1,38 @@
+// connect_options.hpp — what every NATS connection of the sidecar shares: credentials and TLS
+// from the configuration (--nats-user/-password/-token/-creds, --nats-tls-*), and small nats.c
+// helpers for error texts and option chains.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <string>
+
+#include "config.hpp"
+
+namespace event::sidecar::nats {
+
+// Applies the credentials and TLS settings of config to o (the URL and callbacks are the
+// caller's). False with a one-line error naming the flag (e.g. an invalid creds seed).
+bool ApplyAuthOptions(natsOptions *o, const Config &config, std::string *error);
+
+std::string StatusText(natsStatus s);
+// nats_GetLastError() without its "(file.c:123): " prefix; "" if there is none.
+std::string LastErrorText();
+
+// Runs a chain of nats.c option setters, stopping at the first failure.
+struct Chain {
+	natsStatus s = NATS_OK;
+	const char *what = "";
+	Chain &Do(natsStatus next, const char *name) {
+		if (s == NATS_OK && next != NATS_OK) {
+			s = next;
+			what = name;
+		}
+		return *this;
+	}
+};
+
+// "flag: status (detail)" for a failed chain.
+std::string ChainError(const Chain &c);
+
+} // namespace event::sidecar::nats

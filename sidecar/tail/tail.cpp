@@ -1,0 +1,319 @@
+// tail.cpp — live tail over an ordered JetStream consumer per client (see tail.hpp).
+#include "tail/tail.hpp"
+
+#include <nats/nats.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "http/stream.hpp"
+#include "log.hpp"
+#include "metrics/registry.hpp"
+#include "nats/connect_options.hpp"
+
+namespace event::sidecar::tail {
+
+namespace {
+
+metrics::Gauge &OpenTails() {
+	static auto &g = metrics::Default().Gauge("event_tail_open", "Live tail streams open.").With();
+	return g;
+}
+
+metrics::Counter &TailEvents() {
+	static auto &c = metrics::Default().Counter("event_tail_events_sent_total", "Events sent to live tails.").With();
+	return c;
+}
+
+void OnConnected(natsConnection *, void *) noexcept {}
+
+bool ParsePosition(const std::string &text, uint64_t *out) {
+	if (text.empty() || text.size() > 19)
+		return false;
+	uint64_t n = 0;
+	for (char ch : text) {
+		if (ch < '0' || ch > '9')
+			return false;
+		n = n * 10 + static_cast<uint64_t>(ch - '0');
+	}
+	*out = n;
+	return true;
+}
+
+} // namespace
+
+bool ParseFilter(const http::Request &req, Filter *filter, std::string *error) {
+	*filter = Filter{};
+	for (const auto &[name, value] : req.query) {
+		if (name == "event_type")
+			filter->event_type_prefix = value;
+		else if (name == "source")
+			filter->source = value;
+		else if (name == "category")
+			filter->category = value;
+		else if (name == "stream_id")
+			filter->stream_id = value;
+		else if (name == "from_position") {
+			if (!ParsePosition(value, &filter->from_position)) {
+				*error = "from_position must be a non-negative integer (a tail_position), got \"" + value + "\"";
+				return false;
+			}
+			filter->resume = true;
+		} else {
+			*error = "unknown query parameter \"" + name +
+					 "\" (allowed: event_type, source, category, stream_id, from_position)";
+			return false;
+		}
+	}
+	const std::string *last = req.Header("Last-Event-ID");
+	if (!filter->resume && last && !last->empty()) {
+		if (!ParsePosition(*last, &filter->from_position)) {
+			*error = "Last-Event-ID must be a tail_position, got \"" + *last + "\"";
+			return false;
+		}
+		filter->resume = true;
+	}
+	return true;
+}
+
+bool Matches(const Filter &f, const relay::DecodedMessage &e) {
+	if (!f.event_type_prefix.empty() && e.event_type.substr(0, f.event_type_prefix.size()) != f.event_type_prefix)
+		return false;
+	if (!f.source.empty() && e.event_source != f.source)
+		return false;
+	if (!f.category.empty() && e.event_category != f.category)
+		return false;
+	if (!f.stream_id.empty() && e.stream_id != f.stream_id)
+		return false;
+	return true;
+}
+
+// One client's tail: its stream and its JetStream subscription. Kept alive by `self_` until
+// nats.c reports the subscription complete (no callback can run after that).
+class Subscriber {
+public:
+	Subscriber(std::shared_ptr<http::Stream> stream, Filter filter) : stream_(std::move(stream)), filter_(std::move(filter)) {
+		OpenTails().Add(1);
+	}
+	~Subscriber() { OpenTails().Add(-1); }
+
+	// Creates the ordered consumer (a JetStream API round trip: called off the I/O threads).
+	void Subscribe(const std::shared_ptr<Subscriber> &self, jsCtx *js, const std::string &stream_name) {
+		jsSubOptions so;
+		jsSubOptions_Init(&so);
+		so.Stream = stream_name.c_str();
+		so.Ordered = true;
+		if (filter_.resume) {
+			so.Config.DeliverPolicy = js_DeliverByStartSequence;
+			so.Config.OptStartSeq = filter_.from_position + 1;
+		} else {
+			so.Config.DeliverPolicy = js_DeliverNew;
+		}
+		std::lock_guard<std::mutex> lock(mu_);
+		if (stopped_)
+			return;
+		self_ = self;
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		natsSubscription *sub = nullptr;
+		natsStatus s = js_Subscribe(&sub, js, "events.>", &Subscriber::OnMsg, this, nullptr, &so, &jerr);
+		if (s == NATS_OK)
+			s = natsSubscription_SetOnCompleteCB(sub, &Subscriber::OnComplete, this);
+		if (s != NATS_OK) {
+			std::string why = nats::StatusText(s) + " " + nats::LastErrorText();
+			if (sub)
+				natsSubscription_Destroy(sub);
+			self_.reset();
+			Log(LogLevel::kWarn, "tail: cannot subscribe", {{"error", why}});
+			stream_->Close("tail unavailable: " + why);
+			return;
+		}
+		sub_ = sub;
+	}
+
+	// Ends the subscription (idempotent; from any thread but nats.c's callback).
+	void Stop() {
+		std::lock_guard<std::mutex> lock(mu_);
+		stopped_ = true;
+		if (sub_) {
+			natsSubscription_Unsubscribe(sub_);
+			natsSubscription_Destroy(sub_);
+			sub_ = nullptr;
+		}
+	}
+
+	http::Stream &stream() { return *stream_; }
+
+private:
+	static void OnMsg(natsConnection *, natsSubscription *, natsMsg *msg, void *closure) noexcept {
+		auto *self = static_cast<Subscriber *>(closure);
+		try {
+			jsMsgMetaData *meta = nullptr;
+			if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+				uint64_t seq = meta->Sequence.Stream;
+				jsMsgMetaData_Destroy(meta);
+				std::string_view payload(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+				relay::DecodedMessage event;
+				if (relay::ParseDecodedMessage(payload, &event) && event.kind == relay::DecodedKind::kEvent &&
+					Matches(self->filter_, event)) {
+					std::string body = "{\"tail_position\":" + std::to_string(seq) + ",\"event\":";
+					body.append(payload.data(), payload.size());
+					body += '}';
+					http::Stream &st = *self->stream_;
+					if (st.Send(st.IsWebSocket() ? std::move(body) : http::SseEvent(body, std::to_string(seq))))
+						TailEvents().Inc();
+				}
+			}
+		} catch (...) {
+			Log(LogLevel::kError, "tail: message callback failed");
+		}
+		natsMsg_Destroy(msg);
+	}
+
+	static void OnComplete(void *closure) noexcept {
+		auto *self = static_cast<Subscriber *>(closure);
+		std::shared_ptr<Subscriber> keep;
+		{
+			std::lock_guard<std::mutex> lock(self->mu_);
+			keep = std::move(self->self_);
+		}
+		// keep goes out of scope here: the subscriber may be freed.
+	}
+
+	std::shared_ptr<http::Stream> stream_;
+	Filter filter_;
+	std::mutex mu_;
+	natsSubscription *sub_ = nullptr;
+	bool stopped_ = false;
+	std::shared_ptr<Subscriber> self_;
+};
+
+struct Tail::Impl {
+	explicit Impl(const Config &c) : config(c) {}
+	const Config &config;
+	natsOptions *opts = nullptr;
+	natsConnection *nc = nullptr;
+	jsCtx *js = nullptr;
+	std::mutex mu;
+	std::set<std::shared_ptr<Subscriber>> subscribers; // open tails, for Stop
+	bool stopped = false;
+
+	bool Connected() { return nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED; }
+};
+
+Tail::Tail(const Config &config) : impl_(std::make_shared<Impl>(config)) {}
+
+Tail::~Tail() { Stop(); }
+
+bool Tail::Start(std::string *error) {
+	Impl &t = *impl_;
+	natsStatus s = natsOptions_Create(&t.opts);
+	nats::Chain c;
+	c.Do(s, "nats options");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetURL(t.opts, t.config.nats_url.c_str()), "--nats-url");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetName(t.opts, "event-sidecar-tail"), "name");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetMaxReconnect(t.opts, -1), "max reconnect");
+	if (c.s == NATS_OK)
+		// With a connected callback the first connect does not block (without one nats.c would
+		// retry in the foreground forever while NATS is away or refuses the credentials).
+		c.Do(natsOptions_SetRetryOnFailedConnect(t.opts, true, &OnConnected, nullptr), "retry on failed connect");
+	if (c.s != NATS_OK) {
+		*error = nats::ChainError(c);
+		return false;
+	}
+	if (!nats::ApplyAuthOptions(t.opts, t.config, error))
+		return false;
+	s = natsConnection_Connect(&t.nc, t.opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		*error = "tail: nats connect: " + nats::StatusText(s);
+		return false;
+	}
+	s = natsConnection_JetStream(&t.js, t.nc, nullptr);
+	if (s != NATS_OK) {
+		*error = "tail: jetstream context: " + nats::StatusText(s);
+		return false;
+	}
+	return true;
+}
+
+void Tail::Stop() {
+	Impl &t = *impl_;
+	std::set<std::shared_ptr<Subscriber>> subs;
+	{
+		std::lock_guard<std::mutex> lock(t.mu);
+		if (t.stopped)
+			return;
+		t.stopped = true;
+		subs.swap(t.subscribers);
+	}
+	for (const auto &sub : subs) {
+		sub->Stop();
+		sub->stream().Close("server shutting down");
+	}
+	if (t.js)
+		jsCtx_Destroy(t.js);
+	if (t.nc) {
+		natsConnection_Close(t.nc);
+		natsConnection_Destroy(t.nc);
+	}
+	if (t.opts)
+		natsOptions_Destroy(t.opts);
+	t.js = nullptr;
+	t.nc = nullptr;
+	t.opts = nullptr;
+}
+
+void Tail::AddRoutes(http::Router *router) {
+	http::RouteOptions options;
+	options.scope = http::Scope::kRead;
+	options.cors = true;
+	std::shared_ptr<Impl> impl = impl_;
+	router->Add(
+		"GET", "/api/v1/events/tail",
+		[impl](http::Request &&req, http::Reply reply) {
+			Filter filter;
+			std::string error;
+			if (!ParseFilter(req, &filter, &error))
+				return reply(http::ErrorResponse(400, "bad_request", error, req.request_id));
+			if (!impl->Connected()) {
+				http::Response r = http::ErrorResponse(503, "unavailable", "NATS is not reachable", req.request_id);
+				r.headers.emplace_back("Retry-After", "1");
+				return reply(std::move(r));
+			}
+			http::Response r;
+			r.stream = [impl, filter](std::shared_ptr<http::Stream> stream) {
+				auto sub = std::make_shared<Subscriber>(stream, filter);
+				{
+					std::lock_guard<std::mutex> lock(impl->mu);
+					if (impl->stopped)
+						return stream->Close("server shutting down");
+					impl->subscribers.insert(sub);
+				}
+				std::weak_ptr<Subscriber> weak = sub;
+				// Lock order everywhere: impl->mu before a subscriber's own mutex, never the reverse.
+				stream->OnClose([impl, weak](const std::string &) {
+					if (auto s = weak.lock()) {
+						{
+							std::lock_guard<std::mutex> lock(impl->mu);
+							impl->subscribers.erase(s);
+						}
+						s->Stop();
+					}
+				});
+				// The consumer is created by a JetStream request: not on the I/O thread.
+				std::thread([impl, sub] {
+					std::lock_guard<std::mutex> lock(impl->mu);
+					if (!impl->stopped && impl->js)
+						sub->Subscribe(sub, impl->js, impl->config.stream_name);
+				}).detach();
+			};
+			reply(std::move(r));
+		},
+		options);
+}
+
+} // namespace event::sidecar::tail

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# test/bench/http.sh — HTTP API benchmarks with wrk on loopback (docs/benchmarks.md), each
+# beside a baseline of the same run:
+#   1. POST /api/v1/events/create, 64 connections (group commit; each answered after commit)
+#      beside POST /bench/insert on the same server (--bench-baseline on): one plain INSERT into
+#      bench.base_events per request, same HTTP stack, auth and pool, no group commit;
+#   2. POST /api/v1/events/batch with 100 events per request, as events/s, beside the same
+#      events through /bench/insert one per request;
+#   3. POST /api/v1/events/query returning 1000 events, latency, beside GET /health (the HTTP
+#      round trip without the database).
+# Starts its own cluster, nats-server and sidecar; writes build/bench/http-results.md.
+# Environment: BENCH_SECONDS (10), BENCH_EVENTS events loaded before the query test (200000),
+# BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory.
+set -euo pipefail
+REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+BENCH_NAME=http
+. "$REPO_ROOT/test/bench/lib.sh"
+here=$REPO_ROOT/test/bench
+secs=${BENCH_SECONDS:-10}
+events=${BENCH_EVENTS:-200000}
+conns=${BENCH_CONNECTIONS:-64}
+outdir=$REPO_ROOT/build/bench
+mkdir -p "$outdir"
+command -v wrk >/dev/null || { echo "http.sh: wrk not installed (make deps)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/event-bench-http.XXXXXX)
+chmod 755 "$tmp"
+nats_pid="" sidecar_pid=""
+cleanup() {
+	set +e
+	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null; }
+	[ -n "$nats_pid" ] && { kill "$nats_pid" 2>/dev/null; wait "$nats_pid" 2>/dev/null; }
+	"$HARNESS/pg_stop.sh" "$tmp/pg" >/dev/null 2>&1 || true
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+bench_cluster "$tmp/pg"
+psql -X -q -f "$here/setup.sql" >/dev/null
+q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+key=$(q "SELECT event.create_api_key('bench')->>'secret'")
+nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
+nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
+nats_pid=$!
+EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
+	--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$hport" --bench-baseline on \
+	--log-level warn >"$tmp/sidecar.log" 2>&1 &
+sidecar_pid=$!
+base=http://127.0.0.1:$hport
+for _ in $(seq 100); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$base/api/v1/events/statistics")" = 200 ] && break
+	sleep 0.2
+done
+
+# run_wrk NAME PATH BODY_FILE CONNECTIONS: wrk for $secs s; sets RPS, P99_MS, BAD (non-2xx + errors).
+run_wrk() {
+	local name=$1 path=$2 body=$3 c=$4 out=$tmp/wrk.$1.txt
+	BENCH_BODY_FILE=$body BENCH_KEY=$key wrk -t2 -c"$c" -d"${secs}s" --latency -s "$here/http_post.lua" \
+		"$base$path" >"$out" 2>&1
+	RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	P99_MS=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
+		else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$out")
+	BAD=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
+	log "$name: $RPS req/s, p99 $P99_MS ms, non-2xx/errors $BAD"
+}
+
+printf '{"event_type":"bench.http","event_source":"backend","event_category":"order","user_id":"u1","data":{"order":42,"total":99.5}}' >"$tmp/one.json"
+python3 -c "
+import json
+print(json.dumps([{'event_type': 'bench.http', 'event_source': 'backend', 'event_category': 'order', 'user_id': 'u1', 'data': {'order': i, 'total': 99.5}} for i in range(100)]))" >"$tmp/hundred.json"
+
+log "warm-up"
+run_wrk warmup /api/v1/events/create "$tmp/one.json" "$conns" >/dev/null 2>&1 || true
+
+run_wrk create /api/v1/events/create "$tmp/one.json" "$conns"; c_rps=$RPS c_p99=$P99_MS c_bad=$BAD
+run_wrk baseline /bench/insert "$tmp/one.json" "$conns"; b_rps=$RPS b_p99=$P99_MS b_bad=$BAD
+row "create, $conns connections (req/s)" "$c_rps" "$b_rps" "$(fmt %.2fx "$(calc "$c_rps / $b_rps")")" ">= 20000" "$(met "$c_rps" '>=' 20000)"
+row "create p99 latency (ms)" "$c_p99" "$b_p99" "$(fmt %.2fx "$(calc "$c_p99 / $b_p99")")" "< 10" "$(met "$c_p99" '<' 10)"
+
+run_wrk batch /api/v1/events/batch "$tmp/hundred.json" 16; e_rps=$(calc "$RPS * 100") e_bad=$BAD
+row "batch of 100, 16 connections (events/s)" "$(fmt %.0f "$e_rps")" "$b_rps" "$(fmt %.2fx "$(calc "$e_rps / $b_rps")")" ">= 150000" "$(met "$e_rps" '>=' 150000)"
+
+have=$(q "SELECT count(*) FROM event.events")
+if [ "$have" -lt "$events" ]; then
+	log "loading $((events - have)) events for the query test"
+	q "SELECT count(*) FROM generate_series(1, $(((events - have + 999) / 1000))) g,
+		LATERAL (SELECT event.create_events((SELECT jsonb_agg(jsonb_build_object('event_type', 'bench.load', 'data',
+		jsonb_build_object('i', i))) FROM generate_series(1, 1000) i))) x" >/dev/null
+fi
+printf '{"limit":1000}' >"$tmp/query.json"
+run_wrk query /api/v1/events/query "$tmp/query.json" 8; q_rps=$RPS q_p99=$P99_MS q_bad=$BAD
+BENCH_BODY_FILE=$tmp/query.json BENCH_KEY=$key wrk -t2 -c8 -d"${secs}s" --latency "$base/health" >"$tmp/wrk.health.txt" 2>&1
+h_p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else sub(/ms$/, "", v); print v }' "$tmp/wrk.health.txt")
+row "query of 1000 results at $(q "SELECT count(*) FROM event.events") events, p99 (ms)" "$q_p99" "$h_p99 (GET /health)" "$(fmt %.1fx "$(calc "$q_p99 / $h_p99")")" "< 30" "$(met "$q_p99" '<' 30)"
+rss=$(awk '/VmRSS/ { print $2 }' "/proc/$sidecar_pid/status")
+log "sidecar RSS after the runs: $rss kB; non-2xx/errors: create $c_bad, baseline $b_bad, batch $e_bad, query $q_bad"
+
+{
+	echo "HTTP API benchmarks ($(nproc) cores, wrk -t2, ${secs}s each, $(date -u +%F))"
+	echo
+	echo "| benchmark | ours | baseline | ratio | goal | met? |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "non-2xx or socket errors: create $c_bad, baseline $b_bad, batch $e_bad, query $q_bad; sidecar RSS $rss kB"
+} | tee "$outdir/http-results.md"

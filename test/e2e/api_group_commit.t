@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# api_group_commit.t — concurrent POST /api/v1/events/create are coalesced into group commits:
+# 64 keep-alive clients at once; every good request is answered 201 after its commit, every bad
+# one 400 without failing its neighbours; the batch-size
+# histogram and the database's commit counter (pg_stat_database.xact_commit) show far fewer
+# transactions than requests.
+. "$(dirname "$0")/lib/sidecar.bash"
+. "$(dirname "$0")/lib/api.bash"
+plan 8
+P=gc$RUN_ID
+THREADS=64 PER=25
+
+api_start a --pg-pool-size 2
+xacts() { sql -c "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" | tail -n1; }
+sleep 1.2 # let the startup's statistics settle
+x0=$(xacts)
+c0=$(plain_metric event_api_group_commit_batch_size_count); c0=${c0:-0}
+python3 "$(dirname "$0")/lib/concurrent_creates.py" "$API_PORT" "$API_KEY" "$P" $THREADS $PER >"$T_TMP/run.json"
+sleep 1.2 # statistics are flushed at most every second
+x1=$(xacts)
+R=$T_TMP/run.json
+res() { python3 -c "import json; j=json.load(open('$R')); print($1)"; }
+bad_per_thread=$(python3 -c "print(sum(1 for i in range($PER) if i % 10 == 9 or i % 25 == 24))")
+good=$((THREADS * (PER - bad_per_thread)))
+is "$(res "j['ok']")" "$good" "every good request answered 201"
+is "$(res "j['bad']")" "$((THREADS * bad_per_thread))" "every bad request answered 400 (alone)"
+is "$(res "j['other']")" "[]" "no other status"
+res "'\\n'.join(j['ids'])" >"$T_TMP/ids.txt"
+is "$(stored_count "$T_TMP/ids.txt")" "$good" "each answered event is stored"
+is "$(sql -c "SELECT count(*) FROM event.events WHERE event_type = '$P.gc'")" "$good" "nothing else stored"
+c1=$(plain_metric event_api_group_commit_batch_size_count)
+s1=$(plain_metric event_api_group_commit_batch_size_sum)
+batches=$((c1 - c0))
+diag "requests $((THREADS * PER)), group commits $batches, items committed $s1, xact_commit delta $((x1 - x0))"
+[ "$batches" -gt 0 ] && [ "$((good / batches))" -ge 4 ]; ok $? "batch-size metric: on average >= 4 creates per commit"
+[ "$((x1 - x0))" -lt "$((good / 4))" ]; ok $? "pg_stat_database: fewer than a quarter as many commits as created events"
+req GET /health
+is "$STATUS" 200 "sidecar healthy"
+finish

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""concurrent_creates.py PORT KEY PREFIX THREADS PER_THREAD — POST /api/v1/events/create from
+THREADS keep-alive connections at once. Every 10th request of a thread is bad (unknown source),
+every 25th has a number beyond double range (refused by the sidecar's JSON check, which
+PostgreSQL's numeric would also refuse at this size). Prints one JSON line:
+{"ok": n201, "bad": n400, "other": [statuses], "ids": [...], "bad_ids": [...]}.
+"""
+import http.client, json, sys, threading
+
+port, key, prefix, threads, per = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+lock = threading.Lock()
+out = {"ok": 0, "bad": 0, "other": [], "ids": [], "bad_leaked": 0}
+
+
+def worker(t):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for i in range(per):
+        body = {"event_type": prefix + ".gc", "data": {"t": t, "i": i}}
+        bad = i % 10 == 9 or i % 25 == 24
+        if i % 10 == 9:
+            body["event_source"] = "nope"
+        raw = json.dumps(body)
+        if i % 25 == 24:
+            raw = raw[:-1] + ', "context": {"n": 1e200000}}'
+        c.request("POST", "/api/v1/events/create", raw, {"Authorization": "Bearer " + key,
+                                                         "Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        with lock:
+            if r.status == 201 and not bad:
+                out["ok"] += 1
+                out["ids"].append(json.loads(data)["event_id"])
+            elif r.status == 400 and bad:
+                out["bad"] += 1
+            else:
+                out["other"].append(r.status)
+    c.close()
+
+
+ts = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print(json.dumps(out))
