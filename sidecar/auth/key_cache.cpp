@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/hex.hpp"
 #include "log.hpp"
 
 namespace event::sidecar::auth {
@@ -19,16 +20,6 @@ constexpr size_t kPrefixLength = 12;
 
 constexpr char kLoadSql[] = "SELECT k.id, k.prefix, pg_catalog.encode(k.secret_hash, 'hex'), k.scopes, k.rate_limit, "
                             "k.revoked FROM event.api_key_hashes() k";
-
-int HexDigit(char c) {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 http::AuthDecision Deny(int status, const char *code, std::string message) {
 	http::AuthDecision d;
@@ -61,7 +52,7 @@ bool ParseKeyRow(const std::string &id, const std::string &prefix, const std::st
 	out->id = id;
 	out->prefix = prefix;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = HexDigit(hash_hex[2 * i]), lo = HexDigit(hash_hex[2 * i + 1]);
+		int hi = core::HexDigitValue(hash_hex[2 * i]), lo = core::HexDigitValue(hash_hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out->hash[i] = static_cast<unsigned char>(hi * 16 + lo);
