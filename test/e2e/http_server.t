@@ -81,14 +81,14 @@ while True:
 	if not d: break
 	b+=d
 sys.stdout.write(b.decode())' "$port")
-[ "$(printf '%s' "$out" | grep -o 'HTTP/1.1 [0-9]* ' | wc -l)" = 3 ]; ok $? "event-sidecar: three pipelined requests on one connection, three answers"
-printf '%s' "$out" | grep -q '"status":"ok"'; ok $? "event-sidecar: /health ok on the new server"
-printf '%s' "$out" | grep -q '{"error":{"code":"method_not_allowed","message":"POST is not allowed on /health","request_id":"h405"}}'
+[ "$(grep -o 'HTTP/1.1 [0-9]* ' <<<"$out" | wc -l)" = 3 ]; ok $? "event-sidecar: three pipelined requests on one connection, three answers"
+grep -q '"status":"ok"' <<<"$out"; ok $? "event-sidecar: /health ok on the new server"
+grep -q '{"error":{"code":"method_not_allowed","message":"POST is not allowed on /health","request_id":"h405"}}' <<<"$out"
 ok $? "event-sidecar: POST /health is 405 JSON with the request id"
-printf '%s' "$out" | grep -q '^http_requests_total{route="/health",status="200"} [1-9]'
+grep -q '^http_requests_total{route="/health",status="200"} [1-9]' <<<"$out"
 ok $? "event-sidecar: /metrics counts http_requests_total by route and status"
-printf '%s' "$out" | grep -q '^http_request_duration_seconds_bucket{route="/health",le="+Inf"} [1-9]' &&
-	printf '%s' "$out" | grep -q '^event_relay_events_received_total{slot="'"$SLOT"'"} '
+grep -q '^http_request_duration_seconds_bucket{route="/health",le="+Inf"} [1-9]' <<<"$out" &&
+	grep -q '^event_relay_events_received_total{slot="'"$SLOT"'"} ' <<<"$out"
 ok $? "event-sidecar: request-duration histogram beside the relay metrics under their names"
 grep -q '"msg":"http request".*"route":"/health"' "$T_TMP/s.log"; ok $? "event-sidecar: request log line"
 finish
