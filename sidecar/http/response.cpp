@@ -1,6 +1,7 @@
 // response.cpp — the JSON error body and the SQLSTATE -> HTTP status table (see response.hpp).
 #include "http/response.hpp"
 
+#include "core/errors.hpp"
 #include "core/json.hpp"
 
 namespace event::sidecar::http {
@@ -14,8 +15,14 @@ struct SqlstateRow {
 };
 
 constexpr SqlstateRow kSqlstateTable[] = {
-	{"EV001", 409}, // wrong expected version
-	{"EV002", 400}, // schema validation failed
+	// Our EV codes and the PostgreSQL codes we raise, from core/errors.hpp (statuses as docs/errors.md).
+	{core::kWrongExpectedVersion, 409},
+	{core::kSchemaValidation, 400},
+	{core::kEventImmutable, 400},
+	{core::kDirectWrite, 400},
+	{core::kNotOnStandby, 503},
+	{core::kObjectNotInPrerequisiteState, 409},
+	{core::kFeatureNotSupported, 400},
 	{"23505", 409}, // unique violation (idempotency / stream version race)
 	{"23503", 400}, // foreign key: unknown referenced object
 	{"23502", 400}, // not null

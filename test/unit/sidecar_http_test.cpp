@@ -2,6 +2,10 @@
 // SQLSTATE table, the JSON error shape and gzip inflation of sidecar/http/.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
 #include "http/gzip.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -234,6 +238,28 @@ TEST(SidecarErrors, SqlstateTable) {
 	EXPECT_EQ(StatusForSqlstate("42883"), 500);
 	EXPECT_EQ(StatusForSqlstate(""), 500);
 	EXPECT_EQ(StatusForSqlstate("22"), 500); // not a SQLSTATE
+}
+
+// docs/errors.md lists each SQLSTATE we raise with the HTTP status the API answers; the table in
+// http/response.cpp must give exactly those (the test runs from the repository root).
+TEST(SidecarErrors, SqlstateTableMatchesErrorsDoc) {
+	std::ifstream doc("docs/errors.md");
+	ASSERT_TRUE(doc.good()) << "run from the repository root";
+	std::string line;
+	int rows = 0;
+	while (std::getline(doc, line)) {
+		if (line.rfind("| `", 0) != 0 || line.size() < 10 || line[8] != '`')
+			continue;
+		const std::string code = line.substr(3, 5);
+		const size_t last = line.find_last_not_of(" |");
+		const size_t start = line.find_last_of('|', last);
+		const int status = std::atoi(line.substr(start + 1, last - start).c_str());
+		if (status < 100)
+			continue;
+		EXPECT_EQ(StatusForSqlstate(code), status) << code;
+		rows++;
+	}
+	EXPECT_GE(rows, 10);
 }
 
 TEST(SidecarErrors, ErrorShape) {
