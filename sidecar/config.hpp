@@ -33,6 +33,7 @@ struct Config {
 	int64_t max_inflight = 10000;
 	int64_t heartbeat_interval_ms = 10 * 1000;
 	int64_t max_lag_bytes = int64_t{1} << 30;
+	int64_t stall_timeout_ms = 60 * 1000; // slot lag with no confirmed progress this long -> degraded
 	int64_t ack_timeout_ms = 5000;
 	int64_t drain_timeout_ms = 10000;
 	std::string nats_user;

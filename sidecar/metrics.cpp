@@ -126,6 +126,8 @@ const RelayMetric kRelayMetrics[] = {
 	{"event_relay_nats_up", "gauge", "1 when connected to NATS.", [](const Metrics &m) { return B(m.nats_up); }},
 	{"event_relay_backpressure", "gauge", "1 while reading pauses because max-inflight is reached.",
 	 [](const Metrics &m) { return B(m.backpressure); }},
+	{"event_relay_stalled", "gauge", "1 while the slot has lag and its confirmed position has not moved for --stall-timeout.",
+	 [](const Metrics &m) { return B(m.relay_stalled); }},
 	{"event_relay_start_time_seconds", "gauge", "Process start, Unix time.",
 	 [](const Metrics &m) { return I(m.start_time_unix); }},
 };
@@ -168,6 +170,8 @@ const char *HealthStatus(const Metrics &m) {
 	int64_t lag = m.lag_bytes.load();
 	if (lag >= 0 && lag > m.max_lag_bytes.load())
 		return "degraded";
+	if (m.relay_stalled.load())
+		return "degraded"; // the slot has WAL to deliver but its confirmed position does not move
 	if (m.events_unpublishable.load() > 0 || m.decode_errors.load() > 0)
 		return "degraded"; // messages were skipped: an operator must look (until restart)
 	return "ok";
@@ -193,6 +197,8 @@ std::string RenderHealthJson(const Metrics &m, const std::string &slot) {
 	out += ",\"inflight\":" + std::to_string(m.inflight.load());
 	out += ",\"backpressure\":";
 	out += m.backpressure.load() ? "true" : "false";
+	out += ",\"stalled\":";
+	out += m.relay_stalled.load() ? "true" : "false";
 	out += "}}";
 	return out;
 }

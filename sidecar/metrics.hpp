@@ -68,6 +68,7 @@ struct Metrics {
 	std::atomic<bool> standby{false};             // slot held by another relay
 	std::atomic<bool> nats_up{false};
 	std::atomic<bool> backpressure{false};
+	std::atomic<bool> relay_stalled{false};      // lag but no confirmed progress for --stall-timeout
 	std::atomic<int64_t> start_time_unix{0};
 	// Histograms.
 	LatencyHistogram commit_to_ack; // commit_time of an event -> its JetStream ack applied by the relay

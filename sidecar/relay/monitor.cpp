@@ -53,7 +53,8 @@ bool Monitor::EmitHeartbeat() {
 bool Monitor::MeasureLag() {
 	const char *params[1] = {config_.slot.c_str()};
 	PgResultPtr res(PQexecParams(conn_.get(),
-								 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+								 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
+								 "pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint "
 								 "FROM pg_replication_slots WHERE slot_name = $1",
 								 1, nullptr, params, nullptr, nullptr, 0));
 	if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
@@ -67,6 +68,7 @@ bool Monitor::MeasureLag() {
 	}
 	long long lag = std::strtoll(PQgetvalue(res.get(), 0, 0), nullptr, 10);
 	metrics_->lag_bytes = lag;
+	CheckProgress(lag, std::strtoll(PQgetvalue(res.get(), 0, 1), nullptr, 10));
 	if (lag > config_.max_lag_bytes && !alarm_) {
 		alarm_ = true;
 		Log(LogLevel::kError, "lag alarm: slot lag above --max-lag-bytes",
@@ -76,6 +78,28 @@ bool Monitor::MeasureLag() {
 		Log(LogLevel::kInfo, "lag alarm cleared", {{"lag_bytes", lag}});
 	}
 	return true;
+}
+
+// A relay is stuck when the slot has WAL after its confirmed position (heartbeats guarantee some
+// every --heartbeat-interval) and that position has not moved for --stall-timeout: an ack that
+// never comes, a frozen NATS, a message retried for ever, no relay on the slot. /health is then
+// degraded even though every connection looks up.
+void Monitor::CheckProgress(long long lag, long long confirmed) {
+	const auto now = std::chrono::steady_clock::now();
+	if (confirmed != last_confirmed_ || lag <= 0) {
+		last_confirmed_ = confirmed;
+		last_advance_ = now;
+	}
+	const bool stalled = lag > 0 && now - last_advance_ > std::chrono::milliseconds(config_.stall_timeout_ms);
+	if (stalled != stalled_) {
+		if (stalled)
+			Log(LogLevel::kError, "relay stalled: the slot's confirmed position has not moved",
+				{{"lag_bytes", lag}, {"stall_timeout_ms", static_cast<long long>(config_.stall_timeout_ms)}});
+		else
+			Log(LogLevel::kInfo, "relay progressing again", {{"lag_bytes", lag}});
+		stalled_ = stalled;
+	}
+	metrics_->relay_stalled = stalled;
 }
 
 void Monitor::Run() noexcept {

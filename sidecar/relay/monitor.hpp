@@ -6,6 +6,7 @@
 // of the slot into Metrics::lag_bytes and logs an alarm while the lag exceeds --max-lag-bytes.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -29,6 +30,7 @@ private:
 	bool EnsureConnected();
 	bool EmitHeartbeat();
 	bool MeasureLag();
+	void CheckProgress(long long lag, long long confirmed);
 
 	const Config &config_;
 	Metrics *metrics_;
@@ -38,6 +40,10 @@ private:
 	std::condition_variable cv_;
 	bool stop_ = false;
 	bool alarm_ = false;
+	bool stalled_ = false;
+	// The slot's confirmed position at the last lag probe, and when it last moved.
+	int64_t last_confirmed_ = -1;
+	std::chrono::steady_clock::time_point last_advance_{};
 	int failures_ = 0;
 };
 
