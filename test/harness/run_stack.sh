@@ -42,7 +42,7 @@ start() {
 	psql -X -q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'event'" | grep -q 1 ||
 		psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE event'
 	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d event \
-		-c 'CREATE EXTENSION IF NOT EXISTS event' -c 'SELECT event.create_partitions()' >/dev/null
+		-c 'CREATE EXTENSION IF NOT EXISTS event' -c 'ALTER EXTENSION event UPDATE' -c 'SELECT event.create_partitions()' >/dev/null
 
 	# nats-server with JetStream.
 	local natsport
@@ -83,12 +83,23 @@ start() {
 		[ -n "$httpport" ] && sidecar="$sidecar  http://127.0.0.1:$httpport/health and /metrics"
 	fi
 
+	# One API key for the dev stack (all scopes), made once; only its hash is in the database.
+	if [ ! -s "$run/api_key" ]; then
+		(umask 077; psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d event \
+			-c "SELECT event.create_api_key('make run')->>'secret'" >"$run/api_key") ||
+			{ rm -f "$run/api_key"; echo "could not create the dev API key" >&2; }
+	fi
+	local apikey="(none)"
+	[ -s "$run/api_key" ] && apikey=$(cat "$run/api_key")
+
 	cat <<-MSG
 
 	event dev stack (.run/)
 	  postgres   127.0.0.1:$PGPORT  database event   log .run/pgdata/log/postgresql.log
 	  nats       $natsurl (JetStream, store .run/nats)   log .run/nats.log
 	  sidecar    $sidecar   log .run/sidecar.log
+	api key:     $apikey   (.run/api_key; all scopes)
+	try:         curl -H "Authorization: Bearer \$(cat .run/api_key)" http://127.0.0.1:${httpport:-8080}/api/v1/events/statistics
 	connect:     psql -h 127.0.0.1 -p $PGPORT -U postgres event
 	environment: set -a; . .run/env; set +a
 	stop:        make stop
