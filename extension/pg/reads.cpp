@@ -19,6 +19,7 @@ extern "C" {
 #include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
 #include "pg/event_record.hpp"
+#include "pg/spi_plans.hpp"
 
 namespace event::pg {
 namespace {
@@ -608,34 +609,14 @@ EVENT_FUNCTION(event_read_stream) {
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid max_count \"%d\"", max_count),
 		                errhint("max_count must be between 1 and %d.", kMaxStreamCount)));
 
-	InitMaterializedSRF(fcinfo, 0);
-	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-
 	static const Oid kTypes[3] = {TEXTOID, INT8OID, INT4OID};
 	Datum values[3] = {PG_GETARG_DATUM(0), Int64GetDatum(from_version), Int32GetDatum(max_count)};
 	Connect();
 	SPIPlanPtr plan = KeptPlan(&read_stream_plan,
-	                           "SELECT e FROM event.events e WHERE e.stream_id = $1 AND e.stream_version >= $2 "
+	                           "SELECT e.* FROM event.events e WHERE e.stream_id = $1 AND e.stream_version >= $2 "
 	                           "ORDER BY e.stream_version LIMIT $3",
 	                           3, kTypes);
-	int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	for (uint64 i = 0; i < SPI_processed; i++) {
-		bool isnull = false;
-		Datum row = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
-			continue;
-		// The whole-row value has the row type of event.events, which is the function's result
-		// type: store it as is (the tuplestore copies it into its own memory).
-		HeapTupleHeader header = DatumGetHeapTupleHeader(row);
-		HeapTupleData tuple;
-		tuple.t_len = HeapTupleHeaderGetDatumLength(header);
-		ItemPointerSetInvalid(&tuple.t_self);
-		tuple.t_tableOid = InvalidOid;
-		tuple.t_data = header;
-		tuplestore_puttuple(rsinfo->setResult, &tuple);
-	}
+	ReturnPlanRows(fcinfo, plan, 3, kTypes, values);
 	SPI_finish();
 	return (Datum)0;
 }
