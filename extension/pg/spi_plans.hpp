@@ -24,6 +24,7 @@ enum class PlanId {
 	kLookupKey,
 	kFetchEvent,
 	kStreamUpsert,
+	kStreamUpdate,
 	kStreamUpsertMany,
 	kLoadSources,
 	kLoadCategories,
