@@ -104,6 +104,11 @@ const char kStreamUpsertSql[] =
 	"ON CONFLICT (stream_id) DO UPDATE SET version = s.version OPERATOR(pg_catalog.+) excluded.version, "
 	"last_event_id = excluded.last_event_id, last_position = excluded.last_position, updated_at = excluded.updated_at "
 	"RETURNING stream_id, version";
+// One existing stream, tried before kStreamUpsertSql (same parameters; $2, $3 unused): a plain
+// UPDATE writes one WAL record where ON CONFLICT DO UPDATE writes a row lock and the update.
+const char kStreamUpdateSql[] =
+	"UPDATE event.event_streams AS s SET version = s.version OPERATOR(pg_catalog.+) $4, last_event_id = $5, "
+	"last_position = $6, updated_at = $7 WHERE s.stream_id OPERATOR(pg_catalog.=) $1 RETURNING s.stream_id, s.version";
 // Several streams at once: $1..$6 arrays in stream_id order (the lock order of every writer), $7 now.
 const char kStreamUpsertManySql[] =
 	"INSERT INTO event.event_streams AS s (stream_id, entity_type, entity_id, version, last_event_id, last_position, "
@@ -205,9 +210,10 @@ SPIPlanPtr Plan(PlanId id) {
 		static const Oid types[] = {UUIDOID};
 		return CachedPlanBuilt(id, 1, types, [] { return FetchEventSql(); });
 	}
-	case PlanId::kStreamUpsert: {
+	case PlanId::kStreamUpsert:
+	case PlanId::kStreamUpdate: {
 		static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
-		return CachedPlan(id, kStreamUpsertSql, 7, types);
+		return CachedPlan(id, id == PlanId::kStreamUpdate ? kStreamUpdateSql : kStreamUpsertSql, 7, types);
 	}
 	case PlanId::kStreamUpsertMany: {
 		static const Oid types[] = {TEXTARRAYOID,  TEXTARRAYOID, TEXTARRAYOID,  INT8ARRAYOID,
@@ -432,10 +438,17 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 			                      : PointerGetDatum(construct_array(col[c], groups, st.type, st.len, st.byval, st.align));
 		}
 		args[6] = TimestampTzGetDatum(now);
-		SPIPlanPtr plan = Plan(groups == 1 ? PlanId::kStreamUpsert : PlanId::kStreamUpsertMany);
-		if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING ||
-		    SPI_processed != static_cast<uint64>(groups))
-			elog(ERROR, "event: stream upsert failed");
+		// One stream: update the head if it exists (the usual case), else upsert it (a new
+		// stream, or one created concurrently after the update found none).
+		bool updated = groups == 1 && SPI_execute_plan(Plan(PlanId::kStreamUpdate), args, nullptr, false, 0) ==
+		                                  SPI_OK_UPDATE_RETURNING &&
+		               SPI_processed == 1;
+		if (!updated) {
+			SPIPlanPtr plan = Plan(groups == 1 ? PlanId::kStreamUpsert : PlanId::kStreamUpsertMany);
+			if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING ||
+			    SPI_processed != static_cast<uint64>(groups))
+				elog(ERROR, "event: stream upsert failed");
+		}
 		for (int k = 0; k < groups; k++) {
 			bool isnull;
 			// RETURNING follows the input order (sorted stream ids); checked, not assumed.

@@ -1,8 +1,8 @@
 // event_json_sql.hpp — the one SQL expression that renders an event as an EventResponse (spec 5.2).
 //
-// Every read that returns EventResponse JSON (get_event_json, query_events, get_stream_json,
-// update_status) embeds kEventJsonSql in its SPI query, so the shape is defined once. The write
-// path builds the same object in C; a test compares both byte for byte.
+// The single-event reads that return EventResponse JSON (get_event_json, get_stream_json,
+// update_status) embed kEventJsonSql in their SPI query. The write path and query_events build the
+// same object in C (event_record.hpp); tests compare both byte for byte.
 //
 // The expression reads two aliases that the query must provide:
 //   e  a row of event.events

@@ -105,25 +105,27 @@ JsonbValue *PushEventRecord(JsonbParseState **state_ptr, const EventRecord &r) {
 		id[j++] = hex[uuid->data[i] & 0x0f];
 	}
 	id[j] = '\0';
-	PushString(&state, "event_id", id);
-	PushText(&state, "event_type", r, kColEventType);
-	PushText(&state, "event_source", r, kColEventSource);
-	PushText(&state, "event_category", r, kColEventCategory);
-	PushText(&state, "user_id", r, kColUserId);
+	// Keys in jsonb's own order (shorter first, then bytewise): the object's key sort
+	// (uniqueifyJsonbObject) then finds them presorted, which matters for 1000-event pages.
 	PushJsonb(&state, "data", r.values[kColData]);
-	PushJsonb(&state, "metadata", r.values[kColMetadata]);
-	PushJsonb(&state, "context", r.values[kColContext]);
+	PushString(&state, "error", r.error);
 	PushString(&state, "status", r.status);
-	PushTimestamp(&state, "timestamp", false, DatumGetTimestampTz(r.values[kColTimestamp]));
-	PushTimestamp(&state, "created_at", false, DatumGetTimestampTz(r.values[kColCreatedAt]));
+	PushJsonb(&state, "context", r.values[kColContext]);
+	PushText(&state, "user_id", r, kColUserId);
+	PushInt(&state, "attempts", false, r.attempts);
+	PushString(&state, "event_id", id);
+	PushJsonb(&state, "metadata", r.values[kColMetadata]);
 	PushInt(&state, "position", false, DatumGetInt64(r.values[kColPosition]));
 	PushText(&state, "stream_id", r, kColStreamId);
+	PushTimestamp(&state, "timestamp", false, DatumGetTimestampTz(r.values[kColTimestamp]));
+	PushTimestamp(&state, "created_at", false, DatumGetTimestampTz(r.values[kColCreatedAt]));
+	PushText(&state, "event_type", r, kColEventType);
+	PushText(&state, "event_source", r, kColEventSource);
+	PushTimestamp(&state, "processed_at", !r.has_processed_at, r.processed_at);
+	PushText(&state, "event_category", r, kColEventCategory);
 	PushInt(&state, "stream_version", r.nulls[kColStreamVersion],
 	        r.nulls[kColStreamVersion] ? 0 : DatumGetInt64(r.values[kColStreamVersion]));
 	PushText(&state, "idempotency_key", r, kColIdempotencyKey);
-	PushTimestamp(&state, "processed_at", !r.has_processed_at, r.processed_at);
-	PushString(&state, "error", r.error);
-	PushInt(&state, "attempts", false, r.attempts);
 
 	return pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
 }

@@ -62,17 +62,6 @@ int64 SequenceLastValue() {
 	return isnull ? 0 : DatumGetInt64(value);
 }
 
-// Reads rows of a prepared catch-up query into the function's materialized result.
-void ReturnRows(FunctionCallInfo fcinfo, SPIPlanPtr plan, Datum *values, int nargs) {
-	(void)nargs;
-	InitMaterializedSRF(fcinfo, 0);
-	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	if (SPI_execute_plan(plan, values, nullptr, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "event: catch-up read failed");
-	for (uint64 i = 0; i < SPI_processed; i++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
-}
-
 void CheckCatchUpArgs(int64 after, int32 max_count) {
 	if (after < 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("after_position must not be negative"),
@@ -171,7 +160,7 @@ EVENT_FUNCTION(event_read_all) {
 		"ORDER BY position LIMIT $3",
 		3, kTypes);
 	Datum values[3] = {Int64GetDatum(after), Int64GetDatum(horizon), Int32GetDatum(max_count)};
-	event::pg::ReturnRows(fcinfo, plan, values, 3);
+	event::pg::ReturnPlanRows(fcinfo, plan, 3, kTypes, values);
 	SPI_finish();
 	return (Datum)0;
 }
@@ -195,7 +184,7 @@ EVENT_FUNCTION(event_read_category) {
 		4, kTypes);
 	Datum values[4] = {CStringGetTextDatum(entity_type), Int64GetDatum(after), Int64GetDatum(horizon),
 	                   Int32GetDatum(max_count)};
-	event::pg::ReturnRows(fcinfo, plan, values, 4);
+	event::pg::ReturnPlanRows(fcinfo, plan, 4, kTypes, values);
 	SPI_finish();
 	return (Datum)0;
 }

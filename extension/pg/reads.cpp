@@ -5,7 +5,9 @@
 // query_events has one plan per combination of filters (a bitmask), so each plan only names the
 // columns it filters on and the planner can use the matching index (events_user_idx,
 // events_type_idx, events_timestamp_idx ...); a single "($1 IS NULL OR col = $1)" statement
-// would get one generic plan that scans everything. JSON is rendered in SQL by EVENT_JSON_SQL.
+// would get one generic plan that scans everything. query_events builds its EventResponse objects
+// in C from the page's rows (PushEventRecord); the single-event reads render JSON in SQL
+// (EVENT_JSON_SQL), and test/pgtap/20_reads.sql checks that both agree.
 #include "pg/compat.hpp"
 
 extern "C" {
@@ -16,6 +18,8 @@ extern "C" {
 #include "pg/catalog.hpp"
 #include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
+#include "pg/event_record.hpp"
+#include "pg/spi_plans.hpp"
 
 namespace event::pg {
 namespace {
@@ -53,7 +57,8 @@ struct QueryArgs {
 	int32 offset;
 };
 
-SPIPlanPtr query_plans[kFilterCombinations];
+SPIPlanPtr page_plans[kFilterCombinations];
+SPIPlanPtr total_plans[kFilterCombinations];
 SPIPlanPtr get_event_plan;
 SPIPlanPtr get_event_json_plan;
 SPIPlanPtr read_stream_plan;
@@ -69,6 +74,16 @@ SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *arg
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "event: SPI_keepplan failed");
 	*slot = plan;
+	return plan;
+}
+
+// KeptPlan for SQL built by build(mask) on first use.
+SPIPlanPtr KeptPlanBuilt(SPIPlanPtr *slot, char *(*build)(unsigned), unsigned mask, int nargs, const Oid *argtypes) {
+	if (*slot != nullptr)
+		return *slot;
+	char *sql = build(mask);
+	SPIPlanPtr plan = KeptPlan(slot, sql, nargs, argtypes);
+	pfree(sql);
 	return plan;
 }
 
@@ -155,21 +170,22 @@ bool CounterForMask(unsigned mask, const char **dimension, const char **key_sql)
 	}
 }
 
-// Builds the query_events statement for one filter combination: one row, one jsonb column
-// {"events", "total", "limit", "offset", "has_more"}. $8 = limit, $9 = offset.
-char *BuildQuerySql(unsigned mask) {
+// The columns of a query_events page row: the event.events columns (EventColumn order), then
+// the status row's columns (NULL without a status row). The EventResponse objects are built in
+// C from these values (PushEventRecord), not with jsonb_build_object in SQL.
+enum PageColumn { kPageStatus = kEventColumns, kPageAttempts, kPageError, kPageProcessedAt, kPageColumns };
+
+// Builds the query_events page statement for one filter combination: the page's rows in
+// response order (timestamp DESC, position DESC). $8 = limit, $9 = offset.
+char *BuildPageSql(unsigned mask) {
 	const bool needs_status = (mask & (kFilterStatus | kFilterPending)) != 0;
 	StringInfoData sql;
 	initStringInfo(&sql);
-
-	appendStringInfoString(&sql,
-	                       "SELECT pg_catalog.jsonb_build_object('events', COALESCE(p.events, '[]'::jsonb), "
-	                       "'total', t.total, 'limit', $8, 'offset', $9, 'has_more', $9::bigint + p.n < t.total) "
-	                       "FROM (SELECT pg_catalog.jsonb_agg(q.j ORDER BY q.ts DESC, q.pos DESC) AS events, "
-	                       "pg_catalog.count(*) AS n FROM (");
+	char *columns = EventColumnList("e.");
+	appendStringInfo(&sql, "SELECT %s, s.status, s.attempts, s.last_error, s.processed_at FROM ", columns);
+	pfree(columns);
 	if (needs_status) {
 		// The status filter needs the join before LIMIT.
-		appendStringInfoString(&sql, "SELECT " EVENT_JSON_SQL " AS j, e.\"timestamp\" AS ts, e.position AS pos FROM ");
 		appendStringInfoString(&sql, (mask & kFilterPending) ? EVENT_JSON_FROM_SQL
 		                                                     : "event.events e JOIN event.event_status s "
 		                                                       "ON s.event_id = e.event_id");
@@ -177,20 +193,27 @@ char *BuildQuerySql(unsigned mask) {
 		appendStringInfoString(&sql, " ORDER BY e.\"timestamp\" DESC, e.position DESC LIMIT $8 OFFSET $9");
 	} else {
 		// Page first, then join the status of the (at most 1000) rows on the page only.
-		appendStringInfoString(&sql, "SELECT " EVENT_JSON_SQL " AS j, e.\"timestamp\" AS ts, e.position AS pos "
-		                             "FROM (SELECT e.* FROM event.events e");
+		appendStringInfoString(&sql, "(SELECT e.* FROM event.events e");
 		AppendFilters(&sql, mask);
 		appendStringInfoString(&sql, " ORDER BY e.\"timestamp\" DESC, e.position DESC LIMIT $8 OFFSET $9) e "
-		                             "LEFT JOIN event.event_status s ON s.event_id = e.event_id");
+		                             "LEFT JOIN event.event_status s ON s.event_id = e.event_id "
+		                             "ORDER BY e.\"timestamp\" DESC, e.position DESC");
 	}
-	appendStringInfoString(&sql, ") q) p, ");
+	return sql.data;
+}
 
+// Builds the query_events total statement for one filter combination: one row, one bigint.
+// $10 = the statistics watermark (used by the counter totals only).
+char *BuildTotalSql(unsigned mask) {
+	StringInfoData sql;
+	initStringInfo(&sql);
 	const char *dimension = nullptr;
 	const char *key_sql = nullptr;
 	if (CounterForMask(mask, &dimension, &key_sql)) {
+		appendStringInfoString(&sql, "SELECT t.total::bigint FROM ");
 		event::pg::AppendCounterTotal(&sql, dimension, key_sql, 10);
 	} else {
-		appendStringInfoString(&sql, "(SELECT pg_catalog.count(*) AS total FROM ");
+		appendStringInfoString(&sql, "SELECT pg_catalog.count(*) FROM ");
 		if (mask & kFilterPending)
 			appendStringInfoString(&sql, EVENT_JSON_FROM_SQL);
 		else if (mask & kFilterStatus)
@@ -198,9 +221,62 @@ char *BuildQuerySql(unsigned mask) {
 		else
 			appendStringInfoString(&sql, "event.events e");
 		AppendFilters(&sql, mask);
-		appendStringInfoString(&sql, ") t");
 	}
 	return sql.data;
+}
+
+// Pushes a key and an integer value.
+void PushIntMember(JsonbParseState **state, const char *key, int64 value) {
+	JsonbValue v;
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>(key);
+	v.val.string.len = static_cast<int>(strlen(key));
+	pushJsonbValue(state, WJB_KEY, &v);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(value);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+// The query result object {"events", "total", "limit", "offset", "has_more"} from the page rows
+// in SPI_tuptable, in the current memory context (datums point into the SPI tuples).
+Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
+	JsonbParseState *state = nullptr;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+	JsonbValue v;
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>("events");
+	v.val.string.len = 6;
+	pushJsonbValue(&state, WJB_KEY, &v);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	if (desc->natts != kPageColumns)
+		elog(ERROR, "event: query_events page has %d columns, expected %d", desc->natts, static_cast<int>(kPageColumns));
+	Datum values[kPageColumns];
+	bool nulls[kPageColumns];
+	EventRecord record;
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
+		memcpy(record.values, values, sizeof(record.values));
+		memcpy(record.nulls, nulls, sizeof(record.nulls));
+		record.status = nulls[kPageStatus] ? "pending" : TextDatumGetCString(values[kPageStatus]);
+		record.attempts = nulls[kPageAttempts] ? 0 : DatumGetInt32(values[kPageAttempts]);
+		record.error = nulls[kPageError] ? nullptr : TextDatumGetCString(values[kPageError]);
+		record.has_processed_at = !nulls[kPageProcessedAt];
+		record.processed_at = nulls[kPageProcessedAt] ? 0 : DatumGetTimestampTz(values[kPageProcessedAt]);
+		PushEventRecord(&state, record);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+	PushIntMember(&state, "total", total);
+	PushIntMember(&state, "limit", limit);
+	PushIntMember(&state, "offset", offset);
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>("has_more");
+	v.val.string.len = 8;
+	pushJsonbValue(&state, WJB_KEY, &v);
+	v.type = jbvBool;
+	v.val.boolean = static_cast<int64>(offset) + static_cast<int64>(SPI_processed) < total;
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
 }
 
 // Checks limit, offset, time range and the allowed values; raises 22023 on the first bad one.
@@ -252,22 +328,27 @@ Datum QueryEvents(QueryArgs args) {
 	const char *key_sql = nullptr;
 	if (CounterForMask(args.mask, &dimension, &key_sql))
 		(void)event::pg::FoldStatistics(kReaderFoldLimit);
-	SPIPlanPtr *slot = &query_plans[args.mask];
-	if (*slot == nullptr) {
-		char *sql = BuildQuerySql(args.mask);
-		KeptPlan(slot, sql, 10, kTypes);
-		pfree(sql);
-	}
-	// The watermark and the totals from one snapshot (a fold committed in between would count twice).
+	SPIPlanPtr page_plan = KeptPlanBuilt(&page_plans[args.mask], BuildPageSql, args.mask, 10, kTypes);
+	SPIPlanPtr total_plan = KeptPlanBuilt(&total_plans[args.mask], BuildTotalSql, args.mask, 10, kTypes);
+	// The watermark, the total and the page from one snapshot (a fold committed in between
+	// would count twice; an event committed in between would be on the page but not counted).
 	PushActiveSnapshot(GetTransactionSnapshot());
 	values[9] = Int64GetDatum(event::pg::StatisticsWatermark(true));
-	Datum result = (Datum)0;
-	bool found = SelectValue(*slot, values, nulls, &result, true);
+	int rc = SPI_execute_plan(total_plan, values, nulls, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "event: query_events total failed: %s", SPI_result_code_string(rc));
+	bool isnull = false;
+	int64 total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	rc = SPI_execute_plan(page_plan, values, nulls, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	PopActiveSnapshot();
+	// Built in SPI memory (freed by SPI_finish), then copied into the caller's context.
+	Jsonb *built = BuildQueryResult(total, args.limit, args.offset);
+	Jsonb *result = static_cast<Jsonb *>(SPI_palloc(VARSIZE(built)));
+	memcpy(result, built, VARSIZE(built));
 	SPI_finish();
-	if (!found)
-		elog(ERROR, "event: query_events returned no row");
-	return result;
+	return JsonbPGetDatum(result);
 }
 
 // Names and meaning of the EventQueryRequest keys, for the unknown-key hint.
@@ -528,34 +609,14 @@ EVENT_FUNCTION(event_read_stream) {
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid max_count \"%d\"", max_count),
 		                errhint("max_count must be between 1 and %d.", kMaxStreamCount)));
 
-	InitMaterializedSRF(fcinfo, 0);
-	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-
 	static const Oid kTypes[3] = {TEXTOID, INT8OID, INT4OID};
 	Datum values[3] = {PG_GETARG_DATUM(0), Int64GetDatum(from_version), Int32GetDatum(max_count)};
 	Connect();
 	SPIPlanPtr plan = KeptPlan(&read_stream_plan,
-	                           "SELECT e FROM event.events e WHERE e.stream_id = $1 AND e.stream_version >= $2 "
+	                           "SELECT e.* FROM event.events e WHERE e.stream_id = $1 AND e.stream_version >= $2 "
 	                           "ORDER BY e.stream_version LIMIT $3",
 	                           3, kTypes);
-	int rc = SPI_execute_plan(plan, values, nullptr, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	for (uint64 i = 0; i < SPI_processed; i++) {
-		bool isnull = false;
-		Datum row = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
-			continue;
-		// The whole-row value has the row type of event.events, which is the function's result
-		// type: store it as is (the tuplestore copies it into its own memory).
-		HeapTupleHeader header = DatumGetHeapTupleHeader(row);
-		HeapTupleData tuple;
-		tuple.t_len = HeapTupleHeaderGetDatumLength(header);
-		ItemPointerSetInvalid(&tuple.t_self);
-		tuple.t_tableOid = InvalidOid;
-		tuple.t_data = header;
-		tuplestore_puttuple(rsinfo->setResult, &tuple);
-	}
+	ReturnPlanRows(fcinfo, plan, 3, kTypes, values);
 	SPI_finish();
 	return (Datum)0;
 }

@@ -24,6 +24,7 @@ enum class PlanId {
 	kLookupKey,
 	kFetchEvent,
 	kStreamUpsert,
+	kStreamUpdate,
 	kStreamUpsertMany,
 	kLoadSources,
 	kLoadCategories,
@@ -50,5 +51,10 @@ SPIPlanPtr CachedPlanBuilt(PlanId id, int nargs, const Oid *argtypes, Build buil
 	pfree(sql);
 	return plan;
 }
+
+// Runs plan (a SELECT of the columns of the function's row type) with nargs non-NULL parameters
+// and returns its rows as the materialized result of the set-returning function fcinfo; the
+// executor stores them straight into the result tuplestore. SPI must be connected.
+void ReturnPlanRows(FunctionCallInfo fcinfo, SPIPlanPtr plan, int nargs, const Oid *argtypes, const Datum *values);
 
 } // namespace event::pg

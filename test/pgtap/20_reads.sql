@@ -2,7 +2,7 @@
 -- Fixtures go through event.create_event (the real write path); names are prefixed t20_ so rows
 -- committed by other tests never match the filters.
 BEGIN;
-SELECT plan(75);
+SELECT plan(78);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -102,6 +102,18 @@ SELECT is(event.query_events(user_id => 't20_alice', status => 'pending')->'tota
 SELECT is(event.query_events(user_id => 't20_alice', status => 'processing', event_type => 't20.odd')->'total',
           '1'::jsonb, 'status + type');
 SELECT is(event.query_events(user_id => 't20_alice', status => 'processed')->'total', '0'::jsonb, 'status processed: none');
+SELECT lives_ok($$SELECT event.update_status(id, 'processed', processing_ms => 5) FROM t20 WHERE n = 1$$,
+                'fixture: one processed');
+-- The page is built in C from the rows: every object equals get_event_json's (SQL-built), in
+-- order, with and without status rows, filtered by status or not.
+SELECT is((SELECT jsonb_agg(event.get_event_json((x->>'event_id')::uuid) ORDER BY x.o)
+           FROM jsonb_array_elements(event.query_events(user_id => 't20_alice')->'events') WITH ORDINALITY x(x, o)),
+          event.query_events(user_id => 't20_alice')->'events', 'query page equals get_event_json of each event');
+SELECT is((SELECT jsonb_agg(event.get_event_json((x->>'event_id')::uuid) ORDER BY x.o)
+           FROM jsonb_array_elements(event.query_events(user_id => 't20_alice', status => 'failed')->'events')
+                WITH ORDINALITY x(x, o)),
+          event.query_events(user_id => 't20_alice', status => 'failed')->'events',
+          'status-filtered page equals get_event_json of each event');
 
 -- query_events: bad input
 SELECT throws_ok($$SELECT event.query_events("limit" => 0)$$, '22023', 'invalid limit "0"', 'limit 0');
