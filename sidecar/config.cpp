@@ -91,6 +91,22 @@ std::string PrefixList(const std::string &v, std::string *out) {
 	return "";
 }
 
+// Comma-separated items (trimmed, none empty, no control characters) into *out (replaced).
+bool CommaList(const std::string &v, std::vector<std::string> *out) {
+	std::string list;
+	if (!PrefixList(v, &list).empty())
+		return false;
+	out->clear();
+	size_t start = 0;
+	for (;;) {
+		size_t comma = list.find(',', start);
+		out->push_back(list.substr(start, comma == std::string::npos ? comma : comma - start));
+		if (comma == std::string::npos)
+			return true;
+		start = comma + 1;
+	}
+}
+
 // A readable file, for the NATS TLS options.
 std::string Readable(const char *flag, const std::string &path) {
 	std::ifstream f(path, std::ios::binary);
@@ -168,19 +184,17 @@ const std::vector<Option> &Options() {
 		{"http-cors-origins", "EVENT_HTTP_CORS_ORIGINS", "*",
 		 "origins allowed by CORS on browser routes: * or a comma-separated list",
 		 [](Config *c, const std::string &v) -> std::string {
-			 std::string list;
-			 std::string err = PrefixList(v, &list);
-			 if (!err.empty())
+			 if (!CommaList(v, &c->http.cors_origins))
 				 return "expected * or comma-separated origins, got \"" + v + "\"";
-			 c->http.cors_origins.clear();
-			 size_t start = 0;
-			 for (;;) {
-				 size_t comma = list.find(',', start);
-				 c->http.cors_origins.push_back(list.substr(start, comma == std::string::npos ? comma : comma - start));
-				 if (comma == std::string::npos)
-					 break;
-				 start = comma + 1;
-			 }
+			 return "";
+		 },
+		 false},
+		{"trusted-proxies", "EVENT_TRUSTED_PROXIES", "",
+		 "comma-separated peer addresses whose X-Forwarded-For is believed (frontend client IP); empty = none",
+		 [](Config *c, const std::string &v) -> std::string {
+			 c->trusted_proxies.clear();
+			 if (!v.empty() && !CommaList(v, &c->trusted_proxies))
+				 return "expected comma-separated IP addresses, got \"" + v + "\"";
 			 return "";
 		 },
 		 false},

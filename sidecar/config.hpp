@@ -52,6 +52,7 @@ struct Config {
 	pg::Options pg;     // --pg-* (EVENT_PG_*): the HTTP API's connection pool
 	api::GroupCommitOptions group_commit; // --group-commit-* (EVENT_GROUP_COMMIT_*)
 	auth::Options auth; // --auth-* (EVENT_AUTH_*): API-key cache
+	std::vector<std::string> trusted_proxies; // --trusted-proxies: peers whose X-Forwarded-For is used
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 };
 

@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "api/routes.hpp"
 #include "auth/key_cache.hpp"
+#include "collect/frontend.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -92,6 +93,13 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	live_tail.AddRoutes(&router);
+	// Frontend events (spec 3.1.3): their own NATS connection and thread, no database.
+	collect::FrontendCollector frontend(config);
+	if (!frontend.Start(&error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
+	frontend.AddRoutes(&router);
 	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
@@ -116,6 +124,7 @@ int main(int argc, char **argv) {
 		monitor.Stop();
 	}
 	server.Stop();
+	frontend.Stop();
 	live_tail.Stop();
 	keys.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs

@@ -11,6 +11,8 @@ extern "C" {
 #include "utils/resowner.h"
 }
 
+#include "core/errors.hpp"
+#include "core/uuid7.hpp"
 #include "core/validate.hpp"
 #include "guard.hpp"
 #include "pg/catalog.hpp"
@@ -44,6 +46,8 @@ struct EventInput {
 	bool has_timestamp;
 	TimestampTz timestamp;
 	char *idempotency_key;
+	bool has_event_id; // the caller gave the event_id (a UUIDv7; the sidecar's frontend ingester)
+	pg_uuid_t event_id;
 };
 
 // What happened to one item.
@@ -343,7 +347,7 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 		out[i].duplicate = false;
 		out[i].duplicate_of = -1;
 		auto *id = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
-		*id = NewEventId();
+		*id = in[i].has_event_id ? in[i].event_id : NewEventId();
 		EnsurePartitionFor(UuidMillis(*id));
 		r.values[kColEventId] = UUIDPGetDatum(id);
 		r.nulls[kColEventId] = false;
@@ -354,11 +358,26 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 		r.processed_at = 0;
 	}
 
+	// 0. Caller-given event ids: an id stored already (or earlier in this batch) is a duplicate
+	//    that stores nothing, like a repeated idempotency key (a redelivered frontend event).
+	for (int i = 0; i < n; i++) {
+		if (!in[i].has_event_id)
+			continue;
+		for (int j = 0; j < i && !out[i].duplicate; j++)
+			if (in[j].has_event_id && !out[j].duplicate &&
+			    memcmp(in[j].event_id.data, in[i].event_id.data, UUID_LEN) == 0) {
+				out[i].duplicate = true;
+				out[i].duplicate_of = j;
+			}
+		if (!out[i].duplicate && FetchEvent(in[i].event_id, &out[i].record, result_cxt))
+			out[i].duplicate = true;
+	}
+
 	// 1. Idempotency keys, claimed in key order (two batches never wait on each other in a cycle).
 	int *order = static_cast<int *>(palloc(sizeof(int) * (n + 1)));
 	int keyed = 0;
 	for (int i = 0; i < n; i++)
-		if (in[i].idempotency_key != nullptr)
+		if (in[i].idempotency_key != nullptr && !out[i].duplicate)
 			order[keyed++] = i;
 	qsort_arg(order, keyed, sizeof(int), CompareByKey, in);
 	for (int k = 0; k < keyed; k++) {
@@ -609,7 +628,7 @@ Jsonb *ObjectValue(const char *field, const JsonbValue &v) {
 }
 
 const char kAllowedFields[] = "event_type, event_source, event_category, user_id, data, metadata, context, "
-                              "timestamp, stream_id, entity_type, entity_id, expected_version, idempotency_key";
+                              "timestamp, stream_id, entity_type, entity_id, expected_version, idempotency_key, event_id";
 
 // Parses one EventCreateRequest object. allow_stream: whether stream fields may be given.
 void ParseRequest(Jsonb *request, EventInput *in, bool allow_stream) {
@@ -664,6 +683,17 @@ void ParseRequest(Jsonb *request, EventInput *in, bool allow_stream) {
 				RaiseFieldType(key, "an integer, \"any\" or \"no_stream\"");
 		} else if (strcmp(key, "idempotency_key") == 0) {
 			in->idempotency_key = StringValue(key, v, false);
+		} else if (strcmp(key, "event_id") == 0) {
+			char *text = StringValue(key, v, false);
+			if (text != nullptr) {
+				std::optional<core::Uuid> id = core::ParseUuid(text);
+				if (!id || core::UuidVersion(*id) != 7 || !core::HasRfcVariant(*id))
+					throw core::SqlError("22023", "invalid event_id \"" + core::DisplayValue(text) + "\"",
+					                     "A caller-given event_id must be a UUID version 7.",
+					                     "Omit event_id to let the database make one.");
+				in->has_event_id = true;
+				memcpy(in->event_id.data, id->bytes.data(), UUID_LEN);
+			}
 		} else {
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown field \"%s\" in event request", key),
 			                errhint(allow_stream ? "Allowed fields: %s." : "Allowed fields: %s (stream fields come from "

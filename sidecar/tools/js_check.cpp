@@ -1,6 +1,7 @@
 // js_check.cpp — test helper: prints every message of a JetStream stream, one line each:
 //   <stream seq> TAB <subject> TAB <Nats-Msg-Id> TAB <stream_id or -> TAB <stream_version or ->
 // Usage: js-check NATS_URL [STREAM]   (default stream EVENTS). Exit 1 on error.
+// With JS_CHECK_PAYLOAD=1 a sixth column holds the payload (one-line JSON, as published).
 // Reads with an ordered consumer on the stream's subjects (no durable state is left behind).
 // Credentials go in the URL (nats://user:pass@host:port, nats://token@host:port); for TLS set
 // JS_CHECK_TLS_CA (and JS_CHECK_TLS_CERT + JS_CHECK_TLS_KEY for a client certificate).
@@ -89,6 +90,8 @@ int main(int argc, char **argv) {
 	std::unique_ptr<natsSubscription, Closer> sub(sub_raw);
 	if (s != NATS_OK)
 		return Fail("subscribe", s);
+	const char *payload_env = std::getenv("JS_CHECK_PAYLOAD");
+	const bool with_payload = payload_env != nullptr && std::string(payload_env) == "1";
 	uint64_t seen = 0;
 	while (seen < count) {
 		natsMsg *m_raw = nullptr;
@@ -115,8 +118,11 @@ int main(int argc, char **argv) {
 			if (it != doc.MemberEnd() && it->value.IsInt64())
 				version = std::to_string(it->value.GetInt64());
 		}
-		std::printf("%llu\t%s\t%s\t%s\t%s\n", static_cast<unsigned long long>(meta->Sequence.Stream),
+		std::printf("%llu\t%s\t%s\t%s\t%s", static_cast<unsigned long long>(meta->Sequence.Stream),
 					natsMsg_GetSubject(m.get()), id, stream_id.c_str(), version.c_str());
+		if (with_payload)
+			std::printf("\t%.*s", natsMsg_GetDataLength(m.get()), natsMsg_GetData(m.get()));
+		std::printf("\n");
 		++seen;
 		if (meta->Sequence.Stream >= last)
 			break;

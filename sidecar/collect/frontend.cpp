@@ -1,0 +1,489 @@
+// frontend.cpp — frontend event collection (see frontend.hpp).
+#include "collect/frontend.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sys/random.h>
+
+#include <ctime>
+
+#include "api/common.hpp"
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/subject.hpp"
+#include "core/uuid7.hpp"
+#include "core/validate.hpp"
+#include "log.hpp"
+#include "metrics/registry.hpp"
+
+namespace event::sidecar::collect {
+
+namespace {
+
+constexpr auto kAckTimeout = std::chrono::seconds(5);
+constexpr size_t kMaxHeaderValueBytes = 1024;
+constexpr char kDefaultCategory[] = "user_action";
+
+bool StrongRandom(uint8_t *buf, size_t len) {
+	while (len > 0) {
+		ssize_t n = getrandom(buf, len, 0);
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= static_cast<size_t>(n);
+	}
+	return true;
+}
+
+std::string NewEventId() {
+	thread_local core::Uuid7Generator gen(core::SystemClockMillis, StrongRandom);
+	return core::FormatUuid(gen.Next());
+}
+
+// A header value as a JSON string: printable ASCII kept, other bytes '?', at most 1 KB.
+void AppendHeaderJson(std::string &out, const std::string *value) {
+	if (value == nullptr) {
+		out += "null";
+		return;
+	}
+	std::string clean = value->substr(0, kMaxHeaderValueBytes);
+	for (char &c : clean)
+		if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+			c = '?';
+	core::AppendJsonString(out, clean);
+}
+
+std::string Trim(std::string_view v) {
+	return std::string(core::TrimAscii(v));
+}
+
+std::string NowIso() {
+	timespec ts{};
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tm t{};
+	gmtime_r(&ts.tv_sec, &t);
+	char buf[40];
+	size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+	std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", ts.tv_nsec / 1000);
+	return buf;
+}
+
+using Doc = rapidjson::Document;
+constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+
+metrics::Counter &Accepted(const char *route) {
+	static auto &family = metrics::Default().Counter(
+		"event_frontend_events_accepted_total", "Frontend events acknowledged by JetStream and answered 2xx.", {"route"});
+	return family.With({route});
+}
+
+metrics::Counter &Refused(const char *reason) {
+	static auto &family = metrics::Default().Counter(
+		"event_frontend_requests_failed_total", "Frontend requests answered 503 (NATS down, negative ack, timeout).",
+		{"reason"});
+	return family.With({reason});
+}
+
+} // namespace
+
+std::string ClientIp(const http::Request &req, const std::vector<std::string> &trusted_proxies) {
+	auto trusted = [&](std::string_view ip) {
+		for (const std::string &t : trusted_proxies)
+			if (t == ip)
+				return true;
+		return false;
+	};
+	if (!trusted(req.remote_addr))
+		return req.remote_addr;
+	const std::string *xff = req.Header("X-Forwarded-For");
+	if (xff == nullptr)
+		return req.remote_addr;
+	std::string_view list = *xff;
+	std::string client = req.remote_addr;
+	while (!list.empty()) {
+		size_t comma = list.rfind(',');
+		std::string_view entry = core::TrimAscii(comma == std::string_view::npos ? list : list.substr(comma + 1));
+		list = comma == std::string_view::npos ? std::string_view() : list.substr(0, comma);
+		if (entry.empty() || entry.size() > 64 || entry.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos)
+			break; // not an address: stop at what the trusted proxies vouched for
+		client.assign(entry.data(), entry.size());
+		if (!trusted(entry))
+			break;
+	}
+	return client;
+}
+
+std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
+                                 const std::string &client_info, FrontendMessage *out, std::string *detail,
+                                 std::string *hint) {
+	Doc ev;
+	ev.Parse<kParseFlags>(event_json.c_str(), event_json.size());
+	if (ev.HasParseError() || !ev.IsObject())
+		return "each frontend event must be a JSON object";
+	auto &alloc = ev.GetAllocator();
+	static const char *const kKnown[] = {"event_type", "event_category", "user_id", "data", "metadata", "timestamp"};
+	for (auto it = ev.MemberBegin(); it != ev.MemberEnd(); ++it) {
+		bool known = false;
+		for (const char *k : kKnown)
+			known = known || it->name == k;
+		if (!known) {
+			*hint = "Fields: event_type, event_category, user_id, data, metadata, timestamp.";
+			return "unknown field \"" + core::DisplayValue(it->name.GetString()) + "\" in a frontend event";
+		}
+	}
+	auto string_field = [&](const char *name, bool required, std::string *value, bool *present) -> std::string {
+		*present = false;
+		auto it = ev.FindMember(name);
+		if (it == ev.MemberEnd() || it->value.IsNull()) {
+			if (required)
+				return std::string(name) + " is required";
+			return "";
+		}
+		if (!it->value.IsString())
+			return std::string(name) + " must be a string";
+		value->assign(it->value.GetString(), it->value.GetStringLength());
+		*present = true;
+		return "";
+	};
+	std::string event_type, category = kDefaultCategory, user_id, timestamp;
+	bool has_type, has_category, has_user, has_ts;
+	std::string err;
+	if (!(err = string_field("event_type", true, &event_type, &has_type)).empty() ||
+	    !(err = string_field("event_category", false, &category, &has_category)).empty() ||
+	    !(err = string_field("user_id", false, &user_id, &has_user)).empty() ||
+	    !(err = string_field("timestamp", false, &timestamp, &has_ts)).empty())
+		return err;
+	if (!has_category)
+		category = kDefaultCategory;
+	try {
+		event_type = core::ValidateEventType(event_type);
+		category = Trim(category);
+		core::ValidateName("event_category", category);
+		if (has_user)
+			core::ValidateUserId(user_id);
+		if (has_ts && (timestamp.size() > 64 || core::HasControlChars(timestamp)))
+			throw core::SqlError("22023", "invalid timestamp \"" + core::DisplayValue(timestamp) + "\"", "",
+			                     "An ISO 8601 timestamp of at most 64 bytes.");
+	} catch (const core::SqlError &e) {
+		*detail = e.detail();
+		*hint = e.hint();
+		return e.message();
+	}
+	for (const char *obj : {"data", "metadata"}) {
+		auto it = ev.FindMember(obj);
+		if (it != ev.MemberEnd() && !it->value.IsNull() && !it->value.IsObject())
+			return std::string(obj) + " must be a JSON object";
+	}
+	// metadata: the event's own, then client_info keys it does not have, then "client" (ours).
+	rapidjson::Value metadata(rapidjson::kObjectType);
+	auto mit = ev.FindMember("metadata");
+	if (mit != ev.MemberEnd() && mit->value.IsObject())
+		metadata.CopyFrom(mit->value, alloc);
+	if (!client_info.empty()) {
+		Doc info(&alloc);
+		info.Parse<kParseFlags>(client_info.c_str(), client_info.size());
+		if (info.HasParseError() || !info.IsObject())
+			return "client_info must be a JSON object";
+		for (auto it = info.MemberBegin(); it != info.MemberEnd(); ++it)
+			if (!metadata.HasMember(it->name))
+				metadata.AddMember(rapidjson::Value(it->name, alloc), rapidjson::Value(it->value, alloc), alloc);
+	}
+	metadata.RemoveMember("client");
+	Doc client_doc(&alloc);
+	client_doc.Parse(client.c_str(), client.size());
+	metadata.AddMember("client", rapidjson::Value(client_doc, alloc), alloc);
+
+	out->event_id = NewEventId();
+	out->subject = core::EventSubject("frontend", category, event_type);
+	std::string &p = out->payload;
+	p.clear();
+	p += "{\"event_id\":\"";
+	p += out->event_id;
+	p += "\",\"event_type\":";
+	core::AppendJsonString(p, event_type);
+	p += ",\"event_source\":\"frontend\",\"event_category\":";
+	core::AppendJsonString(p, category);
+	p += ",\"user_id\":";
+	if (has_user)
+		core::AppendJsonString(p, user_id);
+	else
+		p += "null";
+	rapidjson::StringBuffer sb;
+	p += ",\"data\":";
+	auto dit = ev.FindMember("data");
+	if (dit != ev.MemberEnd() && dit->value.IsObject()) {
+		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+		dit->value.Accept(w);
+		p.append(sb.GetString(), sb.GetSize());
+	} else {
+		p += "{}";
+	}
+	sb.Clear();
+	p += ",\"metadata\":";
+	{
+		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+		metadata.Accept(w);
+		p.append(sb.GetString(), sb.GetSize());
+	}
+	if (has_ts) {
+		p += ",\"timestamp\":";
+		core::AppendJsonString(p, timestamp);
+	}
+	p += ",\"received_at\":\"";
+	p += NowIso();
+	p += "\"}";
+	return "";
+}
+
+FrontendCollector::FrontendCollector(const Config &config) : config_(config) {}
+
+FrontendCollector::~FrontendCollector() {
+	Stop();
+}
+
+bool FrontendCollector::Start(std::string *error) {
+	publisher_ = std::make_unique<nats::Publisher>(config_, &metrics_, [this] {
+		std::lock_guard<std::mutex> lock(mutex_);
+		woken_ = true;
+		cv_.notify_one();
+	});
+	if (!publisher_->Start(error))
+		return false;
+	metrics::Default().Callback("event_frontend_nats_up", "gauge",
+	                            "1 while the frontend collector's NATS connection is up.",
+	                            [this] { return std::string(metrics_.nats_up.load() ? "1" : "0"); });
+	thread_ = std::thread([this] { Run(); });
+	return true;
+}
+
+void FrontendCollector::Stop() {
+	{
+		std::lock_guard<std::mutex> lock(mutex_);
+		if (stop_)
+			return;
+		stop_ = true;
+		cv_.notify_one();
+	}
+	if (thread_.joinable())
+		thread_.join();
+	if (publisher_)
+		publisher_->Close();
+}
+
+void FrontendCollector::Finish(const std::shared_ptr<Pending> &p, http::Response r) {
+	if (p->done)
+		return;
+	p->done = true;
+	p->reply(std::move(r));
+}
+
+void FrontendCollector::Fail(const std::shared_ptr<Pending> &p, int status, const std::string &message) {
+	if (p->done)
+		return;
+	Refused(status == 413 ? "too_large" : "nats").Inc();
+	http::Response r = http::ErrorResponse(status, http::CodeForStatus(status), message, p->request_id);
+	if (status == 503)
+		r.headers.emplace_back("Retry-After", "1");
+	Finish(p, std::move(r));
+}
+
+void FrontendCollector::Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages) {
+	if (!metrics_.nats_up.load())
+		return Fail(pending, 503, "NATS is not connected: the events were not accepted");
+	pending->left = messages.size();
+	pending->deadline = std::chrono::steady_clock::now() + kAckTimeout;
+	std::lock_guard<std::mutex> lock(mutex_);
+	if (stop_)
+		return Fail(pending, 503, "the sidecar is stopping");
+	queue_.push_back(Job{std::move(pending), std::move(messages)});
+	woken_ = true;
+	cv_.notify_one();
+}
+
+void FrontendCollector::Run() {
+	std::vector<Job> jobs;
+	std::vector<nats::Completion> completions;
+	auto next_sweep = std::chrono::steady_clock::now();
+	for (;;) {
+		bool stopping;
+		{
+			std::unique_lock<std::mutex> lock(mutex_);
+			cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return woken_ || stop_; });
+			woken_ = false;
+			stopping = stop_;
+			jobs.swap(queue_);
+		}
+		publisher_->TakeReconnected();
+		for (Job &job : jobs) {
+			const std::shared_ptr<Pending> &p = job.pending;
+			open_.push_back(p);
+			for (FrontendMessage &m : job.messages) {
+				if (p->done)
+					break;
+				std::string error;
+				nats::PublishResult r = publisher_->Publish(m.event_id.c_str(), m.subject.c_str(), m.payload, &error);
+				if (r == nats::PublishResult::kOk) {
+					waiting_[m.event_id] = p;
+				} else if (r == nats::PublishResult::kTooLarge) {
+					Fail(p, 413, "event " + m.event_id + " is larger than NATS accepts: " + error);
+				} else {
+					Fail(p, 503, "NATS publish failed: " + error);
+				}
+			}
+		}
+		jobs.clear();
+		publisher_->TakeCompletions(&completions);
+		for (const nats::Completion &c : completions) {
+			auto it = waiting_.find(std::string(c.EventId()));
+			if (it == waiting_.end())
+				continue; // late ack of a request already answered
+			std::shared_ptr<Pending> p = std::move(it->second);
+			waiting_.erase(it);
+			if (!c.ok) {
+				Fail(p, 503, "JetStream did not acknowledge event " + std::string(c.EventId()) + ": " +
+				             (c.no_responders ? std::string("no stream on the subject") : c.error));
+				continue;
+			}
+			if (--p->left == 0 && !p->done) {
+				Accepted(p->ok_body.find("\"event_ids\"") != std::string::npos ? "batch" : "single").Inc();
+				Finish(p, api::Json(202, std::move(p->ok_body)));
+			}
+		}
+		auto now = std::chrono::steady_clock::now();
+		if (now >= next_sweep || stopping) {
+			next_sweep = now + std::chrono::milliseconds(200);
+			size_t keep = 0;
+			for (auto &p : open_) {
+				if (!p->done && (stopping || now >= p->deadline))
+					Fail(p, 503, stopping ? "the sidecar is stopping" : "no JetStream acknowledgement in time");
+				if (!p->done)
+					open_[keep++] = std::move(p);
+			}
+			open_.resize(keep);
+			if (waiting_.size() > 0 && open_.empty())
+				waiting_.clear();
+			else
+				for (auto it = waiting_.begin(); it != waiting_.end();)
+					it = it->second->done ? waiting_.erase(it) : std::next(it);
+		}
+		if (stopping)
+			return;
+	}
+}
+
+std::string FrontendCollector::ClientJson(const http::Request &req) const {
+	std::string out = "{\"ip\":";
+	core::AppendJsonString(out, ClientIp(req, config_.trusted_proxies));
+	out += ",\"user_agent\":";
+	AppendHeaderJson(out, req.Header("User-Agent"));
+	out += ",\"referer\":";
+	AppendHeaderJson(out, req.Header("Referer"));
+	out += "}";
+	return out;
+}
+
+void FrontendCollector::Single(http::Request &&req, http::Reply reply) {
+	std::string json;
+	http::Response error;
+	if (!api::PrepareBody(req, api::JsonKind::kObject, true, &json, &error))
+		return reply(std::move(error));
+	std::vector<FrontendMessage> msgs(1);
+	std::string detail, hint;
+	std::string err = BuildFrontendMessage(json, ClientJson(req), "", &msgs[0], &detail, &hint);
+	if (!err.empty())
+		return reply(http::ErrorResponse(400, "bad_request", err, req.request_id, detail, hint));
+	auto p = std::make_shared<Pending>();
+	p->reply = std::move(reply);
+	p->request_id = req.request_id;
+	p->ok_body = "{\"status\":\"accepted\",\"event_id\":\"" + msgs[0].event_id + "\",\"subject\":";
+	core::AppendJsonString(p->ok_body, msgs[0].subject);
+	p->ok_body += "}";
+	Submit(std::move(p), std::move(msgs));
+}
+
+void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
+	std::string json;
+	http::Response error;
+	if (!api::PrepareBody(req, api::JsonKind::kObject, false, &json, &error))
+		return reply(std::move(error));
+	const std::string rid = req.request_id;
+	Doc body;
+	body.Parse<kParseFlags>(json.c_str(), json.size());
+	for (auto it = body.MemberBegin(); it != body.MemberEnd(); ++it)
+		if (!(it->name == "events") && !(it->name == "client_info"))
+			return reply(http::ErrorResponse(400, "bad_request",
+			                                 "unknown field \"" + core::DisplayValue(it->name.GetString()) + "\"", rid,
+			                                 "", "Fields: events, client_info."));
+	auto events = body.FindMember("events");
+	if (events == body.MemberEnd() || !events->value.IsArray())
+		return reply(http::ErrorResponse(400, "bad_request", "events must be a JSON array", rid));
+	size_t n = events->value.Size();
+	if (n == 0 || n > kMaxFrontendBatch)
+		return reply(http::ErrorResponse(400, "bad_request",
+		                                 "a batch holds 1 to " + std::to_string(kMaxFrontendBatch) + " events, got " +
+		                                     std::to_string(n),
+		                                 rid));
+	std::string info;
+	auto ci = body.FindMember("client_info");
+	if (ci != body.MemberEnd() && !ci->value.IsNull()) {
+		if (!ci->value.IsObject())
+			return reply(http::ErrorResponse(400, "bad_request", "client_info must be a JSON object", rid));
+		rapidjson::StringBuffer sb;
+		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+		ci->value.Accept(w);
+		info.assign(sb.GetString(), sb.GetSize());
+	}
+	const std::string client = ClientJson(req);
+	std::vector<FrontendMessage> msgs(n);
+	auto p = std::make_shared<Pending>();
+	p->ok_body = "{\"status\":\"accepted\",\"count\":" + std::to_string(n) + ",\"event_ids\":[";
+	for (size_t i = 0; i < n; i++) {
+		rapidjson::StringBuffer sb;
+		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+		events->value[static_cast<rapidjson::SizeType>(i)].Accept(w);
+		std::string detail, hint;
+		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, &msgs[i],
+		                                       &detail, &hint);
+		if (!err.empty())
+			return reply(http::ErrorResponse(400, "bad_request", "events[" + std::to_string(i) + "]: " + err, rid,
+			                                 detail, hint));
+		if (i > 0)
+			p->ok_body += ',';
+		p->ok_body += '"' + msgs[i].event_id + '"';
+	}
+	p->ok_body += "]}";
+	p->reply = std::move(reply);
+	p->request_id = rid;
+	Submit(std::move(p), std::move(msgs));
+}
+
+void FrontendCollector::Health(http::Request &&, http::Reply reply) {
+	bool up = metrics_.nats_up.load();
+	std::string body = "{\"status\":";
+	body += up ? "\"ok\"" : "\"unavailable\"";
+	body += ",\"nats\":{\"connected\":";
+	body += up ? "true" : "false";
+	body += ",\"url\":";
+	core::AppendJsonString(body, RedactUrl(config_.nats_url));
+	body += "},\"stream\":";
+	core::AppendJsonString(body, config_.stream_name);
+	body += ",\"subjects\":\"events.frontend.>\"}";
+	reply(api::Json(up ? 200 : 503, std::move(body)));
+}
+
+void FrontendCollector::AddRoutes(http::Router *router) {
+	http::RouteOptions opts;
+	opts.json_body = true;
+	opts.cors = true;
+	router->Add("POST", "/api/v1/events/frontend",
+	            [this](http::Request &&req, http::Reply reply) { Single(std::move(req), std::move(reply)); }, opts);
+	router->Add("POST", "/api/v1/events/frontend/batch",
+	            [this](http::Request &&req, http::Reply reply) { Batch(std::move(req), std::move(reply)); }, opts);
+	http::RouteOptions health;
+	health.cors = true;
+	router->Add("GET", "/api/v1/events/frontend/health",
+	            [this](http::Request &&req, http::Reply reply) { Health(std::move(req), std::move(reply)); }, health);
+}
+
+} // namespace event::sidecar::collect

@@ -1,0 +1,108 @@
+// frontend.hpp — frontend event collection (spec 3.1.3, 3.6; endpoints 16-18): events from
+// browsers and apps, without an API key, published to JetStream without touching PostgreSQL.
+//
+//   POST /api/v1/events/frontend        one event            -> 202 {"status","event_id","subject"}
+//   POST /api/v1/events/frontend/batch  {"events":[...], "client_info":{...}} -> 202 {"count","event_ids"}
+//   GET  /api/v1/events/frontend/health NATS status, 200 or 503
+//
+// The sidecar gives each event its UUIDv7, adds metadata.client (ip, user_agent, referer) and
+// publishes it on events.frontend.{category}.{event_type} with Nats-Msg-Id: <event_id>. A 2xx is
+// sent only after JetStream acknowledged every event of the request; NATS down, a negative ack or
+// no ack within the timeout answer 503 (the client retries; nothing is silently dropped).
+//
+// Threads: handlers (I/O threads) only validate, build the messages and queue them; one
+// collector thread owns its own nats::Publisher (its own connection), publishes asynchronously
+// and calls each request's Reply when its acks (or failure) arrived.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "config.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "http/router.hpp"
+#include "metrics.hpp"
+#include "nats/publisher.hpp"
+
+namespace event::sidecar::collect {
+
+// At most this many events in one batch request.
+inline constexpr size_t kMaxFrontendBatch = 1000;
+
+// One message to publish.
+struct FrontendMessage {
+	std::string event_id;
+	std::string subject;
+	std::string payload;
+};
+
+// The client address of req: the peer address, or, when the peer is one of trusted_proxies, the
+// right-most X-Forwarded-For entry that is not itself a trusted proxy (exact address match).
+std::string ClientIp(const http::Request &req, const std::vector<std::string> &trusted_proxies);
+
+// Builds the published message of one frontend event (a JSON object, already checked to be
+// well-formed by the caller) enriched with client (a JSON object text) and merged with
+// client_info (a JSON object text or ""). Returns "" or the 400 message (with *detail, *hint).
+std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
+                                 const std::string &client_info, FrontendMessage *out, std::string *detail,
+                                 std::string *hint);
+
+class FrontendCollector {
+public:
+	explicit FrontendCollector(const Config &config);
+	~FrontendCollector();
+	FrontendCollector(const FrontendCollector &) = delete;
+	FrontendCollector &operator=(const FrontendCollector &) = delete;
+
+	bool Start(std::string *error);
+	void Stop(); // answers what is still waiting with 503
+	void AddRoutes(http::Router *router);
+
+	bool NatsConnected() const { return metrics_.nats_up.load(); }
+
+private:
+	struct Pending {
+		http::Reply reply;
+		std::string request_id;
+		std::string ok_body;
+		size_t left = 0;
+		bool done = false;
+		std::chrono::steady_clock::time_point deadline;
+	};
+	struct Job {
+		std::shared_ptr<Pending> pending;
+		std::vector<FrontendMessage> messages;
+	};
+
+	void Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages);
+	void Run();
+	void Finish(const std::shared_ptr<Pending> &p, http::Response r);
+	void Fail(const std::shared_ptr<Pending> &p, int status, const std::string &message);
+	void Single(http::Request &&req, http::Reply reply);
+	void Batch(http::Request &&req, http::Reply reply);
+	void Health(http::Request &&req, http::Reply reply);
+	std::string ClientJson(const http::Request &req) const;
+
+	const Config &config_;
+	Metrics metrics_; // the collector connection's own NATS state (not the relay's)
+	std::unique_ptr<nats::Publisher> publisher_;
+	std::mutex mutex_;
+	std::condition_variable cv_;
+	std::vector<Job> queue_;
+	bool stop_ = false;
+	bool woken_ = false;
+	std::thread thread_;
+	// Collector thread only: requests waiting for acks, by event id.
+	std::unordered_map<std::string, std::shared_ptr<Pending>> waiting_;
+	std::vector<std::shared_ptr<Pending>> open_; // for deadlines
+};
+
+} // namespace event::sidecar::collect

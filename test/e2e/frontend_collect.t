@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# frontend_collect.t — frontend events (endpoints 16-18): no API key, CORS, the sidecar's UUIDv7,
+# client enrichment (X-Forwarded-For only from --trusted-proxies), one JetStream message per event
+# on events.frontend.{category}.{event_type} with Nats-Msg-Id = event_id, 202 only after the ack;
+# NATS down -> 503 JSON and every 202 in JetStream after it returns; bad input -> 4xx, nothing
+# published; nothing written to PostgreSQL by the collection path.
+. "$(dirname "$0")/lib/sidecar.bash"
+. "$(dirname "$0")/lib/api.bash"
+plan 35
+
+FE=/api/v1/events/frontend
+P=fe$RUN_ID
+api_start a --trusted-proxies 127.0.0.1
+n0=$(event_count)
+
+# js_payloads: "subject TAB msg-id TAB payload" of this test's frontend messages.
+js_payloads() {
+	JS_CHECK_PAYLOAD=1 "$JS_CHECK" "$NATS_URL" EVENTS 2>"$T_TMP/js-check.err" |
+		awk -F'\t' -v p="$P" 'index($2, "events.frontend.") == 1 && index($6, p) > 0 { print $2 "\t" $3 "\t" $6 }'
+}
+fe_count() { js_payloads | wc -l; }
+
+req GET "$FE/health"
+is "$STATUS" 200 "frontend health 200 without a key"
+[ "$(jget 'j["nats"]["connected"]')" = True ]; ok $? "frontend health: NATS connected"
+
+# Single event, through a trusted proxy (127.0.0.1) that vouches for 203.0.113.7.
+req POST "$FE" -H 'Content-Type: application/json' -H 'User-Agent: e2e-browser/1.0' \
+	-H 'Referer: https://shop.example/cart' -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.7' \
+	-H 'Origin: https://shop.example' \
+	-d "{\"event_type\":\"$P.click\",\"event_category\":\"user_action\",\"user_id\":\"u1\",\"data\":{\"button\":\"buy\",\"n\":3},\"metadata\":{\"page\":\"/cart\"}}"
+is "$STATUS" 202 "single frontend event accepted (202) without an API key"
+id=$(jget 'j["event_id"]')
+[[ $id =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]; ok $? "event_id is a UUIDv7 ($id)"
+is "$(jget 'j["subject"]')" "events.frontend.user_action.$P.click" "answer names the subject"
+[ -n "$(header Access-Control-Allow-Origin)" ]; ok $? "CORS header on the answer"
+js_payloads >"$T_TMP/js1"
+is "$(wc -l <"$T_TMP/js1")" 1 "one JetStream message"
+is "$(cut -f1 "$T_TMP/js1")" "events.frontend.user_action.$P.click" "on events.frontend.{category}.{event_type}"
+is "$(cut -f2 "$T_TMP/js1")" "$id" "Nats-Msg-Id is the event_id"
+cut -f3 "$T_TMP/js1" >"$T_TMP/p1.json"
+pj() { python3 -c "import json,sys; j=json.load(open('$1')); print($2)"; }
+is "$(pj "$T_TMP/p1.json" 'j["event_id"], j["event_source"], j["user_id"], j["data"]["button"], j["data"]["n"]')" \
+	"$id frontend u1 buy 3" "payload: id, source frontend, user, data"
+is "$(pj "$T_TMP/p1.json" 'j["metadata"]["client"]["ip"], j["metadata"]["client"]["user_agent"], j["metadata"]["client"]["referer"], j["metadata"]["page"]')" \
+	"203.0.113.7 e2e-browser/1.0 https://shop.example/cart /cart" "enriched: IP from X-Forwarded-For of a trusted proxy, User-Agent, Referer"
+
+# A sidecar without trusted proxies ignores X-Forwarded-For.
+start_sidecar b
+wait_until 20 eval 'curl -s -o /dev/null "http://127.0.0.1:${SIDECAR_HTTP[b]}/api/v1/events/frontend/health"'
+STATUS=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-Forwarded-For: 203.0.113.9' \
+	-d "{\"event_type\":\"$P.untrusted\"}" "http://127.0.0.1:${SIDECAR_HTTP[b]}$FE")
+is "$STATUS" 202 "sidecar b accepts"
+id_b=$(jget 'j["event_id"]')
+js_payloads | awk -F'\t' -v id="$id_b" '$2 == id { print $3 }' >"$T_TMP/pb.json"
+is "$(pj "$T_TMP/pb.json" 'j["metadata"]["client"]["ip"], j["event_category"]')" "127.0.0.1 user_action" \
+	"X-Forwarded-For ignored from an untrusted peer; default category user_action"
+
+# Batch with client_info merged into each event's metadata (the event's own keys win).
+req POST "$FE/batch" -H 'Content-Type: application/json' -H 'User-Agent: e2e-app/2' -d "{\"client_info\":{\"app\":\"shop\",\"page\":\"/home\"},\"events\":[
+	{\"event_type\":\"$P.view\",\"event_category\":\"user_action\",\"data\":{\"i\":1}},
+	{\"event_type\":\"$P.view\",\"data\":{\"i\":2},\"metadata\":{\"page\":\"/own\"}},
+	{\"event_type\":\"$P.scroll\",\"event_category\":\"system\",\"data\":{\"i\":3},\"timestamp\":\"2026-01-02T03:04:05Z\"}]}"
+is "$STATUS" 202 "batch accepted"
+is "$(jget 'j["count"], len(set(j["event_ids"]))')" "3 3" "count 3, three distinct ids"
+jget '"\n".join(j["event_ids"])' | sort >"$T_TMP/batch_ids"
+js_payloads | grep -F "$P.view
+$P.scroll" >"$T_TMP/jsb"
+is "$(cut -f2 "$T_TMP/jsb" | sort)" "$(cat "$T_TMP/batch_ids")" "JetStream holds exactly the batch's ids"
+is "$(cut -f3 "$T_TMP/jsb" | python3 -c '
+import json,sys
+for l in sys.stdin:
+    j=json.loads(l); m=j["metadata"]
+    print(j["data"]["i"], m["app"], m["page"], m["client"]["user_agent"], j.get("timestamp"))' | sort | tr '\n' ';')" \
+	"1 shop /home e2e-app/2 None;2 shop /own e2e-app/2 None;3 shop /home e2e-app/2 2026-01-02T03:04:05Z;" \
+	"client_info merged into each event (own metadata wins), User-Agent added, timestamp kept"
+is "$(cut -f1 "$T_TMP/jsb" | sort -u | tr '\n' ' ')" "events.frontend.system.$P.scroll events.frontend.user_action.$P.view " "batch subjects by category and type"
+
+# CORS preflight.
+req OPTIONS "$FE" -H 'Origin: https://shop.example' -H 'Access-Control-Request-Method: POST' \
+	-H 'Access-Control-Request-Headers: content-type'
+[ "$STATUS" = 204 ] || [ "$STATUS" = 200 ]; ok $? "CORS preflight answered ($STATUS)"
+
+# Bad input: 4xx JSON, nothing published.
+before=$(fe_count)
+bad() { # bad WANT_STATUS NAME CURL-ARGS...
+	local want=$1 name=$2; shift 2
+	req POST "$@"
+	[ "$STATUS" = "$want" ] && json_error; ok $? "$name -> $want ($STATUS)"
+}
+bad 400 "missing event_type" "$FE" -H 'Content-Type: application/json' -d '{"data":{}}'
+bad 400 "bad category name" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_category\":\"Bad Cat\"}"
+bad 400 "unknown field" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"evil\":1}"
+bad 400 "data not an object" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"data\":[1]}"
+bad 400 "malformed JSON" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\""
+bad 400 "control character in event_type" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.\\u0001x\"}"
+bad 415 "wrong content type" "$FE" -H 'Content-Type: text/plain' -d "{\"event_type\":\"$P.x\"}"
+bad 400 "empty batch" "$FE/batch" -H 'Content-Type: application/json' -d '{"events":[]}'
+bad 400 "batch with one bad event" "$FE/batch" -H 'Content-Type: application/json' -d "{\"events\":[{\"event_type\":\"$P.ok\"},{\"data\":{}}]}"
+python3 -c "import json; print(json.dumps({'events': [{'event_type': '$P.many'}] * 1001}))" >"$T_TMP/big.json"
+bad 400 "batch over 1000 events" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/big.json"
+is "$(fe_count)" "$before" "the bad requests published nothing"
+
+# NATS down: 503 JSON, health 503; after it returns every 202 is in JetStream exactly once.
+stop_nats
+wait_until 10 eval 'req GET "$FE/health"; [ "$STATUS" = 503 ]'; ok $? "frontend health 503 while NATS is down"
+req POST "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.down\"}"
+[ "$STATUS" = 503 ] && json_error; ok $? "event while NATS is down -> 503 JSON ($STATUS)"
+start_nats "$NATS_PORT"
+wait_until 20 eval 'req GET "$FE/health"; [ "$STATUS" = 200 ]'; ok $? "frontend health 200 again"
+accepted=0
+for i in $(seq 1 50); do
+	req POST "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.after\",\"data\":{\"i\":$i}}"
+	[ "$STATUS" = 202 ] && accepted=$((accepted + 1))
+done
+js_payloads | grep -F "$P.after" | cut -f2 | sort >"$T_TMP/after"
+is "$(wc -l <"$T_TMP/after") $(sort -u "$T_TMP/after" | wc -l)" "$accepted $accepted" "all $accepted accepted events in JetStream once"
+is "$(event_count)" "$n0" "the collection path wrote nothing to PostgreSQL"
+finish
