@@ -349,6 +349,80 @@ COMMENT ON FUNCTION event.api_key_hashes() IS 'For the sidecar''s key cache: id,
 REVOKE ALL ON FUNCTION event.api_key_hashes() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
+-- Webhook subscriptions (0.2.0, issue 15; docs/sql-api.md "Subscriptions"). The secrets are
+-- stored in full because the sidecar signs each delivery with them (a hash could not sign);
+-- only create and rotate return them, list shows them masked.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_subscriptions (
+    id               uuid        PRIMARY KEY,
+    subscriber_name  text        NOT NULL CHECK (subscriber_name <> '' AND length(subscriber_name) <= 200),
+    subscriber_type  text        NOT NULL CHECK (subscriber_type IN ('webhook', 'service')),
+    callback_url     text        NOT NULL CHECK (callback_url ~ '^https?://[^/:?#]'),
+    event_types      text[]      NOT NULL,
+    event_sources    text[]      NOT NULL,
+    event_categories text[]      NOT NULL,
+    webhook_secret   text        NOT NULL,
+    previous_secret  text,
+    max_attempts     integer     NOT NULL CHECK (max_attempts BETWEEN 1 AND 100),
+    backoff_base_ms  integer     NOT NULL CHECK (backoff_base_ms > 0),
+    backoff_max_ms   integer     NOT NULL CHECK (backoff_max_ms >= backoff_base_ms),
+    active           boolean     NOT NULL,
+    created_at       timestamptz NOT NULL
+);
+COMMENT ON TABLE event.event_subscriptions IS 'Webhook subscriptions: filters (empty = all; event types exact or prefix.*), callback URL, signing secrets (current and previous during rotation), retry policy';
+SELECT pg_catalog.pg_extension_config_dump('event.event_subscriptions', '');
+REVOKE ALL ON TABLE event.event_subscriptions FROM PUBLIC;
+
+CREATE FUNCTION event.create_subscription(
+    subscriber_name  text,
+    callback_url     text,
+    event_types      text[]  DEFAULT '{}',
+    event_sources    text[]  DEFAULT '{}',
+    event_categories text[]  DEFAULT '{}',
+    subscriber_type  text    DEFAULT 'webhook',
+    webhook_secret   text    DEFAULT NULL,
+    max_attempts     integer DEFAULT 5,
+    backoff_base_ms  integer DEFAULT 1000,
+    backoff_max_ms   integer DEFAULT 60000
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_subscription' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_subscription(text, text, text[], text[], text[], text, text, integer, integer, integer) IS 'Create a webhook subscription (NULL secret: a whsec_ one is generated); stores an event.subscription.created event; returns the subscription with its secret, shown only here';
+REVOKE ALL ON FUNCTION event.create_subscription(text, text, text[], text[], text[], text, text, integer, integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.list_subscriptions() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_list_subscriptions' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.list_subscriptions() IS 'Every subscription as a jsonb array, oldest first, secrets masked';
+REVOKE ALL ON FUNCTION event.list_subscriptions() FROM PUBLIC;
+
+CREATE FUNCTION event.delete_subscription(subscription_id uuid) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_delete_subscription' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.delete_subscription(uuid) IS 'Delete a subscription (its deliveries stop); returns it as list_subscriptions shows it; unknown id: P0002';
+REVOKE ALL ON FUNCTION event.delete_subscription(uuid) FROM PUBLIC;
+
+CREATE FUNCTION event.rotate_subscription_secret(subscription_id uuid, new_secret text DEFAULT NULL,
+                                                 drop_previous boolean DEFAULT false) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_rotate_subscription_secret' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.rotate_subscription_secret(uuid, text, boolean) IS 'New signing secret (NULL: generated); the old one stays valid as previous_secret (both signatures sent) unless drop_previous; returns the new secret, shown only here';
+REVOKE ALL ON FUNCTION event.rotate_subscription_secret(uuid, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION event.subscriptions_for_delivery()
+    RETURNS TABLE (id uuid, callback_url text, event_types text[], event_sources text[], event_categories text[],
+                   webhook_secret text, previous_secret text, max_attempts integer, backoff_base_ms integer,
+                   backoff_max_ms integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret,
+                s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms
+          FROM event.event_subscriptions s WHERE s.active ORDER BY s.id$$;
+COMMENT ON FUNCTION event.subscriptions_for_delivery() IS 'For the sidecar''s delivery: the active subscriptions with their secrets in full';
+REVOKE ALL ON FUNCTION event.subscriptions_for_delivery() FROM PUBLIC;
+
+------------------------------------------------------------------------------
 -- Immutability and cache invalidation triggers.
 ------------------------------------------------------------------------------
 
