@@ -413,14 +413,79 @@ REVOKE ALL ON FUNCTION event.rotate_subscription_secret(uuid, text, boolean) FRO
 CREATE FUNCTION event.subscriptions_for_delivery()
     RETURNS TABLE (id uuid, callback_url text, event_types text[], event_sources text[], event_categories text[],
                    webhook_secret text, previous_secret text, max_attempts integer, backoff_base_ms integer,
-                   backoff_max_ms integer)
+                   backoff_max_ms integer, created_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret,
-                s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms
+                s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms, s.created_at
           FROM event.event_subscriptions s WHERE s.active ORDER BY s.id$$;
 COMMENT ON FUNCTION event.subscriptions_for_delivery() IS 'For the sidecar''s delivery: the active subscriptions with their secrets in full';
 REVOKE ALL ON FUNCTION event.subscriptions_for_delivery() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Webhook delivery records (0.2.0, issue 15; docs/sidecar.md "Webhook delivery"). The delivery
+-- state itself (pending, redelivery, ack floor) is the subscription's durable JetStream consumer;
+-- PostgreSQL keeps the history of attempts and the dead letters, written by the sidecar in
+-- batches off the delivery path.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.delivery_attempts (
+    subscription_id uuid             NOT NULL,
+    event_id        uuid             NOT NULL,
+    delivery_id     text             NOT NULL,
+    attempt         integer          NOT NULL CHECK (attempt > 0),
+    status_code     integer,
+    latency_ms      double precision NOT NULL,
+    error           text,
+    attempted_at    timestamptz      NOT NULL
+);
+COMMENT ON TABLE event.delivery_attempts IS 'Every webhook delivery attempt: HTTP status (NULL when none came back), latency, error';
+CREATE INDEX delivery_attempts_subscription_idx ON event.delivery_attempts (subscription_id, attempted_at);
+CREATE INDEX delivery_attempts_event_idx ON event.delivery_attempts (event_id);
+SELECT pg_catalog.pg_extension_config_dump('event.delivery_attempts', '');
+REVOKE ALL ON TABLE event.delivery_attempts FROM PUBLIC;
+
+CREATE TABLE event.delivery_dead_letters (
+    delivery_id      text        PRIMARY KEY,
+    subscription_id  uuid        NOT NULL,
+    event_id         uuid        NOT NULL,
+    stream_sequence  bigint      NOT NULL,
+    attempts         integer     NOT NULL,
+    last_status_code integer,
+    last_error       text,
+    payload          jsonb       NOT NULL,
+    dead_at          timestamptz NOT NULL
+);
+COMMENT ON TABLE event.delivery_dead_letters IS 'Deliveries given up after the subscription''s max_attempts (the JetStream message was terminated)';
+CREATE INDEX delivery_dead_letters_subscription_idx ON event.delivery_dead_letters (subscription_id, dead_at);
+SELECT pg_catalog.pg_extension_config_dump('event.delivery_dead_letters', '');
+REVOKE ALL ON TABLE event.delivery_dead_letters FROM PUBLIC;
+
+CREATE FUNCTION event.record_deliveries(attempts jsonb, dead_letters jsonb DEFAULT '[]') RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH a AS (
+              INSERT INTO event.delivery_attempts (subscription_id, event_id, delivery_id, attempt, status_code,
+                                                   latency_ms, error, attempted_at)
+              SELECT x.subscription_id, x.event_id, x.delivery_id, x.attempt, x.status_code, x.latency_ms, x.error,
+                     x.attempted_at
+              FROM pg_catalog.jsonb_to_recordset(attempts) AS x(subscription_id uuid, event_id uuid, delivery_id text,
+                   attempt integer, status_code integer, latency_ms double precision, error text,
+                   attempted_at timestamptz)
+              RETURNING 1),
+          d AS (
+              INSERT INTO event.delivery_dead_letters (delivery_id, subscription_id, event_id, stream_sequence,
+                                                       attempts, last_status_code, last_error, payload, dead_at)
+              SELECT x.delivery_id, x.subscription_id, x.event_id, x.stream_sequence, x.attempts, x.last_status_code,
+                     x.last_error, x.payload, x.dead_at
+              FROM pg_catalog.jsonb_to_recordset(dead_letters) AS x(delivery_id text, subscription_id uuid,
+                   event_id uuid, stream_sequence bigint, attempts integer, last_status_code integer,
+                   last_error text, payload jsonb, dead_at timestamptz)
+              ON CONFLICT (delivery_id) DO NOTHING
+              RETURNING 1)
+          SELECT (SELECT pg_catalog.count(*) FROM a)::integer + (SELECT pg_catalog.count(*) FROM d)::integer$$;
+COMMENT ON FUNCTION event.record_deliveries(jsonb, jsonb) IS 'For the sidecar: stores a batch of delivery attempts and dead letters (a dead letter recorded again is kept once); returns the rows stored';
+REVOKE ALL ON FUNCTION event.record_deliveries(jsonb, jsonb) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Immutability and cache invalidation triggers.

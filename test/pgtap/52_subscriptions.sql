@@ -2,7 +2,7 @@
 -- rotate_subscription_secret, subscriptions_for_delivery: validation, masking, the
 -- event.subscription.created event, NOTIFY, rotation.
 BEGIN;
-SELECT plan(38);
+SELECT plan(41);
 
 CREATE TEMP TABLE t52 AS SELECT event.create_subscription('billing', 'https://billing.example/hooks',
     event_types => '{order.*,payment.captured}', event_sources => '{backend}', event_categories => '{order,payment}',
@@ -87,6 +87,16 @@ SELECT is(event.delete_subscription((pg_temp.s()->>'subscription_id')::uuid)->>'
           'delete returns the subscription');
 SELECT throws_ok(format('SELECT event.delete_subscription(%L)', pg_temp.s()->>'subscription_id'), 'P0002',
                  format('subscription "%s" does not exist', pg_temp.s()->>'subscription_id'), 'delete again: P0002');
+
+-- Delivery records (written by the sidecar in batches).
+CREATE TEMP TABLE d52 (a jsonb, d jsonb);
+INSERT INTO d52 VALUES (
+    '[{"subscription_id": "018f0000-0000-7000-8000-000000000001", "event_id": "018f0000-0000-7000-8000-000000000002", "delivery_id": "d52", "attempt": 1, "status_code": 500, "latency_ms": 1.5, "error": "HTTP 500", "attempted_at": "2026-12-01T00:00:00Z"}, {"subscription_id": "018f0000-0000-7000-8000-000000000001", "event_id": "018f0000-0000-7000-8000-000000000002", "delivery_id": "d52", "attempt": 2, "latency_ms": 3, "error": "timeout", "attempted_at": "2026-12-01T00:00:01Z"}]',
+    '[{"delivery_id": "d52", "subscription_id": "018f0000-0000-7000-8000-000000000001", "event_id": "018f0000-0000-7000-8000-000000000002", "stream_sequence": 7, "attempts": 2, "last_error": "timeout", "payload": {"event_id": "018f0000-0000-7000-8000-000000000002"}, "dead_at": "2026-12-01T00:00:01Z"}]');
+SELECT is((SELECT event.record_deliveries(a, d) FROM d52), 3, 'record_deliveries: two attempts and a dead letter stored');
+SELECT is((SELECT array_agg(coalesce(status_code::text, 'none') || ' ' || error ORDER BY attempt) FROM event.delivery_attempts
+           WHERE delivery_id = 'd52'), ARRAY['500 HTTP 500', 'none timeout'], 'attempts: status code (none for a timeout) and error');
+SELECT is((SELECT event.record_deliveries('[]', d) FROM d52), 0, 'a dead letter recorded again is kept once');
 
 SELECT * FROM finish();
 ROLLBACK;
