@@ -11,6 +11,7 @@
 #include "api/routes.hpp"
 #include "auth/key_cache.hpp"
 #include "collect/frontend.hpp"
+#include "delivery/deliverer.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -100,6 +101,12 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	frontend.AddRoutes(&router);
+	// Webhook delivery (issue 15): a durable JetStream consumer per subscription.
+	delivery::Deliverer deliverer(config, &api_pool);
+	if (!deliverer.Start(&error)) {
+		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
+		return 2;
+	}
 	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
@@ -126,6 +133,7 @@ int main(int argc, char **argv) {
 	server.Stop();
 	frontend.Stop();
 	live_tail.Stop();
+	deliverer.Stop(); // unacknowledged deliveries stay pending in JetStream
 	keys.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs
 	api_pool.Stop();

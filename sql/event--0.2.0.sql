@@ -349,6 +349,145 @@ COMMENT ON FUNCTION event.api_key_hashes() IS 'For the sidecar''s key cache: id,
 REVOKE ALL ON FUNCTION event.api_key_hashes() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
+-- Webhook subscriptions (0.2.0, issue 15; docs/sql-api.md "Subscriptions"). The secrets are
+-- stored in full because the sidecar signs each delivery with them (a hash could not sign);
+-- only create and rotate return them, list shows them masked.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_subscriptions (
+    id               uuid        PRIMARY KEY,
+    subscriber_name  text        NOT NULL CHECK (subscriber_name <> '' AND length(subscriber_name) <= 200),
+    subscriber_type  text        NOT NULL CHECK (subscriber_type IN ('webhook', 'service')),
+    callback_url     text        NOT NULL CHECK (callback_url ~ '^https?://[^/:?#]'),
+    event_types      text[]      NOT NULL,
+    event_sources    text[]      NOT NULL,
+    event_categories text[]      NOT NULL,
+    webhook_secret   text        NOT NULL,
+    previous_secret  text,
+    max_attempts     integer     NOT NULL CHECK (max_attempts BETWEEN 1 AND 100),
+    backoff_base_ms  integer     NOT NULL CHECK (backoff_base_ms > 0),
+    backoff_max_ms   integer     NOT NULL CHECK (backoff_max_ms >= backoff_base_ms),
+    active           boolean     NOT NULL,
+    created_at       timestamptz NOT NULL
+);
+COMMENT ON TABLE event.event_subscriptions IS 'Webhook subscriptions: filters (empty = all; event types exact or prefix.*), callback URL, signing secrets (current and previous during rotation), retry policy';
+SELECT pg_catalog.pg_extension_config_dump('event.event_subscriptions', '');
+REVOKE ALL ON TABLE event.event_subscriptions FROM PUBLIC;
+
+CREATE FUNCTION event.create_subscription(
+    subscriber_name  text,
+    callback_url     text,
+    event_types      text[]  DEFAULT '{}',
+    event_sources    text[]  DEFAULT '{}',
+    event_categories text[]  DEFAULT '{}',
+    subscriber_type  text    DEFAULT 'webhook',
+    webhook_secret   text    DEFAULT NULL,
+    max_attempts     integer DEFAULT 5,
+    backoff_base_ms  integer DEFAULT 1000,
+    backoff_max_ms   integer DEFAULT 60000
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_subscription' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_subscription(text, text, text[], text[], text[], text, text, integer, integer, integer) IS 'Create a webhook subscription (NULL secret: a whsec_ one is generated); stores an event.subscription.created event; returns the subscription with its secret, shown only here';
+REVOKE ALL ON FUNCTION event.create_subscription(text, text, text[], text[], text[], text, text, integer, integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.list_subscriptions() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_list_subscriptions' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.list_subscriptions() IS 'Every subscription as a jsonb array, oldest first, secrets masked';
+REVOKE ALL ON FUNCTION event.list_subscriptions() FROM PUBLIC;
+
+CREATE FUNCTION event.delete_subscription(subscription_id uuid) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_delete_subscription' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.delete_subscription(uuid) IS 'Delete a subscription (its deliveries stop); returns it as list_subscriptions shows it; unknown id: P0002';
+REVOKE ALL ON FUNCTION event.delete_subscription(uuid) FROM PUBLIC;
+
+CREATE FUNCTION event.rotate_subscription_secret(subscription_id uuid, new_secret text DEFAULT NULL,
+                                                 drop_previous boolean DEFAULT false) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_rotate_subscription_secret' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.rotate_subscription_secret(uuid, text, boolean) IS 'New signing secret (NULL: generated); the old one stays valid as previous_secret (both signatures sent) unless drop_previous; returns the new secret, shown only here';
+REVOKE ALL ON FUNCTION event.rotate_subscription_secret(uuid, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION event.subscriptions_for_delivery()
+    RETURNS TABLE (id uuid, callback_url text, event_types text[], event_sources text[], event_categories text[],
+                   webhook_secret text, previous_secret text, max_attempts integer, backoff_base_ms integer,
+                   backoff_max_ms integer, created_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret,
+                s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms, s.created_at
+          FROM event.event_subscriptions s WHERE s.active ORDER BY s.id$$;
+COMMENT ON FUNCTION event.subscriptions_for_delivery() IS 'For the sidecar''s delivery: the active subscriptions with their secrets in full';
+REVOKE ALL ON FUNCTION event.subscriptions_for_delivery() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Webhook delivery records (0.2.0, issue 15; docs/sidecar.md "Webhook delivery"). The delivery
+-- state itself (pending, redelivery, ack floor) is the subscription's durable JetStream consumer;
+-- PostgreSQL keeps the history of attempts and the dead letters, written by the sidecar in
+-- batches off the delivery path.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.delivery_attempts (
+    subscription_id uuid             NOT NULL,
+    event_id        uuid             NOT NULL,
+    delivery_id     text             NOT NULL,
+    attempt         integer          NOT NULL CHECK (attempt > 0),
+    status_code     integer,
+    latency_ms      double precision NOT NULL,
+    error           text,
+    attempted_at    timestamptz      NOT NULL
+);
+COMMENT ON TABLE event.delivery_attempts IS 'Every webhook delivery attempt: HTTP status (NULL when none came back), latency, error';
+CREATE INDEX delivery_attempts_subscription_idx ON event.delivery_attempts (subscription_id, attempted_at);
+CREATE INDEX delivery_attempts_event_idx ON event.delivery_attempts (event_id);
+SELECT pg_catalog.pg_extension_config_dump('event.delivery_attempts', '');
+REVOKE ALL ON TABLE event.delivery_attempts FROM PUBLIC;
+
+CREATE TABLE event.delivery_dead_letters (
+    delivery_id      text        PRIMARY KEY,
+    subscription_id  uuid        NOT NULL,
+    event_id         uuid        NOT NULL,
+    stream_sequence  bigint      NOT NULL,
+    attempts         integer     NOT NULL,
+    last_status_code integer,
+    last_error       text,
+    payload          jsonb       NOT NULL,
+    dead_at          timestamptz NOT NULL
+);
+COMMENT ON TABLE event.delivery_dead_letters IS 'Deliveries given up after the subscription''s max_attempts (the JetStream message was terminated)';
+CREATE INDEX delivery_dead_letters_subscription_idx ON event.delivery_dead_letters (subscription_id, dead_at);
+SELECT pg_catalog.pg_extension_config_dump('event.delivery_dead_letters', '');
+REVOKE ALL ON TABLE event.delivery_dead_letters FROM PUBLIC;
+
+CREATE FUNCTION event.record_deliveries(attempts jsonb, dead_letters jsonb DEFAULT '[]') RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH a AS (
+              INSERT INTO event.delivery_attempts (subscription_id, event_id, delivery_id, attempt, status_code,
+                                                   latency_ms, error, attempted_at)
+              SELECT x.subscription_id, x.event_id, x.delivery_id, x.attempt, x.status_code, x.latency_ms, x.error,
+                     x.attempted_at
+              FROM pg_catalog.jsonb_to_recordset(attempts) AS x(subscription_id uuid, event_id uuid, delivery_id text,
+                   attempt integer, status_code integer, latency_ms double precision, error text,
+                   attempted_at timestamptz)
+              RETURNING 1),
+          d AS (
+              INSERT INTO event.delivery_dead_letters (delivery_id, subscription_id, event_id, stream_sequence,
+                                                       attempts, last_status_code, last_error, payload, dead_at)
+              SELECT x.delivery_id, x.subscription_id, x.event_id, x.stream_sequence, x.attempts, x.last_status_code,
+                     x.last_error, x.payload, x.dead_at
+              FROM pg_catalog.jsonb_to_recordset(dead_letters) AS x(delivery_id text, subscription_id uuid,
+                   event_id uuid, stream_sequence bigint, attempts integer, last_status_code integer,
+                   last_error text, payload jsonb, dead_at timestamptz)
+              ON CONFLICT (delivery_id) DO NOTHING
+              RETURNING 1)
+          SELECT (SELECT pg_catalog.count(*) FROM a)::integer + (SELECT pg_catalog.count(*) FROM d)::integer$$;
+COMMENT ON FUNCTION event.record_deliveries(jsonb, jsonb) IS 'For the sidecar: stores a batch of delivery attempts and dead letters (a dead letter recorded again is kept once); returns the rows stored';
+REVOKE ALL ON FUNCTION event.record_deliveries(jsonb, jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------------
 -- Immutability and cache invalidation triggers.
 ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// routes.hpp — the management API of spec 5.1 (endpoints 2-7; /health is http/status_routes):
+// routes.hpp — the management API of spec 5.1 (endpoints 2-7 and 10-12; /health is http/status_routes):
 // one Add*Routes per resource file, each endpoint a thin mapping onto one SQL function.
 #pragma once
 
@@ -14,6 +14,9 @@ void AddStatisticsRoutes(http::Router *router, const Context &ctx);
 // streams.cpp: GET /api/v1/events/stream/{stream_id}.
 void AddStreamRoutes(http::Router *router, const Context &ctx);
 
+// subscriptions.cpp: GET/POST /api/v1/events/subscriptions, DELETE .../subscriptions/{subscription_id}.
+void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
+
 // bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
 void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
 
@@ -22,6 +25,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddEventRoutes(router, ctx);
 	AddStatisticsRoutes(router, ctx);
 	AddStreamRoutes(router, ctx);
+	AddSubscriptionRoutes(router, ctx);
 }
 
 } // namespace event::sidecar::api

@@ -1,0 +1,681 @@
+// deliverer.cpp — see deliverer.hpp.
+#include "delivery/deliverer.hpp"
+
+#include <curl/curl.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <ctime>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/subject.hpp"
+#include "delivery/signing.hpp"
+#include "log.hpp"
+#include "nats/connect_options.hpp"
+#include "relay/decoded_message.hpp"
+
+namespace event::sidecar::delivery {
+
+namespace {
+
+constexpr auto kReloadInterval = std::chrono::seconds(2);
+constexpr auto kFlushInterval = std::chrono::milliseconds(200);
+constexpr long kConnectTimeoutMs = 5000;
+constexpr long kTotalTimeoutMs = 10000;
+constexpr int64_t kAckWaitNs = 60LL * 1000 * 1000 * 1000; // > kTotalTimeoutMs; InProgress while waiting
+constexpr int kMaxRetryAfterS = 3600;
+constexpr size_t kMaxQueuedRecords = 100000;
+
+void OnConnected(natsConnection *, void *) noexcept {}
+
+struct Subscription {
+	std::string id, url, secret, previous;
+	std::vector<std::string> types, sources, categories;
+	int max_attempts = 5, base_ms = 1000, max_ms = 60000;
+	int64_t created_us = 0; // the consumer starts at events stored in JetStream from then on
+	std::string fingerprint; // every field: a change restarts the worker
+};
+
+// Parses a PostgreSQL text array of simple strings ({a,b,"c d"}).
+std::vector<std::string> ParseTextArray(const std::string &text) {
+	std::vector<std::string> out;
+	if (text.size() < 2)
+		return out;
+	std::string cur;
+	bool quoted = false, in_item = false;
+	for (size_t i = 1; i + 1 < text.size(); i++) {
+		char c = text[i];
+		if (quoted) {
+			if (c == '\\' && i + 2 < text.size())
+				cur += text[++i];
+			else if (c == '"')
+				quoted = false;
+			else
+				cur += c;
+		} else if (c == '"') {
+			quoted = in_item = true;
+		} else if (c == ',') {
+			out.push_back(cur);
+			cur.clear();
+			in_item = false;
+		} else {
+			cur += c;
+			in_item = true;
+		}
+	}
+	if (in_item || !cur.empty() || !out.empty())
+		out.push_back(cur);
+	return out;
+}
+
+bool MatchesList(const std::vector<std::string> &list, std::string_view value) {
+	return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool MatchesType(const std::vector<std::string> &patterns, std::string_view type) {
+	if (patterns.empty())
+		return true;
+	for (const std::string &p : patterns) {
+		if (p == "*" || p == type)
+			return true;
+		if (p.size() > 2 && p.compare(p.size() - 2, 2, ".*") == 0 && type.size() > p.size() - 1 &&
+		    type.substr(0, p.size() - 1) == std::string_view(p).substr(0, p.size() - 1))
+			return true;
+	}
+	return false;
+}
+
+bool Matches(const Subscription &s, const relay::DecodedMessage &e) {
+	return MatchesType(s.types, e.event_type) && MatchesList(s.sources, e.event_source) &&
+	       MatchesList(s.categories, e.event_category);
+}
+
+// One subject when every filter has at most one value (an exact JetStream filter); else events.>
+// and the filtering is done here only.
+std::string FilterSubject(const Subscription &s) {
+	std::string subject = core::kSubjectPrefix;
+	if (s.types.size() > 1 || s.sources.size() > 1 || s.categories.size() > 1)
+		return subject + ".>";
+	subject += '.';
+	if (s.sources.empty())
+		subject += '*';
+	else
+		core::AppendSubjectToken(subject, s.sources[0]);
+	subject += '.';
+	if (s.categories.empty())
+		subject += '*';
+	else
+		core::AppendSubjectToken(subject, s.categories[0]);
+	subject += '.';
+	if (s.types.empty() || s.types[0] == "*")
+		subject += '>';
+	else if (s.types[0].size() > 2 && s.types[0].compare(s.types[0].size() - 2, 2, ".*") == 0)
+		subject += s.types[0].substr(0, s.types[0].size() - 1) + ">";
+	else
+		subject += s.types[0];
+	return subject;
+}
+
+std::string DurableName(const std::string &id) {
+	std::string name = "whsub_";
+	for (char c : id)
+		if (c != '-')
+			name += c;
+	return name;
+}
+
+std::string IsoNow() {
+	auto now = std::chrono::system_clock::now();
+	auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+	time_t secs = static_cast<time_t>(us / 1000000);
+	struct tm tm {};
+	gmtime_r(&secs, &tm);
+	char buf[64];
+	std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+	return buf;
+}
+
+// Attempts and dead letters, written in batches by their own thread.
+class Recorder {
+public:
+	explicit Recorder(pg::Pool *pool) : pool_(pool) {}
+
+	void Start() { thread_ = std::thread([this] { Run(); }); }
+	void Stop() {
+		{
+			std::lock_guard<std::mutex> lock(mu_);
+			stop_ = true;
+		}
+		cv_.notify_all();
+		if (thread_.joinable())
+			thread_.join();
+	}
+	void AddAttempt(std::string json) { Add(&attempts_, std::move(json)); }
+	void AddDeadLetter(std::string json) { Add(&dead_, std::move(json)); }
+
+private:
+	void Add(std::vector<std::string> *to, std::string json) {
+		std::lock_guard<std::mutex> lock(mu_);
+		if (attempts_.size() + dead_.size() >= kMaxQueuedRecords) {
+			dropped_++;
+			return;
+		}
+		to->push_back(std::move(json));
+	}
+	static std::string Array(const std::vector<std::string> &items) {
+		std::string out = "[";
+		for (size_t i = 0; i < items.size(); i++) {
+			if (i)
+				out += ',';
+			out += items[i];
+		}
+		return out + "]";
+	}
+	void Run() {
+		std::unique_lock<std::mutex> lock(mu_);
+		for (;;) {
+			cv_.wait_for(lock, kFlushInterval, [this] { return stop_; });
+			bool stopping = stop_;
+			if (!attempts_.empty() || !dead_.empty()) {
+				std::vector<std::string> a, d;
+				a.swap(attempts_);
+				d.swap(dead_);
+				lock.unlock();
+				Flush(std::move(a), std::move(d), stopping);
+				lock.lock();
+			}
+			if (stopping)
+				return;
+		}
+	}
+	// Submits one batch; on failure puts it back (kept for the next flush, bounded).
+	void Flush(std::vector<std::string> a, std::vector<std::string> d, bool wait) {
+		auto done = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+		auto finished = std::make_shared<bool>(false);
+		pg::Query q;
+		q.sql = "SELECT event.record_deliveries($1::jsonb, $2::jsonb)";
+		q.params = {Array(a), Array(d)};
+		auto keep = std::make_shared<std::pair<std::vector<std::string>, std::vector<std::string>>>(std::move(a), std::move(d));
+		q.done = [this, keep, done, finished](pg::Result r) {
+			if (!r.ok()) {
+				Log(LogLevel::kWarn, "delivery records not written, kept for the next batch", {{"error", r.message}});
+				Requeue(keep);
+			}
+			std::lock_guard<std::mutex> l(done->first);
+			*finished = true;
+			done->second.notify_all();
+		};
+		pg::Result::Status refusal;
+		if (!pool_->Submit(std::move(q), &refusal)) {
+			Requeue(keep);
+			return;
+		}
+		if (wait) {
+			std::unique_lock<std::mutex> l(done->first);
+			done->second.wait_for(l, std::chrono::seconds(5), [&] { return *finished; });
+		}
+	}
+	void Requeue(const std::shared_ptr<std::pair<std::vector<std::string>, std::vector<std::string>>> &keep) {
+		std::lock_guard<std::mutex> lock(mu_);
+		for (auto &j : keep->first)
+			if (attempts_.size() < kMaxQueuedRecords)
+				attempts_.push_back(std::move(j));
+		for (auto &j : keep->second)
+			if (dead_.size() < kMaxQueuedRecords)
+				dead_.push_back(std::move(j));
+	}
+
+	pg::Pool *pool_;
+	std::mutex mu_;
+	std::condition_variable cv_;
+	std::vector<std::string> attempts_, dead_;
+	size_t dropped_ = 0;
+	bool stop_ = false;
+	std::thread thread_;
+};
+
+struct PostResult {
+	long status = 0; // 0: no HTTP answer
+	int retry_after_s = -1;
+	double latency_ms = 0;
+	std::string error;
+};
+
+size_t DiscardBody(char *, size_t size, size_t n, void *) { return size * n; }
+
+size_t ReadHeader(char *data, size_t size, size_t n, void *closure) {
+	std::string_view line(data, size * n);
+	static constexpr std::string_view kName = "retry-after:";
+	if (line.size() > kName.size()) {
+		std::string lower(line.substr(0, kName.size()));
+		std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+		if (lower == kName) {
+			std::string value(line.substr(kName.size()));
+			char *end = nullptr;
+			long v = std::strtol(value.c_str(), &end, 10);
+			if (end != value.c_str() && v >= 0)
+				*static_cast<int *>(closure) = static_cast<int>(std::min<long>(v, kMaxRetryAfterS));
+		}
+	}
+	return size * n;
+}
+
+int AbortIfStopped(void *closure, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+	return static_cast<std::atomic<bool> *>(closure)->load() ? 1 : 0;
+}
+
+// One subscription's delivery loop.
+class Worker {
+public:
+	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder)
+		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), rng_(std::random_device{}()) {}
+
+	void Start() { thread_ = std::thread([this] { Run(); }); }
+	void RequestStop() { stop_.store(true); }
+	void Join() {
+		if (thread_.joinable())
+			thread_.join();
+	}
+	const Subscription &sub() const { return sub_; }
+
+private:
+	void Run() {
+		curl_ = curl_easy_init();
+		natsSubscription *ns = nullptr;
+		while (!stop_.load()) {
+			if (!ns && !Subscribe(&ns)) {
+				Sleep(1000);
+				continue;
+			}
+			natsMsgList list{};
+			jsErrCode jerr = static_cast<jsErrCode>(0);
+			natsStatus s = natsSubscription_Fetch(&list, ns, 1, 500, &jerr);
+			if (s == NATS_OK) {
+				for (int i = 0; i < list.Count; i++) {
+					Handle(list.Msgs[i]);
+					list.Msgs[i] = nullptr;
+				}
+				natsMsgList_Destroy(&list);
+			} else if (s != NATS_TIMEOUT) {
+				Sleep(500);
+			}
+		}
+		if (ns) {
+			natsSubscription_Unsubscribe(ns);
+			natsSubscription_Destroy(ns);
+		}
+		curl_easy_cleanup(curl_);
+	}
+
+	bool Subscribe(natsSubscription **ns) {
+		jsSubOptions so;
+		jsSubOptions_Init(&so);
+		so.Stream = stream_.c_str();
+		so.Config.AckPolicy = js_AckExplicit;
+		so.Config.AckWait = kAckWaitNs;
+		// A new consumer starts at the subscription's creation (events committed after it, even
+		// those published before this worker ran); an existing durable resumes at its ack floor.
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = sub_.created_us * 1000;
+		so.Config.MaxAckPending = 1;
+		std::string subject = FilterSubject(sub_);
+		std::string durable = DurableName(sub_.id);
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		natsStatus s = js_PullSubscribe(ns, js_, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
+		if (s != NATS_OK) {
+			if (!warned_)
+				Log(LogLevel::kWarn, "delivery consumer not created yet",
+				    {{"subscription_id", sub_.id}, {"error", nats::StatusText(s) + " " + nats::LastErrorText()}});
+			warned_ = true;
+			*ns = nullptr;
+			return false;
+		}
+		return true;
+	}
+
+	// Sleeps ms, in slices, unless stopped; keeps msg in progress meanwhile. False when stopped.
+	bool Sleep(int64_t ms, natsMsg *msg = nullptr) {
+		auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+		auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+		while (!stop_.load()) {
+			auto now = std::chrono::steady_clock::now();
+			if (now >= until)
+				return true;
+			if (msg && now >= next_progress) {
+				natsMsg_InProgress(msg, nullptr);
+				next_progress = now + std::chrono::seconds(10);
+			}
+			std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+		}
+		return false;
+	}
+
+	PostResult Post(const std::string &delivery_id, const std::string &event_id, std::string_view body) {
+		int64_t t = static_cast<int64_t>(std::time(nullptr));
+		std::vector<std::string> secrets{sub_.secret};
+		if (!sub_.previous.empty())
+			secrets.push_back(sub_.previous);
+		Signatures sig = Sign(secrets, delivery_id, t, body);
+		struct curl_slist *h = nullptr;
+		h = curl_slist_append(h, "Content-Type: application/json");
+		h = curl_slist_append(h, ("X-Event-Id: " + event_id).c_str());
+		h = curl_slist_append(h, ("X-Event-Delivery-Id: " + delivery_id).c_str());
+		h = curl_slist_append(h, ("X-Event-Signature: " + sig.event_signature).c_str());
+		h = curl_slist_append(h, ("webhook-id: " + delivery_id).c_str());
+		h = curl_slist_append(h, ("webhook-timestamp: " + std::to_string(t)).c_str());
+		h = curl_slist_append(h, ("webhook-signature: " + sig.webhook_signature).c_str());
+		h = curl_slist_append(h, "Expect:");
+		PostResult r;
+		curl_easy_reset(curl_);
+		curl_easy_setopt(curl_, CURLOPT_URL, sub_.url.c_str());
+		curl_easy_setopt(curl_, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
+		curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+		curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(curl_, CURLOPT_USERAGENT, "event-sidecar");
+		curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
+		curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, kTotalTimeoutMs);
+		curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(curl_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+		curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody);
+		curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &ReadHeader);
+		curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &r.retry_after_s);
+		curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &AbortIfStopped);
+		curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &stop_);
+		auto start = std::chrono::steady_clock::now();
+		CURLcode rc = curl_easy_perform(curl_);
+		r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+		curl_slist_free_all(h);
+		if (rc != CURLE_OK) {
+			r.error = curl_easy_strerror(rc);
+			return r;
+		}
+		curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
+		if (r.status < 200 || r.status > 299)
+			r.error = "HTTP " + std::to_string(r.status);
+		return r;
+	}
+
+	int64_t Backoff(int attempt, const PostResult &r) {
+		double d = static_cast<double>(sub_.base_ms) * std::pow(2.0, std::min(attempt - 1, 30));
+		d = std::min(d, static_cast<double>(sub_.max_ms));
+		std::uniform_real_distribution<double> jitter(0.5, 1.0); // "equal jitter": [d/2, d]
+		int64_t ms = static_cast<int64_t>(d * jitter(rng_));
+		if ((r.status == 429 || r.status == 503) && r.retry_after_s >= 0)
+			ms = std::max<int64_t>(ms, static_cast<int64_t>(r.retry_after_s) * 1000);
+		return ms;
+	}
+
+	void Handle(natsMsg *msg) {
+		std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+		relay::DecodedMessage e;
+		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e)) {
+			natsMsg_Ack(msg, nullptr);
+			natsMsg_Destroy(msg);
+			return;
+		}
+		uint64_t seq = 0;
+		jsMsgMetaData *meta = nullptr;
+		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+			seq = meta->Sequence.Stream;
+			jsMsgMetaData_Destroy(meta);
+		}
+		std::string event_id(e.event_id);
+		std::string delivery_id = event_id + "." + sub_.id.substr(0, 8) + sub_.id.substr(9, 4);
+		PostResult last;
+		for (int attempt = 1; attempt <= sub_.max_attempts; attempt++) {
+			if (stop_.load()) { // not acknowledged: JetStream redelivers it (unless deleted)
+				natsMsg_Destroy(msg);
+				return;
+			}
+			last = Post(delivery_id, event_id, body);
+			if (stop_.load() && last.status == 0) {
+				natsMsg_Destroy(msg);
+				return;
+			}
+			Record(delivery_id, event_id, attempt, last);
+			if (last.status >= 200 && last.status <= 299) {
+				natsMsg_Ack(msg, nullptr);
+				natsMsg_Destroy(msg);
+				return;
+			}
+			if (attempt < sub_.max_attempts && !Sleep(Backoff(attempt, last), msg)) {
+				natsMsg_Destroy(msg);
+				return;
+			}
+		}
+		natsMsg_Term(msg, nullptr);
+		std::string j = "{\"delivery_id\":" + core::JsonQuote(delivery_id) + ",\"subscription_id\":\"" + sub_.id +
+		                "\",\"event_id\":\"" + event_id + "\",\"stream_sequence\":" + std::to_string(seq) +
+		                ",\"attempts\":" + std::to_string(sub_.max_attempts) + ",\"last_status_code\":" +
+		                (last.status ? std::to_string(last.status) : "null") +
+		                ",\"last_error\":" + core::JsonQuote(last.error) + ",\"payload\":";
+		j.append(body);
+		j += ",\"dead_at\":\"" + IsoNow() + "\"}";
+		recorder_->AddDeadLetter(std::move(j));
+		Log(LogLevel::kWarn, "delivery dead-lettered",
+		    {{"subscription_id", sub_.id}, {"event_id", event_id}, {"error", last.error}});
+		natsMsg_Destroy(msg);
+	}
+
+	void Record(const std::string &delivery_id, const std::string &event_id, int attempt, const PostResult &r) {
+		char latency[32];
+		std::snprintf(latency, sizeof(latency), "%.3f", r.latency_ms);
+		recorder_->AddAttempt("{\"subscription_id\":\"" + sub_.id + "\",\"event_id\":\"" + event_id +
+		                      "\",\"delivery_id\":" + core::JsonQuote(delivery_id) +
+		                      ",\"attempt\":" + std::to_string(attempt) + ",\"status_code\":" +
+		                      (r.status ? std::to_string(r.status) : "null") + ",\"latency_ms\":" + latency +
+		                      ",\"error\":" + (r.error.empty() ? "null" : core::JsonQuote(r.error)) +
+		                      ",\"attempted_at\":\"" + IsoNow() + "\"}");
+	}
+
+	Subscription sub_;
+	jsCtx *js_;
+	const std::string &stream_;
+	Recorder *recorder_;
+	std::mt19937_64 rng_;
+	std::atomic<bool> stop_{false};
+	bool warned_ = false;
+	CURL *curl_ = nullptr;
+	std::thread thread_;
+};
+
+} // namespace
+
+struct Deliverer::Impl {
+	Impl(const Config &c, pg::Pool *p) : config(c), pool(p), recorder(p) {}
+	const Config &config;
+	pg::Pool *pool;
+	Recorder recorder;
+	natsOptions *opts = nullptr;
+	natsConnection *nc = nullptr;
+	jsCtx *js = nullptr;
+	std::mutex mu;
+	std::condition_variable cv;
+	bool stop = false;
+	std::thread reloader;
+	std::map<std::string, std::unique_ptr<Worker>> workers; // reloader thread only
+
+	// The active subscriptions, or false when the query failed (then nothing changes).
+	bool Load(std::vector<Subscription> *out) {
+		auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+		auto result = std::make_shared<std::optional<pg::Result>>();
+		pg::Query q;
+		q.sql = "SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret, "
+		        "s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms, "
+		        "(pg_catalog.date_part('epoch', s.created_at) * 1000000)::bigint "
+		        "FROM event.subscriptions_for_delivery() s";
+		q.done = [state, result](pg::Result r) {
+			std::lock_guard<std::mutex> l(state->first);
+			*result = std::move(r);
+			state->second.notify_all();
+		};
+		pg::Result::Status refusal;
+		if (!pool->Submit(std::move(q), &refusal))
+			return false;
+		std::unique_lock<std::mutex> l(state->first);
+		if (!state->second.wait_for(l, std::chrono::seconds(10), [&] { return result->has_value(); }))
+			return false;
+		const pg::Result &r = **result;
+		if (!r.ok()) {
+			Log(LogLevel::kWarn, "loading subscriptions failed", {{"error", r.message}});
+			return false;
+		}
+		for (int i = 0; i < r.rows; i++) {
+			Subscription s;
+			s.id = r.Value(i, 0);
+			s.url = r.Value(i, 1);
+			s.types = ParseTextArray(r.Value(i, 2));
+			s.sources = ParseTextArray(r.Value(i, 3));
+			s.categories = ParseTextArray(r.Value(i, 4));
+			s.secret = r.Value(i, 5);
+			s.previous = r.IsNull(i, 6) ? "" : r.Value(i, 6);
+			s.max_attempts = std::atoi(r.Value(i, 7).c_str());
+			s.base_ms = std::atoi(r.Value(i, 8).c_str());
+			s.max_ms = std::atoi(r.Value(i, 9).c_str());
+			s.created_us = std::strtoll(r.Value(i, 10).c_str(), nullptr, 10);
+			for (int c = 1; c < 10; c++)
+				s.fingerprint += r.Value(i, c) + '\x1f';
+			out->push_back(std::move(s));
+		}
+		return true;
+	}
+
+	void StopWorker(std::map<std::string, std::unique_ptr<Worker>>::iterator it, bool remove_consumer) {
+		it->second->RequestStop();
+		it->second->Join();
+		if (remove_consumer) {
+			jsErrCode jerr = static_cast<jsErrCode>(0);
+			js_DeleteConsumer(js, config.stream_name.c_str(), DurableName(it->first).c_str(), nullptr, &jerr);
+			Log(LogLevel::kInfo, "subscription removed: deliveries stopped", {{"subscription_id", it->first}});
+		}
+		workers.erase(it);
+	}
+
+	void Reload() {
+		std::vector<Subscription> subs;
+		if (!Load(&subs))
+			return;
+		std::map<std::string, Subscription *> wanted;
+		for (Subscription &s : subs)
+			wanted[s.id] = &s;
+		// Stop first (deleted or changed), all at once so a hanging request does not delay others.
+		std::vector<std::string> gone, changed;
+		for (auto &[id, w] : workers) {
+			auto it = wanted.find(id);
+			if (it == wanted.end())
+				gone.push_back(id);
+			else if (it->second->fingerprint != w->sub().fingerprint)
+				changed.push_back(id);
+		}
+		for (const auto &id : gone)
+			workers[id]->RequestStop();
+		for (const auto &id : changed)
+			workers[id]->RequestStop();
+		for (const auto &id : gone)
+			StopWorker(workers.find(id), true);
+		for (const auto &id : changed)
+			StopWorker(workers.find(id), false);
+		for (auto &[id, s] : wanted) {
+			if (workers.count(id))
+				continue;
+			auto w = std::make_unique<Worker>(*s, js, config.stream_name, &recorder);
+			w->Start();
+			workers[id] = std::move(w);
+		}
+	}
+
+	void Run() {
+		std::unique_lock<std::mutex> lock(mu);
+		while (!stop) {
+			lock.unlock();
+			Reload();
+			lock.lock();
+			cv.wait_for(lock, kReloadInterval, [this] { return stop; });
+		}
+	}
+};
+
+Deliverer::Deliverer(const Config &config, pg::Pool *pool) : impl_(std::make_unique<Impl>(config, pool)) {}
+
+Deliverer::~Deliverer() { Stop(); }
+
+bool Deliverer::Start(std::string *error) {
+	Impl &d = *impl_;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	nats::Chain c;
+	c.Do(natsOptions_Create(&d.opts), "nats options");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetURL(d.opts, d.config.nats_url.c_str()), "--nats-url");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetName(d.opts, "event-sidecar-delivery"), "name");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetMaxReconnect(d.opts, -1), "max reconnect");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetRetryOnFailedConnect(d.opts, true, &OnConnected, nullptr), "retry on failed connect");
+	if (c.s != NATS_OK) {
+		*error = nats::ChainError(c);
+		return false;
+	}
+	if (!nats::ApplyAuthOptions(d.opts, d.config, error))
+		return false;
+	natsStatus s = natsConnection_Connect(&d.nc, d.opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		*error = "delivery: nats connect: " + nats::StatusText(s);
+		return false;
+	}
+	s = natsConnection_JetStream(&d.js, d.nc, nullptr);
+	if (s != NATS_OK) {
+		*error = "delivery: jetstream context: " + nats::StatusText(s);
+		return false;
+	}
+	d.recorder.Start();
+	d.reloader = std::thread([&d] { d.Run(); });
+	return true;
+}
+
+void Deliverer::Stop() {
+	Impl &d = *impl_;
+	{
+		std::lock_guard<std::mutex> lock(d.mu);
+		if (d.stop)
+			return;
+		d.stop = true;
+	}
+	d.cv.notify_all();
+	if (d.reloader.joinable())
+		d.reloader.join();
+	for (auto &[id, w] : d.workers)
+		w->RequestStop();
+	for (auto &[id, w] : d.workers)
+		w->Join();
+	d.workers.clear();
+	d.recorder.Stop();
+	if (d.js)
+		jsCtx_Destroy(d.js);
+	if (d.nc) {
+		natsConnection_Close(d.nc);
+		natsConnection_Destroy(d.nc);
+	}
+	if (d.opts)
+		natsOptions_Destroy(d.opts);
+	d.js = nullptr;
+	d.nc = nullptr;
+	d.opts = nullptr;
+}
+
+} // namespace event::sidecar::delivery
