@@ -11,6 +11,7 @@
 #include "api/routes.hpp"
 #include "auth/key_cache.hpp"
 #include "collect/frontend.hpp"
+#include "collect/ingester.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -100,6 +101,9 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	frontend.AddRoutes(&router);
+	collect::Ingester ingester(config, &api_pool, &metrics);
+	if (config.ingester)
+		ingester.Start();
 	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
@@ -125,6 +129,7 @@ int main(int argc, char **argv) {
 	}
 	server.Stop();
 	frontend.Stop();
+	ingester.Stop();
 	live_tail.Stop();
 	keys.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs
