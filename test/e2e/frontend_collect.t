@@ -7,7 +7,7 @@
 # own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 36
+plan 40
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
@@ -100,6 +100,14 @@ bad 400 "empty batch" "$FE/batch" -H 'Content-Type: application/json' -d '{"even
 bad 400 "batch with one bad event" "$FE/batch" -H 'Content-Type: application/json' -d "{\"events\":[{\"event_type\":\"$P.ok\"},{\"data\":{}}]}"
 python3 -c "import json; print(json.dumps({'events': [{'event_type': '$P.many'}] * 1001}))" >"$T_TMP/big.json"
 bad 400 "batch over 1000 events" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/big.json"
+printf '{"event_type":"%s.x","data":{"s":"\xff\xfe"}}' "$P" >"$T_TMP/utf8.json"
+bad 400 "invalid UTF-8" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/utf8.json"
+printf '{"event_type":"%s.x",\x00"data":{}}' "$P" >"$T_TMP/nul.json"
+bad 400 "raw NUL byte" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/nul.json"
+python3 -c "print('{\"event_type\":\"$P.x\",\"data\":' + '[' * 10000 + ']' * 10000 + '}')" >"$T_TMP/deep.json"
+bad 400 "nesting depth 10000" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/deep.json"
+head -c 20000000 /dev/zero | tr '\0' 'a' >"$T_TMP/huge.json"
+bad 413 "20 MB body" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/huge.json"
 is "$(fe_count)" "$before" "the bad requests published nothing"
 
 # NATS down: 503 JSON, health 503; after it returns every 202 is in JetStream exactly once.
