@@ -91,6 +91,14 @@ std::string PrefixList(const std::string &v, std::string *out) {
 	return "";
 }
 
+// "on" or "off".
+std::string OnOff(const std::string &v, bool *out) {
+	if (v != "on" && v != "off")
+		return "expected on or off, got \"" + v + "\"";
+	*out = v == "on";
+	return "";
+}
+
 // Comma-separated items (trimmed, none empty, no control characters) into *out (replaced).
 bool CommaList(const std::string &v, std::vector<std::string> *out) {
 	std::string list;
@@ -319,14 +327,22 @@ const std::vector<Option> &Options() {
 		{"auth-refresh", "EVENT_AUTH_REFRESH", "2s",
 		 "reload of the API key hashes from PostgreSQL (a revoked key is refused within this time)",
 		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->auth.refresh_ms); }, false},
+		{"ingester", "EVENT_INGESTER", "on",
+		 "on: store frontend events from JetStream in PostgreSQL (durable consumer event-frontend-ingester)",
+		 [](Config *c, const std::string &v) { return OnOff(v, &c->ingester); }, false},
+		{"ingest-batch", "EVENT_INGEST_BATCH", "500", "frontend events the ingester stores per transaction (1-10000)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 10000)
+				 err = "must be at most 10000";
+			 c->ingest_batch = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
 		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
 		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 if (v != "on" && v != "off")
-				 return "expected on or off, got \"" + v + "\"";
-			 c->bench_baseline = v == "on";
-			 return "";
-		 },
+		 [](Config *c, const std::string &v) { return OnOff(v, &c->bench_baseline); },
 		 false},
 		{"log-level", "EVENT_LOG_LEVEL", "info", "debug, info, warn or error",
 		 [](Config *c, const std::string &v) -> std::string {

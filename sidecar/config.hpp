@@ -53,6 +53,8 @@ struct Config {
 	api::GroupCommitOptions group_commit; // --group-commit-* (EVENT_GROUP_COMMIT_*)
 	auth::Options auth; // --auth-* (EVENT_AUTH_*): API-key cache
 	std::vector<std::string> trusted_proxies; // --trusted-proxies: peers whose X-Forwarded-For is used
+	bool ingester = true;   // --ingester: frontend events from JetStream into PostgreSQL
+	int ingest_batch = 500; // --ingest-batch
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 };
 

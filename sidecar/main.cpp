@@ -12,6 +12,7 @@
 #include "auth/key_cache.hpp"
 #include "collect/frontend.hpp"
 #include "delivery/deliverer.hpp"
+#include "collect/ingester.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -107,6 +108,9 @@ int main(int argc, char **argv) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
 		return 2;
 	}
+	collect::Ingester ingester(config, &api_pool, &metrics);
+	if (config.ingester)
+		ingester.Start();
 	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
@@ -132,6 +136,7 @@ int main(int argc, char **argv) {
 	}
 	server.Stop();
 	frontend.Stop();
+	ingester.Stop();
 	live_tail.Stop();
 	deliverer.Stop(); // unacknowledged deliveries stay pending in JetStream
 	keys.Stop();

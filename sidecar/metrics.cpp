@@ -105,6 +105,9 @@ const RelayMetric kRelayMetrics[] = {
 	 [](const Metrics &m) { return U(m.decode_errors); }},
 	{"event_relay_unpublishable_events_total", "counter", "Events over NATS max_payload, skipped (never published).",
 	 [](const Metrics &m) { return U(m.events_unpublishable); }},
+	{"event_relay_ingested_skipped_total", "counter",
+	 "Events stored by the frontend ingester, not published again (JetStream has them).",
+	 [](const Metrics &m) { return U(m.events_ingested_skipped); }},
 	{"event_relay_status_updates_total", "counter", "Standby status updates sent to PostgreSQL.",
 	 [](const Metrics &m) { return U(m.status_updates_sent); }},
 	{"event_relay_inflight", "gauge", "Publishes not yet acknowledged by JetStream.",
@@ -199,6 +202,9 @@ std::string RenderHealthJson(const Metrics &m, const std::string &slot) {
 	out += m.backpressure.load() ? "true" : "false";
 	out += ",\"stalled\":";
 	out += m.relay_stalled.load() ? "true" : "false";
+	out += "},\"ingester\":{\"lag_messages\":";
+	int64_t ingester_lag = m.ingester_lag.load();
+	out += ingester_lag >= 0 ? std::to_string(ingester_lag) : std::string("null");
 	out += "}}";
 	return out;
 }

@@ -54,6 +54,7 @@ struct Metrics {
 	std::atomic<uint64_t> heartbeats_received{0};
 	std::atomic<uint64_t> decode_errors{0};
 	std::atomic<uint64_t> events_unpublishable{0}; // over NATS max_payload: skipped, never published
+	std::atomic<uint64_t> events_ingested_skipped{0}; // stored by the frontend ingester: in JetStream already
 	std::atomic<uint64_t> postgres_reconnects{0};
 	std::atomic<uint64_t> nats_reconnects{0};
 	std::atomic<uint64_t> status_updates_sent{0};
@@ -70,6 +71,7 @@ struct Metrics {
 	std::atomic<bool> backpressure{false};
 	std::atomic<bool> relay_stalled{false};      // lag but no confirmed progress for --stall-timeout
 	std::atomic<int64_t> start_time_unix{0};
+	std::atomic<int64_t> ingester_lag{-1};       // frontend messages not yet stored (-1 unknown / ingester off)
 	// Histograms.
 	LatencyHistogram commit_to_ack; // commit_time of an event -> its JetStream ack applied by the relay
 };

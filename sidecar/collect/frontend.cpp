@@ -250,9 +250,6 @@ bool FrontendCollector::Start(std::string *error) {
 	});
 	if (!publisher_->Start(error))
 		return false;
-	metrics::Default().Callback("event_frontend_nats_up", "gauge",
-	                            "1 while the frontend collector's NATS connection is up.",
-	                            [this] { return std::string(metrics_.nats_up.load() ? "1" : "0"); });
 	thread_ = std::thread([this] { Run(); });
 	return true;
 }
@@ -291,7 +288,7 @@ void FrontendCollector::Fail(const std::shared_ptr<Pending> &p, int status, cons
 void FrontendCollector::Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages) {
 	if (!metrics_.nats_up.load())
 		return Fail(pending, 503, "NATS is not connected: the events were not accepted");
-	pending->left = messages.size();
+	pending->left = pending->events = messages.size();
 	pending->deadline = std::chrono::steady_clock::now() + kAckTimeout;
 	std::lock_guard<std::mutex> lock(mutex_);
 	if (stop_)
@@ -305,6 +302,8 @@ void FrontendCollector::Run() {
 	std::vector<Job> jobs;
 	std::vector<nats::Completion> completions;
 	auto next_sweep = std::chrono::steady_clock::now();
+	static metrics::Gauge &nats_up =
+		metrics::Default().Gauge("event_frontend_nats_up", "1 while the frontend collector's NATS connection is up.").With();
 	for (;;) {
 		bool stopping;
 		{
@@ -315,6 +314,7 @@ void FrontendCollector::Run() {
 			jobs.swap(queue_);
 		}
 		publisher_->TakeReconnected();
+		nats_up.Set(metrics_.nats_up.load() ? 1 : 0);
 		for (Job &job : jobs) {
 			const std::shared_ptr<Pending> &p = job.pending;
 			open_.push_back(p);
@@ -346,7 +346,7 @@ void FrontendCollector::Run() {
 				continue;
 			}
 			if (--p->left == 0 && !p->done) {
-				Accepted(p->ok_body.find("\"event_ids\"") != std::string::npos ? "batch" : "single").Inc();
+				p->accepted->Inc(p->events);
 				Finish(p, api::Json(202, std::move(p->ok_body)));
 			}
 		}
@@ -394,6 +394,8 @@ void FrontendCollector::Single(http::Request &&req, http::Reply reply) {
 	if (!err.empty())
 		return reply(http::ErrorResponse(400, "bad_request", err, req.request_id, detail, hint));
 	auto p = std::make_shared<Pending>();
+	static metrics::Counter &accepted = Accepted("single");
+	p->accepted = &accepted;
 	p->reply = std::move(reply);
 	p->request_id = req.request_id;
 	p->ok_body = "{\"status\":\"accepted\",\"event_id\":\"" + msgs[0].event_id + "\",\"subject\":";
@@ -437,6 +439,8 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 	const std::string client = ClientJson(req);
 	std::vector<FrontendMessage> msgs(n);
 	auto p = std::make_shared<Pending>();
+	static metrics::Counter &accepted = Accepted("batch");
+	p->accepted = &accepted;
 	p->ok_body = "{\"status\":\"accepted\",\"count\":" + std::to_string(n) + ",\"event_ids\":[";
 	for (size_t i = 0; i < n; i++) {
 		rapidjson::StringBuffer sb;

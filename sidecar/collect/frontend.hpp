@@ -30,6 +30,7 @@
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
+#include "metrics/registry.hpp"
 #include "nats/publisher.hpp"
 
 namespace event::sidecar::collect {
@@ -73,7 +74,9 @@ private:
 		http::Reply reply;
 		std::string request_id;
 		std::string ok_body;
-		size_t left = 0;
+		size_t left = 0;   // events still waiting for their ack
+		size_t events = 0; // events of the request
+		metrics::Counter *accepted = nullptr; // counts the events once all are acknowledged
 		bool done = false;
 		std::chrono::steady_clock::time_point deadline;
 	};

@@ -298,6 +298,7 @@ enum Member : unsigned {
 	kEventSource,
 	kEventCategory,
 	kStreamId,
+	kIdempotencyKey,
 	kStreamVersion,
 	kCommitTime,
 	kOther,
@@ -319,6 +320,8 @@ Member Classify(std::string_view key) {
 		return key == "commit_time" ? kCommitTime : kOther;
 	case 12:
 		return key == "event_source" ? kEventSource : kOther;
+	case 15:
+		return key == "idempotency_key" ? kIdempotencyKey : kOther;
 	case 14:
 		if (key == "event_category")
 			return kEventCategory;
@@ -385,7 +388,8 @@ bool ParseCommitTime(std::string_view t, int64_t *unix_micros) {
 bool ParseDecodedMessage(std::string_view payload, DecodedMessage *m) {
 	m->kind = DecodedKind::kInvalid;
 	m->lsn = 0;
-	m->event_id = m->event_type = m->event_source = m->event_category = m->stream_id = std::string_view();
+	m->event_id = m->event_type = m->event_source = m->event_category = m->stream_id = m->idempotency_key =
+		std::string_view();
 	m->stream_version = 0;
 	m->commit_time_us = 0;
 	m->error.clear();
@@ -396,9 +400,9 @@ bool ParseDecodedMessage(std::string_view payload, DecodedMessage *m) {
 		return Fail(m, kNotObject);
 	std::string_view lsn_text, commit_time_text;
 	bool have_lsn = false, have_commit_time = false, heartbeat = false;
-	bool have_string[5] = {}; // event_id, event_type, event_source, event_category, stream_id
-	std::string_view *const string_field[5] = {&m->event_id, &m->event_type, &m->event_source, &m->event_category,
-											   &m->stream_id};
+	bool have_string[6] = {}; // event_id, event_type, event_source, event_category, stream_id, idempotency_key
+	std::string_view *const string_field[6] = {&m->event_id, &m->event_type, &m->event_source, &m->event_category,
+											   &m->stream_id, &m->idempotency_key};
 	unsigned seen = 0;
 	std::string escaped_key, lsn_unescaped, commit_time_unescaped; // only used for escaped text
 	if (!s.Consume('}')) {
@@ -499,6 +503,11 @@ std::string SubjectFor(const DecodedMessage &m) {
 	std::string out;
 	AppendSubject(&out, m);
 	return out;
+}
+
+bool IsIngestedFromJetStream(const DecodedMessage &m) {
+	return m.event_source == "frontend" && m.idempotency_key.size() > kIngestedKeyPrefix.size() &&
+	       m.idempotency_key.compare(0, kIngestedKeyPrefix.size(), kIngestedKeyPrefix) == 0;
 }
 
 } // namespace event::sidecar::relay

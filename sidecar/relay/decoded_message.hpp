@@ -33,12 +33,13 @@ struct DecodedMessage {
 	std::string_view event_source;
 	std::string_view event_category;
 	std::string_view stream_id;   // empty when null or absent
+	std::string_view idempotency_key; // empty when null or absent
 	long long stream_version = 0; // 0 when null, absent or not an integer
 	int64_t commit_time_us = 0;   // commit_time as Unix microseconds; 0 when absent or malformed
 	std::string error;            // why kInvalid
 
 	// Backing store of decoded (unescaped) strings, one per view above.
-	std::string unescaped[5];
+	std::string unescaped[6];
 
 	DecodedMessage() = default;
 	DecodedMessage(const DecodedMessage &) = delete; // the views may point into `unescaped`
@@ -56,6 +57,13 @@ bool ParseCommitTime(std::string_view text, int64_t *unix_micros);
 // Appends the NATS subject of an event, events.{source}.{category}.{event_type}, sanitised as in
 // core/subject.hpp.
 void AppendSubject(std::string *out, const DecodedMessage &m);
+
+// Idempotency keys of the events the frontend ingester (sidecar/collect/ingester.cpp) stores:
+// "jetstream:<event_id>". Those events are in JetStream already (the collector published them).
+inline constexpr std::string_view kIngestedKeyPrefix = "jetstream:";
+// True for an event stored by the frontend ingester: source frontend and an ingested key. The
+// relay does not publish it again.
+bool IsIngestedFromJetStream(const DecodedMessage &m);
 std::string SubjectFor(const DecodedMessage &m);
 
 } // namespace event::sidecar::relay

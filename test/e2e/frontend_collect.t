@@ -3,14 +3,15 @@
 # client enrichment (X-Forwarded-For only from --trusted-proxies), one JetStream message per event
 # on events.frontend.{category}.{event_type} with Nats-Msg-Id = event_id, 202 only after the ack;
 # NATS down -> 503 JSON and every 202 in JetStream after it returns; bad input -> 4xx, nothing
-# published; nothing written to PostgreSQL by the collection path.
+# published; nothing written to PostgreSQL by the collection path (ingester off here; it has its
+# own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 35
+plan 40
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
-api_start a --trusted-proxies 127.0.0.1
+api_start a --trusted-proxies 127.0.0.1 --ingester off
 n0=$(event_count)
 
 # js_payloads: "subject TAB msg-id TAB payload" of this test's frontend messages.
@@ -46,7 +47,7 @@ is "$(pj "$T_TMP/p1.json" 'j["metadata"]["client"]["ip"], j["metadata"]["client"
 	"203.0.113.7 e2e-browser/1.0 https://shop.example/cart /cart" "enriched: IP from X-Forwarded-For of a trusted proxy, User-Agent, Referer"
 
 # A sidecar without trusted proxies ignores X-Forwarded-For.
-start_sidecar b
+start_sidecar b --ingester off
 wait_until 20 eval 'curl -s -o /dev/null "http://127.0.0.1:${SIDECAR_HTTP[b]}/api/v1/events/frontend/health"'
 STATUS=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-Forwarded-For: 203.0.113.9' \
 	-d "{\"event_type\":\"$P.untrusted\"}" "http://127.0.0.1:${SIDECAR_HTTP[b]}$FE")
@@ -99,6 +100,14 @@ bad 400 "empty batch" "$FE/batch" -H 'Content-Type: application/json' -d '{"even
 bad 400 "batch with one bad event" "$FE/batch" -H 'Content-Type: application/json' -d "{\"events\":[{\"event_type\":\"$P.ok\"},{\"data\":{}}]}"
 python3 -c "import json; print(json.dumps({'events': [{'event_type': '$P.many'}] * 1001}))" >"$T_TMP/big.json"
 bad 400 "batch over 1000 events" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/big.json"
+printf '{"event_type":"%s.x","data":{"s":"\xff\xfe"}}' "$P" >"$T_TMP/utf8.json"
+bad 400 "invalid UTF-8" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/utf8.json"
+printf '{"event_type":"%s.x",\x00"data":{}}' "$P" >"$T_TMP/nul.json"
+bad 400 "raw NUL byte" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/nul.json"
+python3 -c "print('{\"event_type\":\"$P.x\",\"data\":' + '[' * 10000 + ']' * 10000 + '}')" >"$T_TMP/deep.json"
+bad 400 "nesting depth 10000" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/deep.json"
+head -c 20000000 /dev/zero | tr '\0' 'a' >"$T_TMP/huge.json"
+bad 413 "20 MB body" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/huge.json"
 is "$(fe_count)" "$before" "the bad requests published nothing"
 
 # NATS down: 503 JSON, health 503; after it returns every 202 is in JetStream exactly once.
@@ -116,4 +125,6 @@ done
 js_payloads | grep -F "$P.after" | cut -f2 | sort >"$T_TMP/after"
 is "$(wc -l <"$T_TMP/after") $(sort -u "$T_TMP/after" | wc -l)" "$accepted $accepted" "all $accepted accepted events in JetStream once"
 is "$(event_count)" "$n0" "the collection path wrote nothing to PostgreSQL"
+is "$(plain_metric event_frontend_nats_up) $(plain_metric 'event_frontend_events_accepted_total{route="single"}') $(plain_metric 'event_frontend_events_accepted_total{route="batch"}')" \
+	"1 $((accepted + 1)) 3" "metrics: NATS up, accepted events counted by route"
 finish

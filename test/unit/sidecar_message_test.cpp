@@ -68,6 +68,9 @@ TEST(SidecarMetrics, HealthStatus) {
 	EXPECT_NE(json.find("\"status\":\"degraded\""), std::string::npos) << json;
 	EXPECT_NE(json.find("\"slot\":\"event_relay\""), std::string::npos) << json;
 	EXPECT_NE(json.find("\"lag_bytes\":101"), std::string::npos) << json;
+	EXPECT_NE(json.find("\"ingester\":{\"lag_messages\":null}"), std::string::npos) << json;
+	m.ingester_lag = 7;
+	EXPECT_NE(RenderHealthJson(m, "s").find("\"ingester\":{\"lag_messages\":7}"), std::string::npos);
 	m.nats_up = false;
 	EXPECT_STREQ(HealthStatus(m), "down");
 	std::string prom = RenderPrometheus(m, "s");

@@ -1,0 +1,68 @@
+// ingester.hpp — stores frontend events from JetStream in PostgreSQL (spec 3.1.3, issue 13).
+//
+// A durable pull consumer (explicit ack) on events.frontend.> of the stream fetches up to
+// --ingest-batch messages, turns each into an EventCreateRequest carrying the sidecar-made
+// event_id and stores them with one event.create_events(batch, atomic => false) through the API
+// pool. A message is acknowledged only after that statement committed, so a crash redelivers it,
+// and the event_id makes the redelivery a duplicate that stores nothing. A message that can never
+// be stored (malformed, or refused by the extension, e.g. an unknown category) goes to stream
+// EVENTS_DEAD on dead.{original subject} with header Event-Error, then is acknowledged: it never
+// blocks the ones behind it. PostgreSQL down: nothing is acknowledged, the batch is retried.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "metrics.hpp"
+#include "pg/pool.hpp"
+
+namespace event::sidecar::collect {
+
+inline constexpr char kIngesterDurable[] = "event-frontend-ingester";
+inline constexpr char kDeadStream[] = "EVENTS_DEAD";
+
+// The EventCreateRequest (JSON) for one published frontend message, or "" with *error when the
+// payload is not a frontend event message of sidecar/collect/frontend.cpp.
+std::string IngestRequest(const char *payload, int length, std::string *error);
+
+class Ingester {
+public:
+	Ingester(const Config &config, pg::Pool *pool, Metrics *metrics); // metrics: lag for /health
+	~Ingester();
+	Ingester(const Ingester &) = delete;
+	Ingester &operator=(const Ingester &) = delete;
+
+	void Start();
+	void Stop();
+
+	// Messages of the consumer not yet acknowledged (pending + in flight); -1 until known.
+	int64_t Lag() const { return lag_.load(); }
+
+private:
+	void Run();
+	bool Connect();
+	void Disconnect();
+	// Stores msgs (acks what is stored or dead-lettered); false when PostgreSQL is unavailable.
+	bool Store(natsMsg **msgs, int count);
+	// Runs create_events on requests; fills statuses ("created", "duplicate", "error: ...").
+	pg::Result::Status CreateEvents(const std::vector<std::string> &requests, std::vector<std::string> *statuses);
+	bool DeadLetter(natsMsg *msg, const std::string &error);
+	void UpdateLag();
+
+	const Config &config_;
+	pg::Pool *pool_;
+	Metrics *metrics_;
+	std::atomic<bool> stop_{false};
+	std::atomic<int64_t> lag_{-1};
+	std::thread thread_;
+	natsConnection *conn_ = nullptr;
+	jsCtx *js_ = nullptr;
+	natsSubscription *sub_ = nullptr;
+};
+
+} // namespace event::sidecar::collect
