@@ -37,8 +37,6 @@ constexpr int64_t kAckWaitNs = 60LL * 1000 * 1000 * 1000; // > kTotalTimeoutMs; 
 constexpr int kMaxRetryAfterS = 3600;
 constexpr size_t kMaxQueuedRecords = 100000;
 
-void OnConnected(natsConnection *, void *) noexcept {}
-
 struct Subscription {
 	std::string id, url, secret, previous;
 	std::vector<std::string> types, sources, categories;
@@ -617,32 +615,8 @@ Deliverer::~Deliverer() { Stop(); }
 bool Deliverer::Start(std::string *error) {
 	Impl &d = *impl_;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	nats::Chain c;
-	c.Do(natsOptions_Create(&d.opts), "nats options");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetURL(d.opts, d.config.nats_url.c_str()), "--nats-url");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetName(d.opts, "event-sidecar-delivery"), "name");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetMaxReconnect(d.opts, -1), "max reconnect");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetRetryOnFailedConnect(d.opts, true, &OnConnected, nullptr), "retry on failed connect");
-	if (c.s != NATS_OK) {
-		*error = nats::ChainError(c);
+	if (!nats::ConnectInBackground(d.config, "event-sidecar-delivery", "delivery", &d.opts, &d.nc, &d.js, error))
 		return false;
-	}
-	if (!nats::ApplyAuthOptions(d.opts, d.config, error))
-		return false;
-	natsStatus s = natsConnection_Connect(&d.nc, d.opts);
-	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		*error = "delivery: nats connect: " + nats::StatusText(s);
-		return false;
-	}
-	s = natsConnection_JetStream(&d.js, d.nc, nullptr);
-	if (s != NATS_OK) {
-		*error = "delivery: jetstream context: " + nats::StatusText(s);
-		return false;
-	}
 	d.recorder.Start();
 	d.reloader = std::thread([&d] { d.Run(); });
 	return true;
