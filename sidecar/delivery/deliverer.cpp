@@ -33,11 +33,12 @@ constexpr auto kReloadInterval = std::chrono::seconds(2);
 constexpr auto kFlushInterval = std::chrono::milliseconds(200);
 constexpr long kConnectTimeoutMs = 5000;
 constexpr long kTotalTimeoutMs = 10000;
-constexpr int64_t kAckWaitNs = 60LL * 1000 * 1000 * 1000; // > kTotalTimeoutMs; InProgress while waiting
+// > kTotalTimeoutMs; renewed (InProgress) every kProgressInterval while a retry waits. After a
+// crash the message in flight is redelivered once this has passed.
+constexpr int64_t kAckWaitNs = 15LL * 1000 * 1000 * 1000;
+constexpr auto kProgressInterval = std::chrono::seconds(5);
 constexpr int kMaxRetryAfterS = 3600;
 constexpr size_t kMaxQueuedRecords = 100000;
-
-void OnConnected(natsConnection *, void *) noexcept {}
 
 struct Subscription {
 	std::string id, url, secret, previous;
@@ -327,8 +328,11 @@ private:
 		so.Config.AckWait = kAckWaitNs;
 		// A new consumer starts at the subscription's creation (events committed after it, even
 		// those published before this worker ran); an existing durable resumes at its ack floor.
+		// Whole seconds: nats.c writes a fraction with leading zeros wrongly (.003 s as .3 s), which
+		// would skip events and make the durable's config differ at the next start; the events of
+		// that second committed before the subscription are skipped in Handle by commit time.
 		so.Config.DeliverPolicy = js_DeliverByStartTime;
-		so.Config.OptStartTime = sub_.created_us * 1000;
+		so.Config.OptStartTime = sub_.created_us / 1000000 * 1000000000;
 		so.Config.MaxAckPending = 1;
 		std::string subject = FilterSubject(sub_);
 		std::string durable = DurableName(sub_.id);
@@ -348,14 +352,14 @@ private:
 	// Sleeps ms, in slices, unless stopped; keeps msg in progress meanwhile. False when stopped.
 	bool Sleep(int64_t ms, natsMsg *msg = nullptr) {
 		auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-		auto next_progress = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+		auto next_progress = std::chrono::steady_clock::now() + kProgressInterval;
 		while (!stop_.load()) {
 			auto now = std::chrono::steady_clock::now();
 			if (now >= until)
 				return true;
 			if (msg && now >= next_progress) {
 				natsMsg_InProgress(msg, nullptr);
-				next_progress = now + std::chrono::seconds(10);
+				next_progress = now + kProgressInterval;
 			}
 			std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
 		}
@@ -423,7 +427,8 @@ private:
 	void Handle(natsMsg *msg) {
 		std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
 		relay::DecodedMessage e;
-		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e)) {
+		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
+		    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
 			natsMsg_Ack(msg, nullptr);
 			natsMsg_Destroy(msg);
 			return;
@@ -617,32 +622,8 @@ Deliverer::~Deliverer() { Stop(); }
 bool Deliverer::Start(std::string *error) {
 	Impl &d = *impl_;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	nats::Chain c;
-	c.Do(natsOptions_Create(&d.opts), "nats options");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetURL(d.opts, d.config.nats_url.c_str()), "--nats-url");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetName(d.opts, "event-sidecar-delivery"), "name");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetMaxReconnect(d.opts, -1), "max reconnect");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetRetryOnFailedConnect(d.opts, true, &OnConnected, nullptr), "retry on failed connect");
-	if (c.s != NATS_OK) {
-		*error = nats::ChainError(c);
+	if (!nats::ConnectInBackground(d.config, "event-sidecar-delivery", "delivery", &d.opts, &d.nc, &d.js, error))
 		return false;
-	}
-	if (!nats::ApplyAuthOptions(d.opts, d.config, error))
-		return false;
-	natsStatus s = natsConnection_Connect(&d.nc, d.opts);
-	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		*error = "delivery: nats connect: " + nats::StatusText(s);
-		return false;
-	}
-	s = natsConnection_JetStream(&d.js, d.nc, nullptr);
-	if (s != NATS_OK) {
-		*error = "delivery: jetstream context: " + nats::StatusText(s);
-		return false;
-	}
 	d.recorder.Start();
 	d.reloader = std::thread([&d] { d.Run(); });
 	return true;

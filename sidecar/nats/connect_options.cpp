@@ -74,4 +74,41 @@ std::string ChainError(const Chain &c) {
 	return std::string(c.what) + ": " + StatusText(c.s) + (detail.empty() ? "" : " (" + detail + ")");
 }
 
+namespace {
+void OnConnected(natsConnection *, void *) noexcept {}
+} // namespace
+
+bool ConnectInBackground(const Config &config, const char *name, const char *who, natsOptions **opts,
+                         natsConnection **nc, jsCtx **js, std::string *error) {
+	Chain c;
+	c.Do(natsOptions_Create(opts), "nats options");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetURL(*opts, config.nats_url.c_str()), "--nats-url");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetName(*opts, name), "name");
+	if (c.s == NATS_OK)
+		c.Do(natsOptions_SetMaxReconnect(*opts, -1), "max reconnect");
+	if (c.s == NATS_OK)
+		// With a connected callback the first connect does not block (without one nats.c would
+		// retry in the foreground forever while NATS is away or refuses the credentials).
+		c.Do(natsOptions_SetRetryOnFailedConnect(*opts, true, &OnConnected, nullptr), "retry on failed connect");
+	if (c.s != NATS_OK) {
+		*error = ChainError(c);
+		return false;
+	}
+	if (!ApplyAuthOptions(*opts, config, error))
+		return false;
+	natsStatus s = natsConnection_Connect(nc, *opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		*error = std::string(who) + ": nats connect: " + StatusText(s);
+		return false;
+	}
+	s = natsConnection_JetStream(js, *nc, nullptr);
+	if (s != NATS_OK) {
+		*error = std::string(who) + ": jetstream context: " + StatusText(s);
+		return false;
+	}
+	return true;
+}
+
 } // namespace event::sidecar::nats

@@ -35,4 +35,11 @@ struct Chain {
 // "flag: status (detail)" for a failed chain.
 std::string ChainError(const Chain &c);
 
+// A connection of its own for a JetStream reader (tail, delivery): --nats-url, this client name,
+// unlimited reconnects, the configuration's credentials, and a connected callback so that the
+// first connect does not block while NATS is away (nats.c then retries in the background); plus
+// its JetStream context. False with "<who>: ..." in *error. The caller destroys what is set.
+bool ConnectInBackground(const Config &config, const char *name, const char *who, natsOptions **opts,
+                         natsConnection **nc, jsCtx **js, std::string *error);
+
 } // namespace event::sidecar::nats

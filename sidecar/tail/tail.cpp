@@ -27,8 +27,6 @@ metrics::Counter &TailEvents() {
 	return c;
 }
 
-void OnConnected(natsConnection *, void *) noexcept {}
-
 bool ParsePosition(const std::string &text, uint64_t *out) {
 	if (text.empty() || text.size() > 19)
 		return false;
@@ -208,36 +206,7 @@ Tail::~Tail() { Stop(); }
 
 bool Tail::Start(std::string *error) {
 	Impl &t = *impl_;
-	natsStatus s = natsOptions_Create(&t.opts);
-	nats::Chain c;
-	c.Do(s, "nats options");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetURL(t.opts, t.config.nats_url.c_str()), "--nats-url");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetName(t.opts, "event-sidecar-tail"), "name");
-	if (c.s == NATS_OK)
-		c.Do(natsOptions_SetMaxReconnect(t.opts, -1), "max reconnect");
-	if (c.s == NATS_OK)
-		// With a connected callback the first connect does not block (without one nats.c would
-		// retry in the foreground forever while NATS is away or refuses the credentials).
-		c.Do(natsOptions_SetRetryOnFailedConnect(t.opts, true, &OnConnected, nullptr), "retry on failed connect");
-	if (c.s != NATS_OK) {
-		*error = nats::ChainError(c);
-		return false;
-	}
-	if (!nats::ApplyAuthOptions(t.opts, t.config, error))
-		return false;
-	s = natsConnection_Connect(&t.nc, t.opts);
-	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		*error = "tail: nats connect: " + nats::StatusText(s);
-		return false;
-	}
-	s = natsConnection_JetStream(&t.js, t.nc, nullptr);
-	if (s != NATS_OK) {
-		*error = "tail: jetstream context: " + nats::StatusText(s);
-		return false;
-	}
-	return true;
+	return nats::ConnectInBackground(t.config, "event-sidecar-tail", "tail", &t.opts, &t.nc, &t.js, error);
 }
 
 void Tail::Stop() {
