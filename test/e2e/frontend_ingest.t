@@ -42,7 +42,7 @@ python3 "$POST" "$API_PORT" "$P" 1 10 >>"$T_TMP/ids"
 wait_until 30 eval '[ "$(mine | cut -d" " -f1)" = 2010 ]'; ok $? "events behind the poison stored"
 wait_until 20 eval '"$JS_CHECK" "$NATS_URL" EVENTS_DEAD 2>/dev/null | grep -q "$poison"'; ok $? "poison event in EVENTS_DEAD"
 is "$(sql -c "SELECT count(*) FROM event.events WHERE event_type = '$P.poison'")" 0 "poison event not stored"
-health a | grep -q '"ingester":{"lag_messages":0}'; ok $? "ingester lag 0 on /health"
+wait_until 20 eval 'health a | grep -q "\"ingester\":{\"lag_messages\":0}"'; ok $? "ingester lag 0 on /health"
 
 # The relay (sidecar c holds the slot) does not publish the ingested events a second time...
 wait_until 30 eval '[ "$(metric c event_relay_ingested_skipped_total)" -ge 2010 ]'; ok $? "relay skipped the 2010 ingested events"
