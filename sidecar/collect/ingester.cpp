@@ -40,12 +40,17 @@ void Append(rapidjson::Writer<rapidjson::StringBuffer> *w, const rapidjson::Valu
 
 } // namespace
 
-std::string IngestRequest(const char *payload, int length, std::string *error) {
+std::string IngestRequest(const char *payload, int length, std::string *error, bool *stored) {
+	*stored = false;
 	rapidjson::Document doc;
 	doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(payload,
 	                                                                                   static_cast<size_t>(length));
 	if (doc.HasParseError() || !doc.IsObject()) {
 		*error = "payload is not a JSON object";
+		return "";
+	}
+	if (doc.HasMember("position")) {
+		*stored = true;
 		return "";
 	}
 	auto str = [&](const char *name) -> const rapidjson::Value * {
@@ -255,7 +260,12 @@ bool Ingester::Store(natsMsg **msgs, int count) {
 	std::vector<int> index; // message of each request
 	for (int i = 0; i < count; i++) {
 		std::string error;
-		std::string req = IngestRequest(natsMsg_GetData(msgs[i]), natsMsg_GetDataLength(msgs[i]), &error);
+		bool stored = false;
+		std::string req = IngestRequest(natsMsg_GetData(msgs[i]), natsMsg_GetDataLength(msgs[i]), &error, &stored);
+		if (stored) { // relayed from PostgreSQL: already there
+			natsMsg_AckSync(msgs[i], nullptr, nullptr);
+			continue;
+		}
 		if (req.empty()) {
 			if (DeadLetter(msgs[i], error))
 				natsMsg_AckSync(msgs[i], nullptr, nullptr);

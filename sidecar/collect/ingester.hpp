@@ -27,8 +27,10 @@ inline constexpr char kIngesterDurable[] = "event-frontend-ingester";
 inline constexpr char kDeadStream[] = "EVENTS_DEAD";
 
 // The EventCreateRequest (JSON) for one published frontend message, or "" with *error when the
-// payload is not a frontend event message of sidecar/collect/frontend.cpp.
-std::string IngestRequest(const char *payload, int length, std::string *error);
+// payload is not a frontend event message of sidecar/collect/frontend.cpp. "" with *stored set
+// when the message is one the relay published from event.events (it carries the stored event's
+// "position": an event with source frontend written through the API or SQL): nothing to ingest.
+std::string IngestRequest(const char *payload, int length, std::string *error, bool *stored);
 
 class Ingester {
 public:

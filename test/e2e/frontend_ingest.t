@@ -6,7 +6,7 @@
 # and /health; the relay does not publish the ingested events a second time.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 17
+plan 18
 
 P=fi$RUN_ID
 POST=$(dirname "$0")/lib/frontend_post.py
@@ -58,4 +58,8 @@ post /api/v1/events/create "{\"event_type\":\"$P.api\",\"event_source\":\"fronte
 api_id=$(jget 'j["event_id"]')
 [ -n "$api_id" ] && wait_until 30 eval '"$JS_CHECK" "$NATS_URL" EVENTS 2>/dev/null | grep -q "$api_id"'
 ok $? "an API-created frontend event is relayed ($STATUS $api_id)"
+# The ingester's consumer sees that relayed message too: it is in event.events already, so it is
+# acknowledged and skipped, never dead-lettered.
+wait_until 10 eval '[ "$(plain_metric event_ingester_lag_messages)" = 0 ]'
+! { "$JS_CHECK" "$NATS_URL" EVENTS_DEAD 2>/dev/null | grep -q "$api_id"; }; ok $? "the relayed event is not dead-lettered"
 finish
