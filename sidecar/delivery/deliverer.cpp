@@ -646,17 +646,7 @@ void Deliverer::Stop() {
 		w->Join();
 	d.workers.clear();
 	d.recorder.Stop();
-	if (d.js)
-		jsCtx_Destroy(d.js);
-	if (d.nc) {
-		natsConnection_Close(d.nc);
-		natsConnection_Destroy(d.nc);
-	}
-	if (d.opts)
-		natsOptions_Destroy(d.opts);
-	d.js = nullptr;
-	d.nc = nullptr;
-	d.opts = nullptr;
+	nats::DestroyConnection(&d.opts, &d.nc, &d.js);
 }
 
 } // namespace event::sidecar::delivery

@@ -111,4 +111,18 @@ bool ConnectInBackground(const Config &config, const char *name, const char *who
 	return true;
 }
 
+void DestroyConnection(natsOptions **opts, natsConnection **nc, jsCtx **js) {
+	if (*js)
+		jsCtx_Destroy(*js);
+	if (*nc) {
+		natsConnection_Close(*nc);
+		natsConnection_Destroy(*nc);
+	}
+	if (*opts)
+		natsOptions_Destroy(*opts);
+	*js = nullptr;
+	*nc = nullptr;
+	*opts = nullptr;
+}
+
 } // namespace event::sidecar::nats

@@ -41,5 +41,7 @@ std::string ChainError(const Chain &c);
 // its JetStream context. False with "<who>: ..." in *error. The caller destroys what is set.
 bool ConnectInBackground(const Config &config, const char *name, const char *who, natsOptions **opts,
                          natsConnection **nc, jsCtx **js, std::string *error);
+// Closes and frees what ConnectInBackground made (any of them may be null) and nulls the pointers.
+void DestroyConnection(natsOptions **opts, natsConnection **nc, jsCtx **js);
 
 } // namespace event::sidecar::nats

@@ -223,17 +223,7 @@ void Tail::Stop() {
 		sub->Stop();
 		sub->stream().Close("server shutting down");
 	}
-	if (t.js)
-		jsCtx_Destroy(t.js);
-	if (t.nc) {
-		natsConnection_Close(t.nc);
-		natsConnection_Destroy(t.nc);
-	}
-	if (t.opts)
-		natsOptions_Destroy(t.opts);
-	t.js = nullptr;
-	t.nc = nullptr;
-	t.opts = nullptr;
+	nats::DestroyConnection(&t.opts, &t.nc, &t.js);
 }
 
 void Tail::AddRoutes(http::Router *router) {
