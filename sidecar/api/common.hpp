@@ -44,10 +44,12 @@ void RunQuery(const Context &ctx, const std::string &request_id, http::Reply rep
 // Checks that body is one JSON value of the kind wanted (object or array), valid UTF-8, nested
 // at most kMaxJsonDepth deep. On success returns "" and, if traceparent is given, the body with
 // metadata.traceparent set in the object (or in every object of the array) in *out; else *out =
-// body. On failure returns the message of a 400.
+// body. On failure returns the message of a 400. *keyed (if given): an item has a top-level
+// idempotency_key or event_id member (so it may be answered as a duplicate).
 inline constexpr int kMaxJsonDepth = 512;
 enum class JsonKind { kObject, kArray };
-std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out);
+std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out,
+                          bool *keyed = nullptr);
 
 // True if value is a valid W3C traceparent (version-traceid-parentid-flags, lower-case hex, ids
 // not all zero, version not ff).
@@ -57,8 +59,8 @@ bool IsValidTraceparent(const std::string &value);
 const std::string *Traceparent(const http::Request &req, std::string *bad);
 
 // The request body checked as above, with the request's traceparent header (validated) put into
-// metadata when with_traceparent. False with the 400 in *error.
+// metadata when with_traceparent. False with the 400 in *error. keyed: as for CheckJsonBody.
 bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent, std::string *json,
-                 http::Response *error);
+                 http::Response *error, bool *keyed = nullptr);
 
 } // namespace event::sidecar::api

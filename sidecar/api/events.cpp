@@ -1,5 +1,5 @@
 // events.cpp — the event resource (spec 3.1.1, 3.1.2, 3.2.1, 3.2.2):
-//   POST /api/v1/events/create      -> event.create_events(array, false) via group commit (one item)
+//   POST /api/v1/events/create      -> event.create_events(array, ...) via group commit (one item)
 //   POST /api/v1/events/batch       -> event.create_events(array, atomic)
 //   GET  /api/v1/events/{event_id}  -> event.get_event_json(uuid)
 //   POST /api/v1/events/query       -> event.query_events_json(request)
@@ -21,13 +21,14 @@ metrics::Counter &EventsCreated(const char *route) {
 void Create(const Context &ctx, http::Request &&req, http::Reply reply) {
 	std::string json;
 	http::Response error;
-	if (!PrepareBody(req, JsonKind::kObject, true, &json, &error))
+	bool keyed = false;
+	if (!PrepareBody(req, JsonKind::kObject, true, &json, &error, &keyed))
 		return reply(std::move(error));
 	std::string rid = req.request_id;
 	static metrics::Counter &created = EventsCreated("/api/v1/events/create");
 	pg::Result::Status refusal = pg::Result::Status::kUnavailable;
 	bool queued = ctx.committer->Submit(
-		std::move(json),
+		std::move(json), keyed,
 		[reply, rid](ItemResult r) {
 			if (r.status != pg::Result::Status::kOk || !r.stored) {
 				pg::Result::Status s = r.status == pg::Result::Status::kOk ? pg::Result::Status::kSqlError : r.status;

@@ -10,8 +10,12 @@ namespace event::sidecar::api {
 
 namespace {
 
-// One row per item, in request order: status, EventResponse, error fields.
-constexpr char kBatchSql[] =
+// Atomic batch of plain items: one EventResponse per item, in request order.
+constexpr char kAtomicSql[] = "SELECT r FROM pg_catalog.jsonb_array_elements(event.create_events($1::jsonb, true)) "
+                              "WITH ORDINALITY AS t(r, i) ORDER BY i";
+
+// Per-item batch: one row per item, in request order: status, EventResponse, error fields.
+constexpr char kEachSql[] =
 	"SELECT r->>'status', r->'event', r->'error'->>'code', r->'error'->>'message', r->'error'->>'detail', "
 	"r->'error'->>'hint' FROM pg_catalog.jsonb_array_elements(event.create_events($1::jsonb, false)) "
 	"WITH ORDINALITY AS t(r, i) ORDER BY i";
@@ -65,7 +69,7 @@ size_t GroupCommitter::Pending() const {
 	return pending_.size();
 }
 
-bool GroupCommitter::Submit(std::string request_json, Done done, pg::Result::Status *refusal) {
+bool GroupCommitter::Submit(std::string request_json, bool keyed, Done done, pg::Result::Status *refusal) {
 	{
 		std::lock_guard<std::mutex> lock(mu_);
 		if (stop_ || !pool_->Available()) {
@@ -76,7 +80,7 @@ bool GroupCommitter::Submit(std::string request_json, Done done, pg::Result::Sta
 			*refusal = pg::Result::Status::kOverloaded;
 			return false;
 		}
-		pending_.push_back(Item{std::move(request_json), std::move(done), std::chrono::steady_clock::now()});
+		pending_.push_back(Item{std::move(request_json), keyed, std::move(done), std::chrono::steady_clock::now()});
 	}
 	cv_.notify_one();
 	return true;
@@ -111,15 +115,19 @@ void GroupCommitter::Run() {
 			continue;
 		}
 		size_t n = std::min(pending_.size(), static_cast<size_t>(options_.max_batch));
-		std::vector<Item> batch;
-		batch.reserve(n);
+		auto plain = std::make_shared<std::vector<Item>>();
+		auto keyed = std::make_shared<std::vector<Item>>();
+		plain->reserve(n);
 		for (size_t i = 0; i < n; i++) {
-			batch.push_back(std::move(pending_.front()));
+			(pending_.front().keyed ? keyed : plain)->push_back(std::move(pending_.front()));
 			pending_.pop_front();
 		}
-		inflight_++;
+		inflight_ += (plain->empty() ? 0 : 1) + (keyed->empty() ? 0 : 1);
 		lock.unlock();
-		Send(std::move(batch), true);
+		if (!plain->empty())
+			Send(std::move(plain), Mode::kAtomic);
+		if (!keyed->empty())
+			Send(std::move(keyed), Mode::kEach);
 		lock.lock();
 	}
 	// Wait for the batches in flight, so no callback outlives this object.
@@ -127,46 +135,59 @@ void GroupCommitter::Run() {
 		cv_.wait(lock);
 }
 
-// Sends one batch. split_on_failure: the original batch (counted in inflight_, split into single
-// items if the call fails as a whole); single retries are not counted and not split again.
-void GroupCommitter::Send(std::vector<Item> batch, bool split_on_failure) {
-	std::string array = "[";
-	for (size_t i = 0; i < batch.size(); i++) {
+// Sends one batch (see Mode).
+void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, Mode mode) {
+	std::string array;
+	size_t size = 2;
+	for (const Item &item : *items)
+		size += item.json.size() + 1;
+	array.reserve(size);
+	array += '[';
+	for (size_t i = 0; i < items->size(); i++) {
 		if (i)
 			array += ',';
-		array += batch[i].json;
+		array += (*items)[i].json;
 	}
 	array += ']';
-	auto items = std::make_shared<std::vector<Item>>(std::move(batch));
+	const bool flight = mode != Mode::kSingle;
 	pg::Query q;
-	q.sql = kBatchSql;
+	q.sql = mode == Mode::kAtomic ? kAtomicSql : kEachSql;
 	q.params.emplace_back(std::move(array));
-	q.done = [this, items, split_on_failure](pg::Result r) {
+	q.done = [this, items, mode, flight](pg::Result r) {
 		if (r.ok() && static_cast<size_t>(r.rows) == items->size()) {
 			if (observer_)
 				observer_(items->size());
 			for (int i = 0; i < r.rows; i++) {
 				ItemResult out;
-				const std::string &status = r.Value(i, 0);
-				out.stored = status == "created" || status == "duplicate";
-				out.duplicate = status == "duplicate";
-				if (out.stored) {
-					out.event_json = r.Value(i, 1);
+				if (mode == Mode::kAtomic) {
+					out.stored = true;
+					out.event_json = std::move(r.values[static_cast<size_t>(i)]);
 				} else {
-					out.sqlstate = r.Value(i, 2);
-					out.message = r.Value(i, 3);
-					out.detail = r.Value(i, 4);
-					out.hint = r.Value(i, 5);
+					const std::string &status = r.Value(i, 0);
+					out.stored = status == "created" || status == "duplicate";
+					out.duplicate = status == "duplicate";
+					if (out.stored) {
+						out.event_json = r.Value(i, 1);
+					} else {
+						out.sqlstate = r.Value(i, 2);
+						out.message = r.Value(i, 3);
+						out.detail = r.Value(i, 4);
+						out.hint = r.Value(i, 5);
+					}
 				}
 				Call((*items)[static_cast<size_t>(i)].done, std::move(out));
 			}
-		} else if (r.status == pg::Result::Status::kSqlError && split_on_failure && items->size() > 1) {
+		} else if (r.status == pg::Result::Status::kSqlError && mode == Mode::kAtomic) {
+			// Nothing of the atomic batch was stored: per item, so that only the bad ones fail.
+			Send(items, Mode::kEach);
+			return; // still the same flight
+		} else if (r.status == pg::Result::Status::kSqlError && mode == Mode::kEach && items->size() > 1) {
 			// One item spoiled the whole array (e.g. text the server cannot store in jsonb): each
 			// item alone, so only that one fails.
 			for (Item &item : *items) {
-				std::vector<Item> one;
-				one.push_back(std::move(item));
-				Send(std::move(one), false);
+				auto one = std::make_shared<std::vector<Item>>();
+				one->push_back(std::move(item));
+				Send(std::move(one), Mode::kSingle);
 			}
 		} else {
 			if (r.ok()) {
@@ -178,7 +199,7 @@ void GroupCommitter::Send(std::vector<Item> batch, bool split_on_failure) {
 			for (Item &item : *items)
 				Call(item.done, Failed(r));
 		}
-		if (split_on_failure)
+		if (flight)
 			Finished();
 	};
 	pg::Result::Status refusal = pg::Result::Status::kOverloaded;
@@ -189,7 +210,7 @@ void GroupCommitter::Send(std::vector<Item> batch, bool split_on_failure) {
 		                                                       : "PostgreSQL is unavailable";
 		for (Item &item : *items)
 			Call(item.done, Failed(r));
-		if (split_on_failure)
+		if (flight)
 			Finished();
 	}
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # api_group_commit.t — concurrent POST /api/v1/events/create are coalesced into group commits:
 # 64 keep-alive clients at once; every good request is answered 201 after its commit, every bad
-# one 400 without failing its neighbours; the batch-size
+# one 400 without failing its neighbours; a repeated idempotency key 200 with the original event
+# (keyed requests go per item, plain ones as an atomic batch first); the batch-size
 # histogram and the database's commit counter (pg_stat_database.xact_commit) show far fewer
 # transactions than requests.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 8
+plan 9
 P=gc$RUN_ID
 THREADS=64 PER=25
 
@@ -24,6 +25,8 @@ bad_per_thread=$(python3 -c "print(sum(1 for i in range($PER) if i % 10 == 9 or 
 good=$((THREADS * (PER - bad_per_thread)))
 is "$(res "j['ok']")" "$good" "every good request answered 201"
 is "$(res "j['bad']")" "$((THREADS * bad_per_thread))" "every bad request answered 400 (alone)"
+keyed_per_thread=$(python3 -c "print(sum(1 for i in range($PER) if i % 3 == 0 and not (i % 10 == 9 or i % 25 == 24)))")
+is "$(res "j['dup']")" "$((THREADS * keyed_per_thread))" "every repeated idempotency key answered 200 with the original event"
 is "$(res "j['other']")" "[]" "no other status"
 res "'\\n'.join(j['ids'])" >"$T_TMP/ids.txt"
 is "$(stored_count "$T_TMP/ids.txt")" "$good" "each answered event is stored"
