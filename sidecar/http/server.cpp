@@ -1,7 +1,10 @@
 // server.cpp — the Boost.Beast/Asio HTTP/1.1 server (see server.hpp). The only file that includes
 // Beast for plain HTTP, so that the rest of the sidecar compiles quickly.
 //
-// One Session per connection, all of its handlers on one strand. A connection serves its requests
+// One io_context per I/O thread (no reactor shared between threads, so a reply posted by the
+// database or NATS thread wakes only the connection's own thread, and handlers posted from that
+// thread need no cross-thread signal); connections are spread over them round-robin at accept.
+// One Session per connection, all of its handlers on its context's thread. A connection serves its requests
 // one after the other: it reads a head, asks the router (route, auth, content type, declared
 // length), answers 100 Continue if asked and allowed, reads the body with a progress deadline,
 // inflates gzip, calls the handler and writes the response before it parses the next request.
@@ -66,17 +69,28 @@ class Session;
 
 class Server::Impl {
 public:
-	Impl(Options o, const Router *r) : options(std::move(o)), router(r), acceptor(ioc) {}
+	Impl(Options o, const Router *r) : options(std::move(o)), router(r) {
+		int n = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+		for (int i = 0; i < std::max(1, n); i++)
+			contexts.push_back(std::make_unique<net::io_context>(1));
+		for (auto &context : contexts)
+			guards.push_back(net::make_work_guard(*context));
+		acceptor.emplace(*contexts[0]);
+	}
 
 	void Accept();
+	net::io_context &NextContext() { return *contexts[next_context++ % contexts.size()]; }
 
 	// Declared before ioc: sessions still queued in ioc are destroyed with it and touch these.
 	std::atomic<int64_t> connections{0};
 	std::atomic<bool> stopping{false};
 	Options options;
 	const Router *router;
-	net::io_context ioc;
-	tcp::acceptor acceptor;
+	std::vector<std::unique_ptr<net::io_context>> contexts; // one per I/O thread
+	// Keep each context's run() going while it has no connection.
+	std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+	size_t next_context = 0;                                // acceptor's thread only
+	std::optional<tcp::acceptor> acceptor;
 	std::vector<std::thread> threads;
 	int port = 0;
 	bool started = false;
@@ -113,13 +127,9 @@ private:
 		if (buffer_.size() > 0)
 			return ReadHead();
 		buffer_.shrink_to_fit();
-		wait_timer_.expires_after(std::chrono::milliseconds(opts().idle_timeout_ms));
-		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-			if (!ec)
-				self->stream_.socket().cancel();
-		});
+		Watch(Phase::kIdle, opts().idle_timeout_ms);
 		stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-			self->wait_timer_.cancel();
+			self->phase_ = Phase::kNone;
 			if (ec)
 				return self->Close();
 			self->ReadHead();
@@ -205,20 +215,13 @@ private:
 		// stalled body the client still gets its 408.
 		stream_.expires_never();
 		body_timed_out_ = false;
-		wait_timer_.expires_after(std::chrono::milliseconds(opts().body_timeout_ms));
-		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-			if (ec)
-				return;
-			self->body_timed_out_ = true;
-			beast::error_code ignored;
-			self->stream_.socket().cancel(ignored);
-		});
+		Watch(Phase::kBody, opts().body_timeout_ms);
 		bhttp::async_read_some(stream_, buffer_, *body_,
 							   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 	}
 
 	void OnBody(beast::error_code ec) {
-		wait_timer_.cancel();
+		phase_ = Phase::kNone;
 		if (body_timed_out_)
 			ec = beast::error::timeout;
 		if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow) {
@@ -265,23 +268,24 @@ private:
 			upgrade_ = head_->release();
 		head_.reset();
 		uint64_t seq = ++seq_;
-		// The timer and the reply hold the session: nothing else does while the handler works.
+		// The reply (and the reply timer) hold the session: nothing else does while the handler works.
 		auto self = shared_from_this();
 		auto executor = stream_.get_executor();
-		reply_timer_.expires_after(std::chrono::milliseconds(opts().request_timeout_ms));
-		reply_timer_.async_wait([self, seq](beast::error_code ec) {
-			if (ec || self->seq_ != seq || self->replied_)
-				return;
-			Log(LogLevel::kWarn, "http: handler did not reply in time",
-				{{"route", self->req_.route}, {"request_id", self->req_.request_id}});
-			self->Finish(ErrorResponse(503, "unavailable", "the request timed out", self->req_.request_id));
-		});
+		reply_deadline_ = Clock::now() + std::chrono::milliseconds(opts().request_timeout_ms);
 		replied_ = false;
-		// The handler gets the request; the session keeps a copy without the body for the log.
-		std::string body = std::move(req_.body);
-		req_.body.clear();
-		Request handed = req_;
-		handed.body = std::move(body);
+		ArmReplyTimer();
+		// The handler gets the request; the session keeps what the response and the log need.
+		Request handed = std::move(req_);
+		req_ = Request{};
+		req_.method = handed.method;
+		req_.route = handed.route;
+		req_.request_id = handed.request_id;
+		req_.remote_addr = handed.remote_addr;
+		req_.key_id = handed.key_id;
+		req_.websocket = handed.websocket;
+		if (prep_.cors)
+			if (const std::string *origin = handed.Header("Origin"))
+				req_.headers.emplace_back("Origin", *origin);
 		auto once = std::make_shared<std::atomic<bool>>(false);
 		server_->router->Dispatch(std::move(handed), [self, seq, executor, once](Response r) {
 			if (once->exchange(true))
@@ -294,6 +298,56 @@ private:
 		});
 	}
 
+	// The idle and body-progress deadlines without a timer operation per request: wait_timer_
+	// is armed when a phase starts and none is armed, for the phase's deadline but at most the
+	// shorter of the two timeouts ahead, so it never fires after a deadline set later. When it
+	// fires, a phase past its deadline cancels the socket's read (kBody: answered 408), an
+	// earlier one re-arms, and with no phase it stays unarmed.
+	enum class Phase { kNone, kIdle, kBody };
+	void Watch(Phase phase, int64_t ms) {
+		phase_ = phase;
+		phase_deadline_ = Clock::now() + std::chrono::milliseconds(ms);
+		if (!wait_timer_armed_)
+			ArmWaitTimer();
+	}
+	void ArmWaitTimer() {
+		wait_timer_armed_ = true;
+		auto tick = std::chrono::milliseconds(std::min(opts().idle_timeout_ms, opts().body_timeout_ms));
+		wait_timer_.expires_at(std::min(phase_deadline_, Clock::now() + tick));
+		wait_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+			self->wait_timer_armed_ = false;
+			if (ec || self->phase_ == Phase::kNone || self->closed_)
+				return;
+			if (Clock::now() < self->phase_deadline_)
+				return self->ArmWaitTimer();
+			if (self->phase_ == Phase::kBody)
+				self->body_timed_out_ = true;
+			beast::error_code ignored;
+			self->stream_.socket().cancel(ignored);
+		});
+	}
+
+	// The reply deadline without a timer operation per request: the timer is armed when a
+	// handler starts and none is armed; when it fires it answers 503 if the handler in flight is
+	// past reply_deadline_, re-arms for a later deadline, and stays unarmed when nothing waits.
+	// Finish does not cancel it (a cancel per request costs a completion and a reactor wake-up).
+	void ArmReplyTimer() {
+		if (reply_timer_armed_)
+			return;
+		reply_timer_armed_ = true;
+		reply_timer_.expires_at(reply_deadline_);
+		reply_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+			self->reply_timer_armed_ = false;
+			if (ec || self->replied_ || self->closed_)
+				return;
+			if (Clock::now() < self->reply_deadline_)
+				return self->ArmReplyTimer();
+			Log(LogLevel::kWarn, "http: handler did not reply in time",
+				{{"route", self->req_.route}, {"request_id", self->req_.request_id}});
+			self->Finish(ErrorResponse(503, "unavailable", "the request timed out", self->req_.request_id));
+		});
+	}
+
 	// An error found by the server itself (before or instead of the router).
 	void AnswerAndClose(int status, std::string message, bool close = true) {
 		close_after_ = close_after_ || close;
@@ -302,7 +356,6 @@ private:
 
 	void Finish(Response r) {
 		replied_ = true;
-		reply_timer_.cancel();
 		if (prep_.cors)
 			server_->router->AddCorsHeaders(req_, &r);
 		if (r.stream && r.status == 200 && req_.method == "GET")
@@ -382,6 +435,7 @@ private:
 	void Close() {
 		if (handed_over_)
 			return;
+		closed_ = true;
 		beast::error_code ec;
 		wait_timer_.cancel();
 		reply_timer_.cancel();
@@ -402,8 +456,14 @@ private:
 	Request req_;
 	Prepared prep_;
 	Clock::time_point start_;
+	Clock::time_point reply_deadline_;
 	uint64_t seq_ = 0;
 	bool replied_ = false;
+	bool reply_timer_armed_ = false;
+	bool wait_timer_armed_ = false;
+	Phase phase_ = Phase::kNone;
+	Clock::time_point phase_deadline_;
+	bool closed_ = false;
 	bool close_after_ = false;
 	bool keep_alive_ = false;
 	bool body_timed_out_ = false;
@@ -412,7 +472,7 @@ private:
 };
 
 void Server::Impl::Accept() {
-	acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+	acceptor->async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
 		if (stopping.load())
 			return;
 		if (ec) {
@@ -420,7 +480,7 @@ void Server::Impl::Accept() {
 				return;
 			// Out of file descriptors and the like: pause instead of spinning.
 			Log(LogLevel::kWarn, "http: accept failed", {{"error", ec.message()}});
-			auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(100));
+			auto timer = std::make_shared<net::steady_timer>(*contexts[0], std::chrono::milliseconds(100));
 			timer->async_wait([this, timer](beast::error_code) { Accept(); });
 			return;
 		}
@@ -454,7 +514,7 @@ int Server::Port() const { return impl_->port; }
 bool Server::Start(std::string *error) {
 	Impl &s = *impl_;
 	beast::error_code ec;
-	tcp::resolver resolver(s.ioc);
+	tcp::resolver resolver(*s.contexts[0]);
 	auto results = resolver.resolve(s.options.host, std::to_string(s.options.port),
 									tcp::resolver::passive | tcp::resolver::numeric_service, ec);
 	const std::string where = "http-addr " + s.options.host + ":" + std::to_string(s.options.port);
@@ -464,32 +524,29 @@ bool Server::Start(std::string *error) {
 	}
 	for (const auto &entry : results) {
 		ec.clear();
-		s.acceptor.open(entry.endpoint().protocol(), ec);
+		s.acceptor->open(entry.endpoint().protocol(), ec);
 		if (!ec)
-			s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+			s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
 		if (!ec)
-			s.acceptor.bind(entry.endpoint(), ec);
+			s.acceptor->bind(entry.endpoint(), ec);
 		if (!ec)
-			s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+			s.acceptor->listen(net::socket_base::max_listen_connections, ec);
 		if (!ec)
 			break;
 		beast::error_code ignored;
-		s.acceptor.close(ignored);
+		s.acceptor->close(ignored);
 	}
-	if (ec || !s.acceptor.is_open()) {
+	if (ec || !s.acceptor->is_open()) {
 		*error = where + ": " + (ec ? ec.message() : std::string("cannot bind"));
 		return false;
 	}
-	s.port = s.acceptor.local_endpoint().port();
+	s.port = s.acceptor->local_endpoint().port();
 	s.Accept();
-	int n = s.options.threads > 0 ? s.options.threads : static_cast<int>(std::thread::hardware_concurrency());
-	if (n < 1)
-		n = 1;
-	for (int i = 0; i < n; ++i)
-		s.threads.emplace_back([&s] {
+	for (auto &context : s.contexts)
+		s.threads.emplace_back([&s, ioc = context.get()] {
 			for (;;) {
 				try {
-					s.ioc.run();
+					ioc->run();
 					return;
 				} catch (const std::exception &e) {
 					Log(LogLevel::kError, "http: I/O thread caught an exception", {{"error", e.what()}});
@@ -506,11 +563,12 @@ void Server::Stop() {
 		return;
 	s.started = false;
 	s.stopping.store(true);
-	net::post(s.ioc, [&s] {
+	net::post(*s.contexts[0], [&s] {
 		beast::error_code ignored;
-		s.acceptor.close(ignored);
+		s.acceptor->close(ignored);
 	});
-	s.ioc.stop();
+	for (auto &context : s.contexts)
+		context->stop();
 	for (auto &t : s.threads)
 		t.join();
 	s.threads.clear();
