@@ -30,15 +30,11 @@ nats_pid="" sidecar_pid=""
 cleanup() {
 	set +e
 	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null; }
-	[ -n "$nats_pid" ] && { kill "$nats_pid" 2>/dev/null; wait "$nats_pid" 2>/dev/null; }
-	"$HARNESS/pg_stop.sh" "$tmp/pg" >/dev/null 2>&1 || true
-	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
+	bench_teardown "$nats_pid" "$tmp"
 }
 trap cleanup EXIT
 
-bench_cluster "$tmp/pg"
-psql -X -q -f "$here/setup.sql" >/dev/null
-q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+bench_api_db "$tmp/pg"
 key=$(q "SELECT event.create_api_key('bench')->>'secret'")
 nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
 nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
@@ -58,10 +54,7 @@ run_wrk() {
 	local name=$1 path=$2 body=$3 c=$4 out=$tmp/wrk.$1.txt
 	BENCH_BODY_FILE=$body BENCH_KEY=$key wrk -t2 -c"$c" -d"${secs}s" --latency -s "$here/http_post.lua" \
 		"$base$path" >"$out" 2>&1
-	RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-	P99_MS=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
-		else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$out")
-	BAD=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
+	wrk_stats "$out"
 	log "$name: $RPS req/s, p99 $P99_MS ms, non-2xx/errors $BAD"
 }
 

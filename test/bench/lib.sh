@@ -48,3 +48,27 @@ bench_load() {
 	done
 	for p in "${pids[@]}"; do wait "$p" || { echo "bench: loader failed" >&2; cat "$work"/load.*.log >&2; return 1; }; done
 }
+
+# wrk_stats FILE: from wrk --latency output sets RPS, P99_MS (in ms) and BAD (non-2xx + socket errors).
+wrk_stats() {
+	RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$1")
+	P99_MS=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
+		else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$1")
+	BAD=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$1")
+}
+
+# bench_api_db DIR: bench_cluster DIR, then test/bench/setup.sql and next month's partitions
+# (the sidecar benchmarks' database).
+bench_api_db() {
+	bench_cluster "$1"
+	psql -X -q -f "$REPO_ROOT/test/bench/setup.sql" >/dev/null
+	q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+}
+
+# bench_teardown NATS_PID DIR: stops nats-server NATS_PID (if set) and the cluster of DIR/pg,
+# then deletes DIR unless BENCH_KEEP=1 (EXIT traps of the sidecar benchmarks).
+bench_teardown() {
+	[ -n "$1" ] && { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+	"$HARNESS/pg_stop.sh" "$2/pg" >/dev/null 2>&1 || true
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $2" >&2 || rm -rf "$2"
+}
