@@ -86,6 +86,7 @@ private:
 	};
 
 	void Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages);
+	void Wake(); // mutex_ held
 	void Run();
 	void Finish(const std::shared_ptr<Pending> &p, http::Response r);
 	void Fail(const std::shared_ptr<Pending> &p, int status, const std::string &message);
