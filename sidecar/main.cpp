@@ -81,6 +81,7 @@ int main(int argc, char **argv) {
 	auth::KeyCache keys(&api_pool, config.auth);
 	api::Context api_ctx{&api_pool, &committer};
 	api::RegisterMetrics(api_ctx);
+	metrics.api_pool = [&api_pool] { return Metrics::ApiPoolState{api_pool.ConnectionsUp(), api_pool.QueueDepth()}; };
 	router.SetAuthenticator([&keys](const http::Request &req, http::Scope scope) { return keys.Check(req, scope); });
 	api::AddApiRoutes(&router, api_ctx);
 	if (config.bench_baseline)

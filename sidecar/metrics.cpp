@@ -177,6 +177,8 @@ const char *HealthStatus(const Metrics &m) {
 		return "degraded"; // the slot has WAL to deliver but its confirmed position does not move
 	if (m.events_unpublishable.load() > 0 || m.decode_errors.load() > 0)
 		return "degraded"; // messages were skipped: an operator must look (until restart)
+	if (m.api_pool && m.api_pool().connections == 0)
+		return "degraded"; // the HTTP API's pool is reconnecting
 	return "ok";
 }
 
@@ -205,7 +207,15 @@ std::string RenderHealthJson(const Metrics &m, const std::string &slot) {
 	out += "},\"ingester\":{\"lag_messages\":";
 	int64_t ingester_lag = m.ingester_lag.load();
 	out += ingester_lag >= 0 ? std::to_string(ingester_lag) : std::string("null");
-	out += "}}";
+	out += "}";
+	if (m.api_pool) {
+		Metrics::ApiPoolState pool = m.api_pool();
+		out += ",\"api_pool\":{\"state\":\"";
+		out += pool.connections > 0 ? "connected" : "reconnecting";
+		out += "\",\"connections\":" + std::to_string(pool.connections);
+		out += ",\"queue_depth\":" + std::to_string(pool.queue_depth) + "}";
+	}
+	out += "}";
 	return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace event::sidecar {
@@ -72,6 +73,13 @@ struct Metrics {
 	std::atomic<bool> relay_stalled{false};      // lag but no confirmed progress for --stall-timeout
 	std::atomic<int64_t> start_time_unix{0};
 	std::atomic<int64_t> ingester_lag{-1};       // frontend messages not yet stored (-1 unknown / ingester off)
+	// The HTTP API's PostgreSQL pool (set once before the HTTP server starts; empty: not shown):
+	// open connections and queries waiting for one, read when /health is rendered.
+	struct ApiPoolState {
+		int connections = 0;
+		size_t queue_depth = 0;
+	};
+	std::function<ApiPoolState()> api_pool;
 	// Histograms.
 	LatencyHistogram commit_to_ack; // commit_time of an event -> its JetStream ack applied by the relay
 };
@@ -90,7 +98,10 @@ std::string RenderPrometheus(const Metrics &m, const std::string &slot);
 // Health status: "ok", "degraded" or "down".
 const char *HealthStatus(const Metrics &m);
 
-// {"status":…,"postgres":…,"nats":…,"replication":{"slot","role","confirmed_lsn","lag_bytes","inflight"}}
+// {"status":…,"postgres":…,"nats":…,"replication":{"slot","role","confirmed_lsn","lag_bytes","inflight"},
+//  "ingester":{…}, "api_pool":{"state":"connected"|"reconnecting","connections","queue_depth"}}
+// (api_pool only when Metrics::api_pool is set; "reconnecting" makes an otherwise ok status
+// "degraded": the management API answers 503 on its database endpoints meanwhile.)
 std::string RenderHealthJson(const Metrics &m, const std::string &slot);
 
 } // namespace event::sidecar

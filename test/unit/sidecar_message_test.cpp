@@ -71,6 +71,18 @@ TEST(SidecarMetrics, HealthStatus) {
 	EXPECT_NE(json.find("\"ingester\":{\"lag_messages\":null}"), std::string::npos) << json;
 	m.ingester_lag = 7;
 	EXPECT_NE(RenderHealthJson(m, "s").find("\"ingester\":{\"lag_messages\":7}"), std::string::npos);
+	EXPECT_EQ(RenderHealthJson(m, "s").find("api_pool"), std::string::npos) << "not shown when not set";
+	m.lag_bytes = 50;
+	Metrics::ApiPoolState pool{0, 3};
+	m.api_pool = [&pool] { return pool; };
+	EXPECT_STREQ(HealthStatus(m), "degraded") << "API pool without a connection";
+	EXPECT_NE(RenderHealthJson(m, "s").find("\"api_pool\":{\"state\":\"reconnecting\",\"connections\":0,\"queue_depth\":3}"),
+	          std::string::npos) << RenderHealthJson(m, "s");
+	pool.connections = 4;
+	EXPECT_STREQ(HealthStatus(m), "ok");
+	EXPECT_NE(RenderHealthJson(m, "s").find("\"api_pool\":{\"state\":\"connected\",\"connections\":4"),
+	          std::string::npos);
+	m.lag_bytes = 101;
 	m.nats_up = false;
 	EXPECT_STREQ(HealthStatus(m), "down");
 	std::string prom = RenderPrometheus(m, "s");
