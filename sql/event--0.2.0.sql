@@ -1091,15 +1091,20 @@ BEGIN
         RAISE EXCEPTION 'event.process_batch needs READ COMMITTED' USING ERRCODE = '55000',
             HINT = 'Call it outside a REPEATABLE READ or SERIALIZABLE transaction.';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled) THEN
+        -- Nothing to apply: the events stay pending until a processor is enabled.
+        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
+    END IF;
+    -- An idle poll writes nothing (no row lock, no transaction id): check for work first.
+    v_horizon := event.safe_position();
+    IF NOT EXISTS (SELECT 1 FROM event.processing_cursor c WHERE c.position < v_horizon)
+       AND NOT EXISTS (SELECT 1 FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()) THEN
+        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
+    END IF;
     SELECT c.position INTO v_cursor FROM event.processing_cursor c FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN pg_catalog.jsonb_build_object('busy', true, 'events', 0);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled) THEN
-        -- Nothing to apply: the events stay pending until a processor is enabled.
-        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0, 'cursor', v_cursor);
-    END IF;
-    v_horizon := event.safe_position();
     -- New events above the cursor (statement snapshot taken after the horizon) that are still
     -- pending, then the due retries.
     SELECT pg_catalog.max(b.position), pg_catalog.array_agg(b.event_id ORDER BY b.position) FILTER (WHERE b.status = 'pending'),
@@ -1136,7 +1141,7 @@ COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pe
 -- its processors, then moves it to processed, failed (a retry row due after the backoff) or, at
 -- the failed processors' max_attempts, archived (a processing dead letter); the status deltas of
 -- event.stat_deltas follow (statistics), and event.processed.success / event.processed.failed
--- are stored (source system) listing the events, unless the batch held only such notifications.
+-- are stored (source system) listing the events, except the service's own (source system, type event.*).
 CREATE FUNCTION event._finish_processing(event_ids uuid[], old_statuses text[], old_attempts integer[]) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog
@@ -1145,19 +1150,22 @@ DECLARE
     v_counts jsonb;
     v_ok uuid[];
     v_bad jsonb;
-    v_all_notes boolean;
 BEGIN
     WITH o AS MATERIALIZED (
         SELECT r.event_id, x.old AS old_status, x.att AS attempt,
                CASE WHEN NOT r.failed THEN 'processed' WHEN x.att >= r.max_attempts THEN 'archived' ELSE 'failed' END
                    AS new_status,
                r.duration_ms, r.error, r.failed_processors,
+               -- The service's own events (source system, type event.*): no notification about
+               -- them, or notifications about notifications would never end.
+               (e.event_source = 'system' AND pg_catalog.starts_with(e.event_type, 'event.')) AS internal,
                CASE WHEN r.failed THEN pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(
                     r.backoff_base_ms::double precision * pg_catalog.power(2, x.att - 1), r.backoff_max_ms) / 1000)
                END AS due_at
           FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a), NULL, NULL) r
           JOIN (SELECT u.id, u.old, u.att0 + 1 AS att
-                  FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id),
+                  FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id
+          JOIN event.events e ON e.event_id = r.event_id),
     st AS (
         INSERT INTO event.event_status AS s (event_id, status, attempts, last_error, processing_ms, processed_at, updated_at)
         SELECT o.event_id, o.new_status, o.attempt, o.error, o.duration_ms,
@@ -1187,29 +1195,25 @@ BEGIN
         ON CONFLICT (event_id) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,
             processors = EXCLUDED.processors, dead_at = EXCLUDED.dead_at
         RETURNING 1)
-    SELECT pg_catalog.array_agg(o.event_id ORDER BY o.event_id) FILTER (WHERE o.new_status = 'processed'),
+    SELECT pg_catalog.array_agg(o.event_id ORDER BY o.event_id) FILTER (WHERE o.new_status = 'processed' AND NOT o.internal),
            pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('event_id', o.event_id, 'status', o.new_status,
                'attempt', o.attempt, 'error', o.error, 'processors', o.failed_processors) ORDER BY o.event_id)
-               FILTER (WHERE o.new_status <> 'processed'),
-           pg_catalog.bool_and(e.event_source = 'system' AND e.event_type IN ('event.processed.success', 'event.processed.failed')),
+               FILTER (WHERE o.new_status <> 'processed' AND NOT o.internal),
            pg_catalog.jsonb_build_object('events', pg_catalog.count(*),
                'processed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'processed'),
                'failed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'failed'),
                'archived', pg_catalog.count(*) FILTER (WHERE o.new_status = 'archived'),
                'writes', (SELECT pg_catalog.count(*) FROM st) + (SELECT pg_catalog.count(*) FROM sd)
                          + (SELECT pg_catalog.count(*) FROM rt) + (SELECT pg_catalog.count(*) FROM dl))
-      INTO v_ok, v_bad, v_all_notes, v_counts
-      FROM o JOIN event.events e ON e.event_id = o.event_id;
-    -- Notifications about notifications would never end: a batch of only those stores none.
-    IF NOT v_all_notes THEN
-        IF v_ok IS NOT NULL THEN
-            PERFORM event.create_event('event.processed.success',
-                pg_catalog.jsonb_build_object('count', pg_catalog.cardinality(v_ok), 'event_ids', v_ok), 'system', 'system');
-        END IF;
-        IF v_bad IS NOT NULL THEN
-            PERFORM event.create_event('event.processed.failed',
-                pg_catalog.jsonb_build_object('count', pg_catalog.jsonb_array_length(v_bad), 'events', v_bad), 'system', 'system');
-        END IF;
+      INTO v_ok, v_bad, v_counts
+      FROM o;
+    IF v_ok IS NOT NULL THEN
+        PERFORM event.create_event('event.processed.success',
+            pg_catalog.jsonb_build_object('count', pg_catalog.cardinality(v_ok), 'event_ids', v_ok), 'system', 'system');
+    END IF;
+    IF v_bad IS NOT NULL THEN
+        PERFORM event.create_event('event.processed.failed',
+            pg_catalog.jsonb_build_object('count', pg_catalog.jsonb_array_length(v_bad), 'events', v_bad), 'system', 'system');
     END IF;
     RETURN v_counts - 'writes';
 END $$;
