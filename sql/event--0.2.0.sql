@@ -706,13 +706,13 @@ REVOKE ALL ON TABLE event.processing_replays FROM PUBLIC;
 CREATE FUNCTION event._processor_matches(event_types text[], event_sources text[], event_categories text[],
                                          event_type text, event_source text, event_category text)
     RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$SELECT (pg_catalog.cardinality($1) = 0 OR $4 OPERATOR(pg_catalog.=) ANY ($1)
-                 OR EXISTS (SELECT 1 FROM pg_catalog.unnest($1) AS t(p)
-                            WHERE t.p OPERATOR(pg_catalog.=) '*'
-                               OR (pg_catalog.right(t.p, 2) OPERATOR(pg_catalog.=) '.*'
-                                   AND pg_catalog.starts_with($4, pg_catalog.left(t.p, -1)))))
+    AS $$SELECT (pg_catalog.cardinality($1) = 0
+                 OR $4 OPERATOR(pg_catalog.~) ('^(' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.replace(
+                        pg_catalog.array_to_string($1, '|'), '.', '\.'), '*', '.*') OPERATOR(pg_catalog.||) ')$'))
              AND (pg_catalog.cardinality($2) = 0 OR $5 OPERATOR(pg_catalog.=) ANY ($2))
              AND (pg_catalog.cardinality($3) = 0 OR $6 OPERATOR(pg_catalog.=) ANY ($3))$$;
+-- (No sub-SELECT, so the planner inlines it. Patterns hold only letters, digits, _, -, . and a
+-- final * (create_processor checks), so as a regular expression "." is escaped and "*" is ".*".)
 COMMENT ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) IS 'Internal: processor filter match (empty list = any; type patterns exact, prefix.* or *)';
 REVOKE EXECUTE ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) FROM PUBLIC;
 
@@ -949,6 +949,11 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION event.delete_processor(uuid) IS 'Remove a processor (its processing_results stay); returns it';
 
+CREATE FUNCTION event._events_json(ids uuid[]) RETURNS jsonb[]
+    AS 'MODULE_PATHNAME', 'event_events_json' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION event._events_json(uuid[]) IS 'Internal: the EventResponse JSON of events, in the order of ids';
+REVOKE EXECUTE ON FUNCTION event._events_json(uuid[]) FROM PUBLIC;
+
 -- Internal: runs the enabled processors (or only target) that match each event, in priority
 -- order, and records one processing_results row each. Each sql processor is first called on
 -- all its events in one statement inside a subtransaction; if that raises, the subtransaction is
@@ -960,44 +965,42 @@ COMMENT ON FUNCTION event.delete_processor(uuid) IS 'Remove a processor (its pro
 -- the smallest max_attempts and backoff.
 CREATE FUNCTION event._run_processors(event_ids uuid[], attempts integer[], replay uuid, target uuid)
     RETURNS TABLE (event_id uuid, failed boolean, duration_ms double precision, error text,
-                   failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer)
+                   failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer,
+                   internal boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog
     AS $$
 DECLARE
     v_json jsonb[];
-    v_types text[];
-    v_sources text[];
-    v_cats text[];
     p record;
+    v_one record;
     v_sel integer[];
+    v_sel_json jsonb[];
     v_fn regprocedure;
     v_sql text;
     v_t0 timestamptz;
     v_ms double precision;
     v_ok boolean;
     v_err text;
-    i integer;
     r_i integer[] := '{}';
     r_proc uuid[] := '{}';
     r_ok boolean[] := '{}';
     r_ms double precision[] := '{}';
     r_err text[] := '{}';
 BEGIN
-    SELECT pg_catalog.array_agg(event.get_event_json(x.id) ORDER BY x.o), pg_catalog.array_agg(e.event_type ORDER BY x.o),
-           pg_catalog.array_agg(e.event_source ORDER BY x.o), pg_catalog.array_agg(e.event_category ORDER BY x.o)
-      INTO v_json, v_types, v_sources, v_cats
-      FROM pg_catalog.unnest(event_ids) WITH ORDINALITY AS x(id, o) JOIN event.events e ON e.event_id = x.id;
+    v_json := event._events_json(event_ids);
     IF pg_catalog.cardinality(v_json) IS DISTINCT FROM pg_catalog.cardinality(event_ids) THEN
         RAISE EXCEPTION 'event: an event to process does not exist';
     END IF;
     FOR p IN SELECT q.* FROM event.event_processors q WHERE q.enabled AND (target IS NULL OR q.processor_id = target)
              ORDER BY q.priority DESC, q.processor_name LOOP
-        SELECT pg_catalog.array_agg(g.i ORDER BY g.i) INTO v_sel FROM pg_catalog.generate_subscripts(event_ids, 1) AS g(i)
+        SELECT pg_catalog.array_agg(g.i ORDER BY g.i), pg_catalog.array_agg(g.j ORDER BY g.i) INTO v_sel, v_sel_json
+          FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(v_json), pg_catalog.unnest(attempts))
+               WITH ORDINALITY AS g(id, j, a, i)
          WHERE event._processor_matches(p.event_types, p.event_sources, p.event_categories,
-                                        v_types[g.i], v_sources[g.i], v_cats[g.i])
-           AND (replay IS NOT NULL OR attempts[g.i] = 1 OR NOT EXISTS (
-                SELECT 1 FROM event.processing_results r WHERE r.event_id = event_ids[g.i]
+                                        g.j->>'event_type', g.j->>'event_source', g.j->>'event_category')
+           AND (replay IS NOT NULL OR g.a = 1 OR NOT EXISTS (
+                SELECT 1 FROM event.processing_results r WHERE r.event_id = g.id
                    AND r.processor_id = p.processor_id AND r.replay_id IS NULL AND r.status = 'success'));
         CONTINUE WHEN v_sel IS NULL;
         IF p.processor_type <> 'sql' THEN
@@ -1019,7 +1022,7 @@ BEGIN
         v_ok := true;
         v_t0 := pg_catalog.clock_timestamp();
         BEGIN
-            EXECUTE v_sql USING ARRAY(SELECT v_json[s.i] FROM pg_catalog.unnest(v_sel) AS s(i));
+            EXECUTE v_sql USING v_sel_json;
         EXCEPTION WHEN OTHERS THEN
             v_ok := false;
         END;
@@ -1033,15 +1036,15 @@ BEGIN
             CONTINUE;
         END IF;
         v_sql := pg_catalog.format('SELECT (%s($1)) IS NULL', v_fn::oid::regproc);
-        FOREACH i IN ARRAY v_sel LOOP
+        FOR v_one IN SELECT * FROM ROWS FROM (pg_catalog.unnest(v_sel), pg_catalog.unnest(v_sel_json)) AS y(i, j) LOOP
             v_t0 := pg_catalog.clock_timestamp();
             v_err := NULL;
             BEGIN
-                EXECUTE v_sql USING v_json[i];
+                EXECUTE v_sql USING v_one.j;
             EXCEPTION WHEN OTHERS THEN
                 v_err := pg_catalog.format('%s: %s (SQLSTATE %s)', p.processor_name, SQLERRM, SQLSTATE);
             END;
-            r_i := r_i || i;
+            r_i := r_i || v_one.i;
             r_proc := r_proc || p.processor_id;
             r_ok := r_ok || (v_err IS NULL);
             r_ms := r_ms || pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_t0) * 1000;
@@ -1055,15 +1058,17 @@ BEGIN
       FROM ROWS FROM (pg_catalog.unnest(r_i), pg_catalog.unnest(r_proc), pg_catalog.unnest(r_ok), pg_catalog.unnest(r_ms), pg_catalog.unnest(r_err)) AS x(i, p, ok, ms, err);
 
     RETURN QUERY
-    SELECT event_ids[g.i], COALESCE(pg_catalog.bool_or(NOT x.ok), false), COALESCE(pg_catalog.sum(x.ms), 0),
+    SELECT g.id, COALESCE(pg_catalog.bool_or(NOT x.ok), false), COALESCE(pg_catalog.sum(x.ms), 0),
            (pg_catalog.array_agg(x.err ORDER BY x.n) FILTER (WHERE NOT x.ok))[1],
            COALESCE(pg_catalog.array_agg(q.processor_name ORDER BY x.n) FILTER (WHERE NOT x.ok), '{}'),
            pg_catalog.min(q.max_attempts) FILTER (WHERE NOT x.ok), pg_catalog.min(q.backoff_base_ms) FILTER (WHERE NOT x.ok),
-           pg_catalog.min(q.backoff_max_ms) FILTER (WHERE NOT x.ok)
-      FROM pg_catalog.generate_subscripts(event_ids, 1) AS g(i)
+           pg_catalog.min(q.backoff_max_ms) FILTER (WHERE NOT x.ok),
+           -- The service's own events (source system, type event.*).
+           pg_catalog.bool_and(g.j->>'event_source' = 'system' AND pg_catalog.starts_with(g.j->>'event_type', 'event.'))
+      FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(v_json)) WITH ORDINALITY AS g(id, j, i)
       LEFT JOIN ROWS FROM (pg_catalog.unnest(r_i), pg_catalog.unnest(r_proc), pg_catalog.unnest(r_ok), pg_catalog.unnest(r_ms), pg_catalog.unnest(r_err)) WITH ORDINALITY AS x(i, p, ok, ms, err, n) ON x.i = g.i
       LEFT JOIN event.event_processors q ON q.processor_id = x.p
-     GROUP BY g.i;
+     GROUP BY g.i, g.id;
 END $$;
 COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) IS 'Internal: run the matching processors on events and record their processing_results';
 REVOKE EXECUTE ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) FROM PUBLIC;
@@ -1111,8 +1116,10 @@ BEGIN
            pg_catalog.array_agg(b.attempts ORDER BY b.position) FILTER (WHERE b.status = 'pending')
       INTO v_last, v_ids, v_att
       FROM (SELECT e.position, e.event_id, COALESCE(s.status, 'pending') AS status, COALESCE(s.attempts, 0) AS attempts
-              FROM event.events e LEFT JOIN event.event_status s ON s.event_id = e.event_id
-             WHERE e.position > v_cursor AND e.position <= v_horizon ORDER BY e.position LIMIT batch_size) b;
+              FROM (SELECT e.position, e.event_id FROM event.events e
+                     WHERE e.position > v_cursor AND e.position <= v_horizon ORDER BY e.position LIMIT batch_size) e
+              LEFT JOIN LATERAL (SELECT s.status, s.attempts FROM event.event_status s WHERE s.event_id = e.event_id OFFSET 0) s
+                   ON true) b;
     v_ids := COALESCE(v_ids, '{}');
     v_att := COALESCE(v_att, '{}');
     v_old := pg_catalog.array_fill('pending'::text, ARRAY[pg_catalog.cardinality(v_ids)]);
@@ -1156,16 +1163,15 @@ BEGIN
                CASE WHEN NOT r.failed THEN 'processed' WHEN x.att >= r.max_attempts THEN 'archived' ELSE 'failed' END
                    AS new_status,
                r.duration_ms, r.error, r.failed_processors,
-               -- The service's own events (source system, type event.*): no notification about
-               -- them, or notifications about notifications would never end.
-               (e.event_source = 'system' AND pg_catalog.starts_with(e.event_type, 'event.')) AS internal,
+               -- No notification about the service's own events, or notifications about
+               -- notifications would never end.
+               r.internal,
                CASE WHEN r.failed THEN pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(
                     r.backoff_base_ms::double precision * pg_catalog.power(2, x.att - 1), r.backoff_max_ms) / 1000)
                END AS due_at
           FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a), NULL, NULL) r
           JOIN (SELECT u.id, u.old, u.att0 + 1 AS att
-                  FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id
-          JOIN event.events e ON e.event_id = r.event_id),
+                  FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id),
     st AS (
         INSERT INTO event.event_status AS s (event_id, status, attempts, last_error, processing_ms, processed_at, updated_at)
         SELECT o.event_id, o.new_status, o.attempt, o.error, o.duration_ms,
