@@ -2,7 +2,7 @@
 -- list_processors, toggle_processor, delete_processor: defaults, validation of every field,
 -- unique names (23505), unknown ids (P0002), order of the list.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE SCHEMA t53;
 CREATE FUNCTION t53.noop(e jsonb) RETURNS void LANGUAGE sql AS $$SELECT$$;
@@ -42,9 +42,12 @@ SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '{"function": "t53.
 SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '{"function": "t53.noop"}', backoff_base_ms => 500, backoff_max_ms => 100)$$, '22023', 'invalid backoff_max_ms "100"', 'backoff_max_ms below base');
 
 -- The JSON form (HTTP body).
-SELECT is((event.create_processor_json('{"processor_name": "hook", "processor_type": "webhook", "priority": 50,
+SELECT throws_ok($$SELECT event.create_processor('x', 'webhook', '{"url": "http://127.0.0.1:9/x"}')$$, '0A000',
+                 'processor type "webhook" is not executed by this version', 'webhook processors: not yet');
+SELECT throws_ok($$SELECT event.create_processor('x', 'nats', '{"subject": "a.b"}')$$, '0A000', NULL, 'nats processors: not yet');
+SELECT is((event.create_processor_json('{"processor_name": "hook", "processor_type": "sql", "priority": 50,
             "enabled": false, "filters": {"event_type": "order.*", "event_source": ["backend", "frontend"], "category": "order"},
-            "config": {"url": "http://127.0.0.1:9/x"}, "retry_policy": {"max_attempts": 2}}'))->'filters',
+            "config": {"function": "t53.noop"}, "retry_policy": {"max_attempts": 2}}'))->'filters',
           '{"event_types": ["order.*"], "event_sources": ["backend", "frontend"], "event_categories": ["order"]}'::jsonb,
           'json: filters from strings and arrays');
 SELECT throws_ok($$SELECT event.create_processor_json('{"processor_name": "y", "processor_type": "sql", "extra": 1}')$$, '22023', 'unknown field "extra"', 'json: unknown field');
