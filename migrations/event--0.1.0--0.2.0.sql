@@ -395,8 +395,7 @@ CREATE TABLE event.processing_cursor (
     id       boolean PRIMARY KEY CHECK (id),
     position bigint  NOT NULL
 );
-COMMENT ON TABLE event.processing_cursor IS 'One row: every event with position <= it has been taken by event.process_batch';
-INSERT INTO event.processing_cursor (id, position) VALUES (true, 0);
+COMMENT ON TABLE event.processing_cursor IS 'At most one row: every event with position <= it has been taken by event.process_batch (no row: 0)';
 SELECT pg_catalog.pg_extension_config_dump('event.processing_cursor', '');
 REVOKE ALL ON TABLE event.processing_cursor FROM PUBLIC;
 
@@ -840,9 +839,13 @@ BEGIN
     END IF;
     -- An idle poll writes nothing (no row lock, no transaction id): check for work first.
     v_horizon := event.safe_position();
-    IF NOT EXISTS (SELECT 1 FROM event.processing_cursor c WHERE c.position < v_horizon)
+    IF COALESCE((SELECT c.position FROM event.processing_cursor c), 0) >= v_horizon
        AND NOT EXISTS (SELECT 1 FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()) THEN
         RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
+    END IF;
+    -- The row is made on first use, not by the install script (pg_dump dumps it as user data).
+    IF NOT EXISTS (SELECT 1 FROM event.processing_cursor) THEN
+        INSERT INTO event.processing_cursor (id, position) VALUES (true, 0) ON CONFLICT (id) DO NOTHING;
     END IF;
     SELECT c.position INTO v_cursor FROM event.processing_cursor c FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
