@@ -843,13 +843,16 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()) THEN
         RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
     END IF;
-    -- The row is made on first use, not by the install script (pg_dump dumps it as user data).
-    IF NOT EXISTS (SELECT 1 FROM event.processing_cursor) THEN
-        INSERT INTO event.processing_cursor (id, position) VALUES (true, 0) ON CONFLICT (id) DO NOTHING;
-    END IF;
-    SELECT c.position INTO v_cursor FROM event.processing_cursor c FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
+    -- One batch at a time, without waiting: a transaction-level advisory lock (keys 17750, 1).
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(17750, 1) THEN
         RETURN pg_catalog.jsonb_build_object('busy', true, 'events', 0);
+    END IF;
+    -- The lock holder's statements see the cursor its predecessor committed. The row is made on
+    -- first use, not by the install script (pg_dump dumps it as user data).
+    SELECT c.position INTO v_cursor FROM event.processing_cursor c;
+    IF NOT FOUND THEN
+        INSERT INTO event.processing_cursor (id, position) VALUES (true, 0);
+        v_cursor := 0;
     END IF;
     -- New events above the cursor (statement snapshot taken after the horizon) that are still
     -- pending, then the due retries.
