@@ -137,6 +137,7 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/http.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/collect.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/processing.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
 	@echo; cat build/bench/collect-results.md

@@ -342,3 +342,924 @@ CREATE FUNCTION event.record_deliveries(attempts jsonb, dead_letters jsonb DEFAU
           SELECT (SELECT pg_catalog.count(*) FROM a)::integer + (SELECT pg_catalog.count(*) FROM d)::integer$$;
 COMMENT ON FUNCTION event.record_deliveries(jsonb, jsonb) IS 'For the sidecar: stores a batch of delivery attempts and dead letters (a dead letter recorded again is kept once); returns the rows stored';
 REVOKE ALL ON FUNCTION event.record_deliveries(jsonb, jsonb) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Processors, processing lifecycle, processing dead letters and replay (0.2.0, issue 15;
+-- docs/sql-api.md "Processors", docs/architecture.md "Event processing"). event.process_batch
+-- takes the pending events above event.processing_cursor (up to the catch-up horizon) and the
+-- due retries, runs the matching enabled processors in priority order, records one
+-- event.processing_results row per processor and attempt, and moves each event's status
+-- (pending -> processing -> processed | failed -> pending (retry) | archived) with its statistics
+-- deltas, all in one transaction: an sql processor's effects commit exactly once with the status.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_processors (
+    processor_id     uuid        PRIMARY KEY,
+    processor_name   text        NOT NULL,
+    processor_type   text        NOT NULL,
+    enabled          boolean     NOT NULL,
+    priority         integer     NOT NULL,
+    event_types      text[]      NOT NULL,
+    event_sources    text[]      NOT NULL,
+    event_categories text[]      NOT NULL,
+    config           jsonb       NOT NULL,
+    max_attempts     integer     NOT NULL,
+    backoff_base_ms  integer     NOT NULL,
+    backoff_max_ms   integer     NOT NULL,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL,
+    CONSTRAINT event_processors_name_key UNIQUE (processor_name),
+    CONSTRAINT event_processors_type_check CHECK (processor_type IN ('sql', 'webhook', 'nats'))
+);
+COMMENT ON TABLE event.event_processors IS 'Processors (sql, webhook, nats) applied to matching events, higher priority first; manage with event.create_processor, toggle_processor, delete_processor';
+SELECT pg_catalog.pg_extension_config_dump('event.event_processors', '');
+REVOKE ALL ON TABLE event.event_processors FROM PUBLIC;
+
+CREATE TABLE event.processing_results (
+    event_id     uuid             NOT NULL,
+    processor_id uuid             NOT NULL,
+    attempt      integer          NOT NULL CHECK (attempt > 0),
+    replay_id    uuid,
+    status       text             NOT NULL CHECK (status IN ('success', 'failed')),
+    duration_ms  double precision NOT NULL,
+    error        text,
+    processed_at timestamptz      NOT NULL
+);
+COMMENT ON TABLE event.processing_results IS 'One row per processor, event and attempt (replay_id set for replays): outcome, duration, error';
+CREATE INDEX processing_results_event_idx ON event.processing_results (event_id, processor_id);
+CREATE INDEX processing_results_replay_idx ON event.processing_results (replay_id) WHERE replay_id IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('event.processing_results', '');
+REVOKE ALL ON TABLE event.processing_results FROM PUBLIC;
+
+CREATE TABLE event.processing_cursor (
+    id       boolean PRIMARY KEY CHECK (id),
+    position bigint  NOT NULL
+);
+COMMENT ON TABLE event.processing_cursor IS 'At most one row: every event with position <= it has been taken by event.process_batch (no row: 0)';
+SELECT pg_catalog.pg_extension_config_dump('event.processing_cursor', '');
+REVOKE ALL ON TABLE event.processing_cursor FROM PUBLIC;
+
+CREATE TABLE event.processing_retries (
+    event_id uuid        PRIMARY KEY,
+    due_at   timestamptz NOT NULL
+);
+COMMENT ON TABLE event.processing_retries IS 'Failed events waiting for their next attempt (exponential backoff of the failed processors)';
+CREATE INDEX processing_retries_due_idx ON event.processing_retries (due_at);
+SELECT pg_catalog.pg_extension_config_dump('event.processing_retries', '');
+REVOKE ALL ON TABLE event.processing_retries FROM PUBLIC;
+
+CREATE TABLE event.processing_dead_letters (
+    event_id   uuid        PRIMARY KEY,
+    attempts   integer     NOT NULL,
+    last_error text,
+    processors text[]      NOT NULL,
+    dead_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE event.processing_dead_letters IS 'Archived events (processing gave up after max_attempts): the processors that failed and the last error';
+CREATE INDEX processing_dead_letters_dead_at_idx ON event.processing_dead_letters (dead_at);
+SELECT pg_catalog.pg_extension_config_dump('event.processing_dead_letters', '');
+REVOKE ALL ON TABLE event.processing_dead_letters FROM PUBLIC;
+
+CREATE TABLE event.processing_replays (
+    replay_id        uuid        PRIMARY KEY,
+    request          jsonb       NOT NULL,
+    target_processor uuid,
+    status           text        NOT NULL CHECK (status IN ('running', 'completed')),
+    max_position     bigint      NOT NULL,
+    cursor_position  bigint      NOT NULL,
+    total            integer     NOT NULL,
+    done             integer     NOT NULL,
+    failed           integer     NOT NULL,
+    created_at       timestamptz NOT NULL,
+    finished_at      timestamptz
+);
+COMMENT ON TABLE event.processing_replays IS 'Replays (event.replay_events) and their progress; event.process_replays runs them in the background';
+SELECT pg_catalog.pg_extension_config_dump('event.processing_replays', '');
+REVOKE ALL ON TABLE event.processing_replays FROM PUBLIC;
+
+-- True if an event (type, source, category) passes a processor's filters: each empty list
+-- matches everything; an event type pattern is exact, a prefix ending in ".*", or "*".
+CREATE FUNCTION event._processor_matches(event_types text[], event_sources text[], event_categories text[],
+                                         event_type text, event_source text, event_category text)
+    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT (pg_catalog.cardinality($1) = 0
+                 OR $4 OPERATOR(pg_catalog.~) ('^(' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.replace(
+                        pg_catalog.array_to_string($1, '|'), '.', '\.'), '*', '.*') OPERATOR(pg_catalog.||) ')$'))
+             AND (pg_catalog.cardinality($2) = 0 OR $5 OPERATOR(pg_catalog.=) ANY ($2))
+             AND (pg_catalog.cardinality($3) = 0 OR $6 OPERATOR(pg_catalog.=) ANY ($3))$$;
+-- (No sub-SELECT, so the planner inlines it. Patterns hold only letters, digits, _, -, . and a
+-- final * (create_processor checks), so as a regular expression "." is escaped and "*" is ".*".)
+COMMENT ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) IS 'Internal: processor filter match (empty list = any; type patterns exact, prefix.* or *)';
+REVOKE EXECUTE ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) FROM PUBLIC;
+
+-- A processor as list_processors shows it.
+CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$SELECT pg_catalog.jsonb_build_object('processor_id', p.processor_id, 'processor_name', p.processor_name,
+              'processor_type', p.processor_type, 'enabled', p.enabled, 'priority', p.priority,
+              'filters', pg_catalog.jsonb_build_object('event_types', p.event_types, 'event_sources', p.event_sources,
+                                                       'event_categories', p.event_categories),
+              'config', p.config,
+              'retry_policy', pg_catalog.jsonb_build_object('max_attempts', p.max_attempts,
+                                                            'backoff_base_ms', p.backoff_base_ms,
+                                                            'backoff_max_ms', p.backoff_max_ms),
+              'created_at', pg_catalog.to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+              'updated_at', pg_catalog.to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))$$;
+COMMENT ON FUNCTION event._processor_json(event.event_processors) IS 'Internal: a processor as JSON';
+REVOKE EXECUTE ON FUNCTION event._processor_json(event.event_processors) FROM PUBLIC;
+
+CREATE FUNCTION event.create_processor(processor_name text, processor_type text, config jsonb DEFAULT '{}',
+                                       event_types text[] DEFAULT '{}', event_sources text[] DEFAULT '{}',
+                                       event_categories text[] DEFAULT '{}', priority integer DEFAULT 0,
+                                       enabled boolean DEFAULT true, max_attempts integer DEFAULT 3,
+                                       backoff_base_ms integer DEFAULT 1000, backoff_max_ms integer DEFAULT 60000)
+    RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_bad text;
+    v_row event.event_processors;
+BEGIN
+    IF processor_name IS NULL OR pg_catalog.length(processor_name) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'invalid processor_name' USING ERRCODE = '22023',
+            HINT = 'Give a name of 1 to 200 characters.';
+    END IF;
+    IF processor_type IS NULL OR processor_type NOT IN ('sql', 'webhook', 'nats') THEN
+        RAISE EXCEPTION 'invalid processor_type "%"', processor_type USING ERRCODE = '22023',
+            HINT = 'Allowed values: sql, webhook, nats.';
+    END IF;
+    IF config IS NULL OR pg_catalog.jsonb_typeof(config) <> 'object' THEN
+        RAISE EXCEPTION 'invalid config' USING ERRCODE = '22023', HINT = 'Give config as a JSON object.';
+    END IF;
+    IF processor_type = 'sql' AND (pg_catalog.jsonb_typeof(config->'function') IS DISTINCT FROM 'string'
+            OR pg_catalog.to_regprocedure((config->>'function') || '(jsonb)') IS NULL) THEN
+        RAISE EXCEPTION 'invalid config.function for an sql processor' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No function %s(jsonb) exists.', COALESCE(config->>'function', '(none)')),
+            HINT = 'Give config {"function": "schema.name"} naming a function that takes the event as one jsonb argument.';
+    END IF;
+    IF processor_type = 'webhook' AND (pg_catalog.jsonb_typeof(config->'url') IS DISTINCT FROM 'string'
+            OR (config->>'url') !~ '^https?://[^/:?#\s][^\s]*$' OR pg_catalog.length(config->>'url') > 2048) THEN
+        RAISE EXCEPTION 'invalid config.url for a webhook processor' USING ERRCODE = '22023',
+            HINT = 'Give config {"url": "http(s)://host/path"}: an absolute URL of at most 2048 characters.';
+    END IF;
+    IF processor_type = 'nats' AND (pg_catalog.jsonb_typeof(config->'subject') IS DISTINCT FROM 'string'
+            OR (config->>'subject') !~ '^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$') THEN
+        RAISE EXCEPTION 'invalid config.subject for a nats processor' USING ERRCODE = '22023',
+            HINT = 'Give config {"subject": "a.b.c"}: dot-separated tokens of letters, digits, _ and - (no wildcards).';
+    END IF;
+    IF processor_type <> 'sql' THEN
+        -- TODO(procs): the sidecar's execution of webhook and nats processors (docs/architecture.md).
+        RAISE EXCEPTION 'processor type "%" is not executed by this version', processor_type USING ERRCODE = '0A000',
+            HINT = 'Use an sql processor; for HTTP delivery of events use a webhook subscription (event.create_subscription).';
+    END IF;
+    IF event_types IS NULL OR event_sources IS NULL OR event_categories IS NULL THEN
+        RAISE EXCEPTION 'filters must not be null' USING ERRCODE = '22004', HINT = 'Give an empty array for "any".';
+    END IF;
+    SELECT t INTO v_bad FROM pg_catalog.unnest(event_types) t
+        WHERE t IS NULL OR t !~ '^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$' OR pg_catalog.length(t) > 255 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid event type filter "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Give an event type (order.created), a prefix pattern (order.*) or *: dot-separated segments of letters, digits, _ and -.';
+    END IF;
+    SELECT t INTO v_bad FROM pg_catalog.unnest(event_sources) t
+        WHERE t IS NULL OR NOT EXISTS (SELECT 1 FROM event.event_sources s WHERE s.name = t) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid event_source "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Allowed values: ' || (SELECT pg_catalog.string_agg(s.name, ', ' ORDER BY s.name) FROM event.event_sources s) || '.';
+    END IF;
+    SELECT t INTO v_bad FROM pg_catalog.unnest(event_categories) t
+        WHERE t IS NULL OR NOT EXISTS (SELECT 1 FROM event.event_categories c WHERE c.name = t) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid event_category "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Allowed values: ' || (SELECT pg_catalog.string_agg(c.name, ', ' ORDER BY c.name) FROM event.event_categories c) || '.';
+    END IF;
+    IF priority IS NULL OR enabled IS NULL THEN
+        RAISE EXCEPTION 'priority and enabled must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'invalid max_attempts "%"', max_attempts USING ERRCODE = '22023', HINT = 'Give 1 to 100.';
+    END IF;
+    IF backoff_base_ms IS NULL OR backoff_base_ms NOT BETWEEN 0 AND 3600000 THEN
+        RAISE EXCEPTION 'invalid backoff_base_ms "%"', backoff_base_ms USING ERRCODE = '22023', HINT = 'Give 0 to 3600000.';
+    END IF;
+    IF backoff_max_ms IS NULL OR backoff_max_ms NOT BETWEEN backoff_base_ms AND 86400000 THEN
+        RAISE EXCEPTION 'invalid backoff_max_ms "%"', backoff_max_ms USING ERRCODE = '22023',
+            HINT = 'Give a value from backoff_base_ms to 86400000.';
+    END IF;
+    BEGIN
+        INSERT INTO event.event_processors AS p VALUES (event.uuid_v7(), processor_name, processor_type, enabled,
+            priority, event_types, event_sources, event_categories, config, max_attempts, backoff_base_ms,
+            backoff_max_ms, pg_catalog.now(), pg_catalog.now())
+        RETURNING p.* INTO v_row;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'processor "%" already exists', processor_name USING ERRCODE = '23505',
+            HINT = 'Processor names are unique; list them with event.list_processors().';
+    END;
+    RETURN event._processor_json(v_row);
+END $$;
+COMMENT ON FUNCTION event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer) IS 'Register a processor (sql: config.function(jsonb) run in the database; webhook: config.url; nats: config.subject); a duplicate name raises 23505';
+
+-- The strings under any of keys in object f (each value a string or an array of strings), as an array.
+CREATE FUNCTION event._json_strings(f jsonb, keys text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$SELECT ARRAY(SELECT x FROM pg_catalog.jsonb_each($1) AS f(k, v),
+                      LATERAL pg_catalog.jsonb_array_elements_text(CASE pg_catalog.jsonb_typeof(f.v) WHEN 'array'
+                          THEN f.v ELSE pg_catalog.jsonb_build_array(f.v) END) AS x
+                      WHERE f.k = ANY ($2))$$;
+COMMENT ON FUNCTION event._json_strings(jsonb, text[]) IS 'Internal: the strings of some keys of a JSON object';
+REVOKE EXECUTE ON FUNCTION event._json_strings(jsonb, text[]) FROM PUBLIC;
+
+-- HTTP body (spec 3.3.1 processor configuration) -> create_processor.
+CREATE FUNCTION event.create_processor_json(request jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_bad text;
+    v_f jsonb;
+    v_r jsonb;
+BEGIN
+    IF request IS NULL OR pg_catalog.jsonb_typeof(request) <> 'object' THEN
+        RAISE EXCEPTION 'the request must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_object_keys(request) k
+        WHERE k NOT IN ('processor_name', 'processor_type', 'enabled', 'priority', 'filters', 'config', 'retry_policy')
+        ORDER BY k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown field "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Fields: processor_name, processor_type, enabled, priority, filters, config, retry_policy.';
+    END IF;
+    v_f := COALESCE(NULLIF(request->'filters', 'null'), '{}');
+    v_r := COALESCE(NULLIF(request->'retry_policy', 'null'), '{}');
+    IF pg_catalog.jsonb_typeof(v_f) <> 'object' OR pg_catalog.jsonb_typeof(v_r) <> 'object' THEN
+        RAISE EXCEPTION 'filters and retry_policy must be objects' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_object_keys(v_f) k
+        WHERE k NOT IN ('event_type', 'event_types', 'event_source', 'event_sources', 'category', 'event_category',
+                        'event_categories') ORDER BY k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown filter "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Filters: event_type, event_source, category (a string or an array of strings each).';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_object_keys(v_r) k
+        WHERE k NOT IN ('max_attempts', 'backoff_base_ms', 'backoff_max_ms') ORDER BY k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown field in retry_policy "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Fields: max_attempts, backoff_base_ms, backoff_max_ms.';
+    END IF;
+    SELECT k INTO v_bad FROM (VALUES ('processor_name', 'string'), ('processor_type', 'string'), ('enabled', 'boolean'),
+                                     ('priority', 'number'), ('config', 'object')) AS x(k, t)
+        WHERE pg_catalog.jsonb_typeof(request->x.k) NOT IN (x.t, 'null') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% has the wrong JSON type', v_bad USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_each(v_r) AS x(k, v)
+        WHERE pg_catalog.jsonb_typeof(x.v) <> 'number' OR (x.v #>> '{}')::numeric <> pg_catalog.trunc((x.v #>> '{}')::numeric)
+           OR pg_catalog.abs((x.v #>> '{}')::numeric) > 2147483647 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'retry_policy.% must be an integer', v_bad USING ERRCODE = '22023';
+    END IF;
+    IF pg_catalog.jsonb_typeof(request->'priority') = 'number' AND ((request->>'priority')::numeric
+            <> pg_catalog.trunc((request->>'priority')::numeric) OR pg_catalog.abs((request->>'priority')::numeric) > 1000000) THEN
+        RAISE EXCEPTION 'priority must be an integer from -1000000 to 1000000' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_each(v_f) AS x(k, v)
+        WHERE NOT (pg_catalog.jsonb_typeof(x.v) = 'string' OR (pg_catalog.jsonb_typeof(x.v) = 'array' AND NOT EXISTS (
+              SELECT 1 FROM pg_catalog.jsonb_array_elements(x.v) e WHERE pg_catalog.jsonb_typeof(e) <> 'string'))) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'filters.% must be a string or an array of strings', v_bad USING ERRCODE = '22023';
+    END IF;
+    RETURN event.create_processor(
+        processor_name => request->>'processor_name',
+        processor_type => request->>'processor_type',
+        config => COALESCE(NULLIF(request->'config', 'null'), '{}'),
+        event_types => event._json_strings(v_f, ARRAY['event_type', 'event_types']),
+        event_sources => event._json_strings(v_f, ARRAY['event_source', 'event_sources']),
+        event_categories => event._json_strings(v_f, ARRAY['category', 'event_category', 'event_categories']),
+        priority => COALESCE((request->>'priority')::integer, 0),
+        enabled => COALESCE((request->>'enabled')::boolean, true),
+        max_attempts => COALESCE((v_r->>'max_attempts')::integer, 3),
+        backoff_base_ms => COALESCE((v_r->>'backoff_base_ms')::integer, 1000),
+        backoff_max_ms => COALESCE((v_r->>'backoff_max_ms')::integer, 60000));
+END $$;
+COMMENT ON FUNCTION event.create_processor_json(jsonb) IS 'Register a processor from its JSON configuration (processor_name, processor_type, enabled, priority, filters {event_type, event_source, category}, config, retry_policy)';
+
+CREATE FUNCTION event.list_processors() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT COALESCE(pg_catalog.jsonb_agg(event._processor_json(p) ORDER BY p.priority DESC, p.processor_name), '[]')
+          FROM event.event_processors p$$;
+COMMENT ON FUNCTION event.list_processors() IS 'Every processor, in the order they are applied (priority, higher first; then name)';
+
+CREATE FUNCTION event.toggle_processor(processor_id uuid, enabled boolean) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_row event.event_processors;
+BEGIN
+    IF processor_id IS NULL OR enabled IS NULL THEN
+        RAISE EXCEPTION 'processor_id and enabled must not be null' USING ERRCODE = '22004';
+    END IF;
+    UPDATE event.event_processors p SET enabled = toggle_processor.enabled, updated_at = pg_catalog.now()
+        WHERE p.processor_id = toggle_processor.processor_id RETURNING p.* INTO v_row;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'processor "%" does not exist', processor_id USING ERRCODE = 'P0002',
+            HINT = 'List the processors with event.list_processors().';
+    END IF;
+    RETURN event._processor_json(v_row);
+END $$;
+COMMENT ON FUNCTION event.toggle_processor(uuid, boolean) IS 'Enable or disable a processor (a disabled one is skipped); returns it';
+
+CREATE FUNCTION event.delete_processor(processor_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_row event.event_processors;
+BEGIN
+    IF processor_id IS NULL THEN
+        RAISE EXCEPTION 'processor_id must not be null' USING ERRCODE = '22004';
+    END IF;
+    DELETE FROM event.event_processors p WHERE p.processor_id = delete_processor.processor_id RETURNING p.* INTO v_row;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'processor "%" does not exist', processor_id USING ERRCODE = 'P0002',
+            HINT = 'List the processors with event.list_processors().';
+    END IF;
+    RETURN event._processor_json(v_row);
+END $$;
+COMMENT ON FUNCTION event.delete_processor(uuid) IS 'Remove a processor (its processing_results stay); returns it';
+
+CREATE FUNCTION event._events_json(ids uuid[]) RETURNS jsonb[]
+    AS 'MODULE_PATHNAME', 'event_events_json' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION event._events_json(uuid[]) IS 'Internal: the EventResponse JSON of events, in the order of ids';
+REVOKE EXECUTE ON FUNCTION event._events_json(uuid[]) FROM PUBLIC;
+
+-- Internal: runs the enabled processors (or only target) that match each event, in priority
+-- order, and records one processing_results row each. Each sql processor is first called on
+-- all its events in one statement inside a subtransaction; if that raises, the subtransaction is
+-- rolled back and the events are run one by one, each in its own, so a failing event fails
+-- alone and its processor's partial effects are undone. A batched call records each event's
+-- share of the statement's time as its duration. On a retry (attempt > 1, no replay) a
+-- processor that already succeeded for the event is not run again. Returns per event: failed,
+-- the summed duration, the first error ("processor: message"), the failed processors and, of the failed processors,
+-- the smallest max_attempts and backoff.
+CREATE FUNCTION event._run_processors(event_ids uuid[], attempts integer[], replay uuid, target uuid)
+    RETURNS TABLE (event_id uuid, failed boolean, duration_ms double precision, error text,
+                   failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer,
+                   internal boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_json jsonb[];
+    p record;
+    v_one record;
+    v_sel integer[];
+    v_sel_json jsonb[];
+    v_fn regprocedure;
+    v_sql text;
+    v_t0 timestamptz;
+    v_ms double precision;
+    v_ok boolean;
+    v_err text;
+    r_i integer[] := '{}';
+    r_proc uuid[] := '{}';
+    r_ok boolean[] := '{}';
+    r_ms double precision[] := '{}';
+    r_err text[] := '{}';
+BEGIN
+    v_json := event._events_json(event_ids);
+    IF pg_catalog.cardinality(v_json) IS DISTINCT FROM pg_catalog.cardinality(event_ids) THEN
+        RAISE EXCEPTION 'event: an event to process does not exist';
+    END IF;
+    FOR p IN SELECT q.* FROM event.event_processors q WHERE q.enabled AND (target IS NULL OR q.processor_id = target)
+             ORDER BY q.priority DESC, q.processor_name LOOP
+        SELECT pg_catalog.array_agg(g.i ORDER BY g.i), pg_catalog.array_agg(g.j ORDER BY g.i) INTO v_sel, v_sel_json
+          FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(v_json), pg_catalog.unnest(attempts))
+               WITH ORDINALITY AS g(id, j, a, i)
+         WHERE event._processor_matches(p.event_types, p.event_sources, p.event_categories,
+                                        g.j->>'event_type', g.j->>'event_source', g.j->>'event_category')
+           AND (replay IS NOT NULL OR g.a = 1 OR NOT EXISTS (
+                SELECT 1 FROM event.processing_results r WHERE r.event_id = g.id
+                   AND r.processor_id = p.processor_id AND r.replay_id IS NULL AND r.status = 'success'));
+        CONTINUE WHEN v_sel IS NULL;
+        v_fn := pg_catalog.to_regprocedure((p.config->>'function') || '(jsonb)');
+        IF v_fn IS NULL THEN
+            r_i := r_i || v_sel;
+            r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ok := r_ok || pg_catalog.array_fill(false, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ms := r_ms || pg_catalog.array_fill(0::double precision, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_err := r_err || pg_catalog.array_fill(pg_catalog.format('function %s(jsonb) does not exist',
+                                                    p.config->>'function'), ARRAY[pg_catalog.cardinality(v_sel)]);
+            CONTINUE;
+        END IF;
+        v_sql := pg_catalog.format('SELECT pg_catalog.count((%s(j.j)) IS NULL) FROM pg_catalog.unnest($1) AS j(j)',
+                                   v_fn::oid::regproc);
+        v_ok := true;
+        v_t0 := pg_catalog.clock_timestamp();
+        BEGIN
+            EXECUTE v_sql USING v_sel_json;
+        EXCEPTION WHEN OTHERS THEN
+            v_ok := false;
+        END;
+        IF v_ok THEN
+            v_ms := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_t0) * 1000 / pg_catalog.cardinality(v_sel);
+            r_i := r_i || v_sel;
+            r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ok := r_ok || pg_catalog.array_fill(true, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ms := r_ms || pg_catalog.array_fill(v_ms, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_err := r_err || pg_catalog.array_fill(NULL::text, ARRAY[pg_catalog.cardinality(v_sel)]);
+            CONTINUE;
+        END IF;
+        v_sql := pg_catalog.format('SELECT (%s($1)) IS NULL', v_fn::oid::regproc);
+        FOR v_one IN SELECT * FROM ROWS FROM (pg_catalog.unnest(v_sel), pg_catalog.unnest(v_sel_json)) AS y(i, j) LOOP
+            v_t0 := pg_catalog.clock_timestamp();
+            v_err := NULL;
+            BEGIN
+                EXECUTE v_sql USING v_one.j;
+            EXCEPTION WHEN OTHERS THEN
+                v_err := pg_catalog.format('%s: %s (SQLSTATE %s)', p.processor_name, SQLERRM, SQLSTATE);
+            END;
+            r_i := r_i || v_one.i;
+            r_proc := r_proc || p.processor_id;
+            r_ok := r_ok || (v_err IS NULL);
+            r_ms := r_ms || pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_t0) * 1000;
+            r_err := r_err || v_err;
+        END LOOP;
+    END LOOP;
+
+    INSERT INTO event.processing_results (event_id, processor_id, attempt, replay_id, status, duration_ms, error, processed_at)
+    SELECT event_ids[x.i], x.p, attempts[x.i], replay, CASE WHEN x.ok THEN 'success' ELSE 'failed' END, x.ms, x.err,
+           pg_catalog.now()
+      FROM ROWS FROM (pg_catalog.unnest(r_i), pg_catalog.unnest(r_proc), pg_catalog.unnest(r_ok), pg_catalog.unnest(r_ms), pg_catalog.unnest(r_err)) AS x(i, p, ok, ms, err);
+
+    RETURN QUERY
+    SELECT g.id, COALESCE(pg_catalog.bool_or(NOT x.ok), false), COALESCE(pg_catalog.sum(x.ms), 0),
+           (pg_catalog.array_agg(x.err ORDER BY x.n) FILTER (WHERE NOT x.ok))[1],
+           COALESCE(pg_catalog.array_agg(q.processor_name ORDER BY x.n) FILTER (WHERE NOT x.ok), '{}'),
+           pg_catalog.min(q.max_attempts) FILTER (WHERE NOT x.ok), pg_catalog.min(q.backoff_base_ms) FILTER (WHERE NOT x.ok),
+           pg_catalog.min(q.backoff_max_ms) FILTER (WHERE NOT x.ok),
+           -- The service's own events (source system, type event.*).
+           pg_catalog.bool_and(g.j->>'event_source' = 'system' AND pg_catalog.starts_with(g.j->>'event_type', 'event.'))
+      FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(v_json)) WITH ORDINALITY AS g(id, j, i)
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(r_i), pg_catalog.unnest(r_proc), pg_catalog.unnest(r_ok), pg_catalog.unnest(r_ms), pg_catalog.unnest(r_err)) WITH ORDINALITY AS x(i, p, ok, ms, err, n) ON x.i = g.i
+      LEFT JOIN event.event_processors q ON q.processor_id = x.p
+     GROUP BY g.i, g.id;
+END $$;
+COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) IS 'Internal: run the matching processors on events and record their processing_results';
+REVOKE EXECUTE ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) FROM PUBLIC;
+
+CREATE FUNCTION event.process_batch(batch_size integer DEFAULT 1000) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_cursor bigint;
+    v_horizon bigint;
+    v_last bigint;
+    v_ids uuid[];
+    v_old text[];
+    v_att integer[];
+    v_new integer;
+    v_out record;
+    v_res jsonb;
+BEGIN
+    IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'invalid batch_size "%"', batch_size USING ERRCODE = '22023', HINT = 'Give 1 to 10000.';
+    END IF;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        -- The horizon must be computed before the snapshot that reads the events.
+        RAISE EXCEPTION 'event.process_batch needs READ COMMITTED' USING ERRCODE = '55000',
+            HINT = 'Call it outside a REPEATABLE READ or SERIALIZABLE transaction.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled) THEN
+        -- Nothing to apply: the events stay pending until a processor is enabled.
+        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
+    END IF;
+    -- An idle poll writes nothing (no row lock, no transaction id): check for work first.
+    v_horizon := event.safe_position();
+    IF COALESCE((SELECT c.position FROM event.processing_cursor c), 0) >= v_horizon
+       AND NOT EXISTS (SELECT 1 FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()) THEN
+        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0);
+    END IF;
+    -- One batch at a time, without waiting: a transaction-level advisory lock (keys 17750, 1).
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(17750, 1) THEN
+        RETURN pg_catalog.jsonb_build_object('busy', true, 'events', 0);
+    END IF;
+    -- The lock holder's statements see the cursor its predecessor committed. The row is made on
+    -- first use, not by the install script (pg_dump dumps it as user data).
+    SELECT c.position INTO v_cursor FROM event.processing_cursor c;
+    IF NOT FOUND THEN
+        INSERT INTO event.processing_cursor (id, position) VALUES (true, 0);
+        v_cursor := 0;
+    END IF;
+    -- New events above the cursor (statement snapshot taken after the horizon) that are still
+    -- pending, then the due retries.
+    SELECT pg_catalog.max(b.position), pg_catalog.array_agg(b.event_id ORDER BY b.position) FILTER (WHERE b.status = 'pending'),
+           pg_catalog.array_agg(b.attempts ORDER BY b.position) FILTER (WHERE b.status = 'pending')
+      INTO v_last, v_ids, v_att
+      FROM (SELECT e.position, e.event_id, COALESCE(s.status, 'pending') AS status, COALESCE(s.attempts, 0) AS attempts
+              FROM (SELECT e.position, e.event_id FROM event.events e
+                     WHERE e.position > v_cursor AND e.position <= v_horizon ORDER BY e.position LIMIT batch_size) e
+              LEFT JOIN LATERAL (SELECT s.status, s.attempts FROM event.event_status s WHERE s.event_id = e.event_id OFFSET 0) s
+                   ON true) b;
+    v_ids := COALESCE(v_ids, '{}');
+    v_att := COALESCE(v_att, '{}');
+    v_old := pg_catalog.array_fill('pending'::text, ARRAY[pg_catalog.cardinality(v_ids)]);
+    WITH d AS (DELETE FROM event.processing_retries q WHERE q.event_id IN (
+                   SELECT r.event_id FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()
+                    ORDER BY r.due_at LIMIT batch_size FOR UPDATE SKIP LOCKED)
+               RETURNING q.event_id)
+    SELECT v_ids || COALESCE(pg_catalog.array_agg(d.event_id), '{}'), v_att || COALESCE(pg_catalog.array_agg(s.attempts), '{}'),
+           v_old || COALESCE(pg_catalog.array_agg(s.status), '{}')
+      INTO v_ids, v_att, v_old
+      FROM d JOIN event.event_status s ON s.event_id = d.event_id
+     WHERE s.status IN ('failed', 'pending') AND NOT (d.event_id = ANY (v_ids));
+    IF v_last IS NOT NULL THEN
+        UPDATE event.processing_cursor c SET position = v_last;
+    END IF;
+    IF pg_catalog.cardinality(v_ids) = 0 THEN
+        RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0, 'cursor', COALESCE(v_last, v_cursor));
+    END IF;
+
+    v_res := event._finish_processing(v_ids, v_old, v_att);
+    RETURN v_res || pg_catalog.jsonb_build_object('busy', false, 'cursor', COALESCE(v_last, v_cursor));
+END $$;
+COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pending events (and as many due retries) with the enabled processors, in one transaction; returns counts. The sidecar calls it in a loop; any scheduler can';
+
+-- Internal: one attempt for each event (old status pending or failed, attempts so far): runs
+-- its processors, then moves it to processed, failed (a retry row due after the backoff) or, at
+-- the failed processors' max_attempts, archived (a processing dead letter); the status deltas of
+-- event.stat_deltas follow (statistics), and event.processed.success / event.processed.failed
+-- are stored (source system) listing the events, except the service's own (source system, type event.*).
+CREATE FUNCTION event._finish_processing(event_ids uuid[], old_statuses text[], old_attempts integer[]) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_counts jsonb;
+    v_ok uuid[];
+    v_bad jsonb;
+BEGIN
+    WITH o AS MATERIALIZED (
+        SELECT r.event_id, x.old AS old_status, x.att AS attempt,
+               CASE WHEN NOT r.failed THEN 'processed' WHEN x.att >= r.max_attempts THEN 'archived' ELSE 'failed' END
+                   AS new_status,
+               r.duration_ms, r.error, r.failed_processors,
+               -- No notification about the service's own events, or notifications about
+               -- notifications would never end.
+               r.internal,
+               CASE WHEN r.failed THEN pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(
+                    r.backoff_base_ms::double precision * pg_catalog.power(2, x.att - 1), r.backoff_max_ms) / 1000)
+               END AS due_at
+          FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a), NULL, NULL) r
+          JOIN (SELECT u.id, u.old, u.att0 + 1 AS att
+                  FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id),
+    st AS (
+        INSERT INTO event.event_status AS s (event_id, status, attempts, last_error, processing_ms, processed_at, updated_at)
+        SELECT o.event_id, o.new_status, o.attempt, o.error, o.duration_ms,
+               CASE WHEN o.new_status = 'processed' THEN pg_catalog.now() END, pg_catalog.now()
+          FROM o
+        ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,
+            last_error = EXCLUDED.last_error, processing_ms = EXCLUDED.processing_ms,
+            processed_at = COALESCE(EXCLUDED.processed_at, s.processed_at), updated_at = EXCLUDED.updated_at
+        RETURNING 1),
+    -- Statistics: the deltas update_status records, summed per key (extension/pg/counters.hpp).
+    sd AS (
+        INSERT INTO event.stat_deltas (dimension, key, n)
+        SELECT 'status', d.k, pg_catalog.sum(d.n) FROM (
+            SELECT o.old_status AS k, -1 AS n FROM o UNION ALL SELECT o.new_status, 1 FROM o) d
+         GROUP BY d.k HAVING pg_catalog.sum(d.n) <> 0
+        UNION ALL SELECT 'processing', 'count', pg_catalog.count(*) FROM o
+        UNION ALL SELECT 'processing', 'ms_sum', COALESCE(pg_catalog.sum(o.duration_ms)::numeric, 0) FROM o
+        RETURNING 1),
+    rt AS (
+        INSERT INTO event.processing_retries (event_id, due_at)
+        SELECT o.event_id, o.due_at FROM o WHERE o.new_status = 'failed'
+        ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
+        RETURNING 1),
+    dl AS (
+        INSERT INTO event.processing_dead_letters AS d (event_id, attempts, last_error, processors, dead_at)
+        SELECT o.event_id, o.attempt, o.error, o.failed_processors, pg_catalog.now() FROM o WHERE o.new_status = 'archived'
+        ON CONFLICT (event_id) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,
+            processors = EXCLUDED.processors, dead_at = EXCLUDED.dead_at
+        RETURNING 1)
+    SELECT pg_catalog.array_agg(o.event_id ORDER BY o.event_id) FILTER (WHERE o.new_status = 'processed' AND NOT o.internal),
+           pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('event_id', o.event_id, 'status', o.new_status,
+               'attempt', o.attempt, 'error', o.error, 'processors', o.failed_processors) ORDER BY o.event_id)
+               FILTER (WHERE o.new_status <> 'processed' AND NOT o.internal),
+           pg_catalog.jsonb_build_object('events', pg_catalog.count(*),
+               'processed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'processed'),
+               'failed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'failed'),
+               'archived', pg_catalog.count(*) FILTER (WHERE o.new_status = 'archived'),
+               'writes', (SELECT pg_catalog.count(*) FROM st) + (SELECT pg_catalog.count(*) FROM sd)
+                         + (SELECT pg_catalog.count(*) FROM rt) + (SELECT pg_catalog.count(*) FROM dl))
+      INTO v_ok, v_bad, v_counts
+      FROM o;
+    IF v_ok IS NOT NULL THEN
+        PERFORM event.create_event('event.processed.success',
+            pg_catalog.jsonb_build_object('count', pg_catalog.cardinality(v_ok), 'event_ids', v_ok), 'system', 'system');
+    END IF;
+    IF v_bad IS NOT NULL THEN
+        PERFORM event.create_event('event.processed.failed',
+            pg_catalog.jsonb_build_object('count', pg_catalog.jsonb_array_length(v_bad), 'events', v_bad), 'system', 'system');
+    END IF;
+    RETURN v_counts - 'writes';
+END $$;
+COMMENT ON FUNCTION event._finish_processing(uuid[], text[], integer[]) IS 'Internal: one processing attempt of events, their status changes, statistics, retries, dead letters and notifications';
+REVOKE EXECUTE ON FUNCTION event._finish_processing(uuid[], text[], integer[]) FROM PUBLIC;
+
+CREATE FUNCTION event.get_processing_results(event_id uuid) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('processor_id', r.processor_id,
+              'processor_name', p.processor_name, 'attempt', r.attempt, 'replay_id', r.replay_id, 'status', r.status,
+              'duration_ms', r.duration_ms, 'error', r.error,
+              'processed_at', pg_catalog.to_char(r.processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+              ORDER BY r.processed_at, r.replay_id NULLS FIRST, p.priority DESC, p.processor_name), '[]')
+          FROM event.processing_results r LEFT JOIN event.event_processors p ON p.processor_id = r.processor_id
+         WHERE r.event_id = $1$$;
+COMMENT ON FUNCTION event.get_processing_results(uuid) IS 'The processing results of an event (every processor, attempt and replay), oldest first';
+
+------------------------------------------------------------------------------
+-- Processing dead letters: archived events (processing gave up after max_attempts).
+------------------------------------------------------------------------------
+
+-- A dead letter as the list shows it (d: processing_dead_letters, e: events).
+CREATE FUNCTION event._dead_letter_json(d event.processing_dead_letters, e event.events) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$SELECT pg_catalog.jsonb_build_object('event_id', d.event_id, 'event_type', e.event_type,
+              'event_source', e.event_source, 'event_category', e.event_category, 'stream_id', e.stream_id,
+              'attempts', d.attempts, 'last_error', d.last_error, 'processors', d.processors,
+              'dead_at', pg_catalog.to_char(d.dead_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))$$;
+COMMENT ON FUNCTION event._dead_letter_json(event.processing_dead_letters, event.events) IS 'Internal: a processing dead letter as JSON';
+REVOKE EXECUTE ON FUNCTION event._dead_letter_json(event.processing_dead_letters, event.events) FROM PUBLIC;
+
+CREATE FUNCTION event.list_processing_dead_letters(processor_name text DEFAULT NULL, event_type text DEFAULT NULL,
+                                                   max_count integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    IF max_count IS NULL OR max_count NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'invalid max_count "%"', max_count USING ERRCODE = '22023', HINT = 'Give 1 to 10000.';
+    END IF;
+    RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(x.j ORDER BY x.dead_at DESC, x.event_id), '[]') FROM (
+        SELECT event._dead_letter_json(d, e) AS j, d.dead_at, d.event_id
+          FROM event.processing_dead_letters d JOIN event.events e ON e.event_id = d.event_id
+         WHERE (list_processing_dead_letters.processor_name IS NULL
+                OR list_processing_dead_letters.processor_name = ANY (d.processors))
+           AND (list_processing_dead_letters.event_type IS NULL OR e.event_type = list_processing_dead_letters.event_type)
+         ORDER BY d.dead_at DESC, d.event_id LIMIT max_count) x);
+END $$;
+COMMENT ON FUNCTION event.list_processing_dead_letters(text, text, integer) IS 'Archived events (processing dead letters), newest first, optionally only those a processor failed or of one event type';
+
+CREATE FUNCTION event.get_processing_dead_letter(event_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    SELECT event._dead_letter_json(d, e) || pg_catalog.jsonb_build_object('event', event.get_event_json(d.event_id),
+               'results', event.get_processing_results(d.event_id))
+      INTO v FROM event.processing_dead_letters d JOIN event.events e ON e.event_id = d.event_id
+     WHERE d.event_id = get_processing_dead_letter.event_id;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'processing dead letter "%" does not exist', event_id USING ERRCODE = 'P0002',
+            HINT = 'List them with event.list_processing_dead_letters().';
+    END IF;
+    RETURN v;
+END $$;
+COMMENT ON FUNCTION event.get_processing_dead_letter(uuid) IS 'One processing dead letter with its event and every processing result';
+
+CREATE FUNCTION event.retry_processing_dead_letters(event_ids uuid[] DEFAULT NULL, processor_name text DEFAULT NULL,
+                                                    event_type text DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    WITH d AS (
+        DELETE FROM event.processing_dead_letters d
+         WHERE (retry_processing_dead_letters.event_ids IS NULL OR d.event_id = ANY (retry_processing_dead_letters.event_ids))
+           AND (retry_processing_dead_letters.processor_name IS NULL OR retry_processing_dead_letters.processor_name = ANY (d.processors))
+           AND (retry_processing_dead_letters.event_type IS NULL OR EXISTS (SELECT 1 FROM event.events e
+                WHERE e.event_id = d.event_id AND e.event_type = retry_processing_dead_letters.event_type))
+        RETURNING d.event_id),
+    s AS (
+        UPDATE event.event_status s SET status = 'pending', updated_at = pg_catalog.now()
+          FROM d WHERE s.event_id = d.event_id AND s.status = 'archived'
+        RETURNING s.event_id),
+    q AS (
+        INSERT INTO event.processing_retries (event_id, due_at) SELECT s.event_id, pg_catalog.now() FROM s
+        ON CONFLICT (event_id) DO UPDATE SET due_at = EXCLUDED.due_at
+        RETURNING 1),
+    sd AS (
+        INSERT INTO event.stat_deltas (dimension, key, n)
+        SELECT v.k, v.s, v.n * c.n FROM (SELECT pg_catalog.count(*)::numeric AS n FROM s) c,
+               (VALUES ('status', 'archived', -1), ('status', 'pending', 1)) AS v(k, s, n)
+         WHERE c.n > 0
+        RETURNING 1)
+    SELECT (SELECT pg_catalog.count(*) FROM s)::integer + 0 * ((SELECT pg_catalog.count(*) FROM q) + (SELECT pg_catalog.count(*) FROM sd))::integer
+      INTO v_n;
+    RETURN v_n;
+END $$;
+COMMENT ON FUNCTION event.retry_processing_dead_letters(uuid[], text, text) IS 'Move archived events (all, these ids, those a processor failed or of one type) back to pending for one more attempt; returns how many';
+
+CREATE FUNCTION event.purge_processing_dead_letters(event_ids uuid[] DEFAULT NULL, older_than interval DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH d AS (DELETE FROM event.processing_dead_letters d
+                     WHERE ($1 IS NULL OR d.event_id = ANY ($1)) AND ($2 IS NULL OR d.dead_at < pg_catalog.now() - $2)
+                     RETURNING 1)
+          SELECT pg_catalog.count(*)::integer FROM d$$;
+COMMENT ON FUNCTION event.purge_processing_dead_letters(uuid[], interval) IS 'Forget processing dead letters (all, these ids, or dead before now() - older_than); the events stay archived; returns how many';
+
+------------------------------------------------------------------------------
+-- Replay (spec 3.3.3): the selected events run again through their processors (or one target),
+-- in the background, recording new processing_results with the replay_id; the events and their
+-- statuses are untouched.
+------------------------------------------------------------------------------
+
+-- Internal: the events a replay request selects (position in (after_position, max_position]),
+-- in position order, that at least one enabled processor (or the target) matches.
+CREATE FUNCTION event._replay_candidates(request jsonb, target uuid, max_position bigint, after_position bigint,
+                                         max_count integer)
+    RETURNS TABLE (event_id uuid, "position" bigint, event_type text, stream_id text, "timestamp" timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$SELECT e.event_id, e.position, e.event_type, e.stream_id, e."timestamp"
+            FROM event.events e
+           WHERE e.position > $4 AND e.position <= $3
+             AND ($1->'event_ids' IS NULL OR e.event_id = ANY (ARRAY(SELECT x::uuid
+                  FROM pg_catalog.jsonb_array_elements_text($1->'event_ids') AS x)))
+             AND ($1->>'stream_id' IS NULL OR e.stream_id = $1->>'stream_id')
+             AND ($1->>'start_time' IS NULL OR e."timestamp" >= ($1->>'start_time')::timestamptz)
+             AND ($1->>'end_time' IS NULL OR e."timestamp" <= ($1->>'end_time')::timestamptz)
+             AND EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled AND ($2 IS NULL OR p.processor_id = $2)
+                          AND event._processor_matches(p.event_types, p.event_sources, p.event_categories,
+                                                       e.event_type, e.event_source, e.event_category))
+           ORDER BY e.position LIMIT $5$$;
+COMMENT ON FUNCTION event._replay_candidates(jsonb, uuid, bigint, bigint, integer) IS 'Internal: the events a replay request selects';
+REVOKE EXECUTE ON FUNCTION event._replay_candidates(jsonb, uuid, bigint, bigint, integer) FROM PUBLIC;
+
+CREATE FUNCTION event._replay_json(r event.processing_replays) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$SELECT pg_catalog.jsonb_build_object('replay_id', r.replay_id, 'status', r.status, 'request', r.request,
+              'total', r.total, 'done', r.done, 'failed', r.failed,
+              'progress', CASE WHEN r.total = 0 THEN 100 ELSE pg_catalog.round(100.0 * r.done / r.total, 1) END,
+              'created_at', pg_catalog.to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+              'finished_at', pg_catalog.to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))$$;
+COMMENT ON FUNCTION event._replay_json(event.processing_replays) IS 'Internal: a replay and its progress as JSON';
+REVOKE EXECUTE ON FUNCTION event._replay_json(event.processing_replays) FROM PUBLIC;
+
+CREATE FUNCTION event.replay_events(request jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_bad text;
+    v_target uuid;
+    v_max bigint;
+    v_total integer;
+    v_req jsonb;
+    v_row event.processing_replays;
+    v_event uuid;
+BEGIN
+    IF request IS NULL OR pg_catalog.jsonb_typeof(request) <> 'object' THEN
+        RAISE EXCEPTION 'the replay request must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO v_bad FROM pg_catalog.jsonb_object_keys(request) k
+        WHERE k NOT IN ('event_ids', 'stream_id', 'start_time', 'end_time', 'target_service', 'dry_run') ORDER BY k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown field "%"', v_bad USING ERRCODE = '22023',
+            HINT = 'Fields: event_ids, stream_id, start_time, end_time, target_service, dry_run.';
+    END IF;
+    v_req := pg_catalog.jsonb_strip_nulls(request);
+    SELECT k INTO v_bad FROM (VALUES ('stream_id', 'string'), ('start_time', 'string'), ('end_time', 'string'),
+                                     ('target_service', 'string'), ('dry_run', 'boolean'), ('event_ids', 'array')) AS x(k, t)
+        WHERE pg_catalog.jsonb_typeof(v_req->x.k) <> x.t LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% has the wrong JSON type', v_bad USING ERRCODE = '22023';
+    END IF;
+    IF v_req->'event_ids' IS NOT NULL THEN
+        IF pg_catalog.jsonb_array_length(v_req->'event_ids') NOT BETWEEN 1 AND 10000 THEN
+            RAISE EXCEPTION 'event_ids must hold 1 to 10000 ids' USING ERRCODE = '22023';
+        END IF;
+        SELECT x INTO v_bad FROM pg_catalog.jsonb_array_elements(v_req->'event_ids') AS x
+            WHERE pg_catalog.jsonb_typeof(x) <> 'string' OR (x #>> '{}') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
+            LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'invalid event id %', v_bad USING ERRCODE = '22P02', HINT = 'Give event_ids as UUID strings.';
+        END IF;
+    END IF;
+    IF v_req ?| ARRAY['start_time', 'end_time'] THEN
+        BEGIN
+            PERFORM (v_req->>'start_time')::timestamptz, (v_req->>'end_time')::timestamptz;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'invalid start_time or end_time' USING ERRCODE = '22007',
+                HINT = 'Give ISO 8601 timestamps, such as 2026-01-31T12:00:00Z.';
+        END;
+    END IF;
+    IF NOT v_req ?| ARRAY['event_ids', 'stream_id', 'start_time', 'end_time'] THEN
+        RAISE EXCEPTION 'a replay needs event_ids, stream_id or a time range' USING ERRCODE = '22023',
+            HINT = 'Give event_ids, stream_id, start_time and/or end_time (all given must match).';
+    END IF;
+    IF v_req ? 'target_service' THEN
+        SELECT p.processor_id INTO v_target FROM event.event_processors p WHERE p.processor_name = v_req->>'target_service';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'target_service "%" is not a processor', v_req->>'target_service' USING ERRCODE = '22023',
+                HINT = 'Give a processor_name from event.list_processors().';
+        END IF;
+    END IF;
+    v_max := event.safe_position();
+    IF COALESCE((v_req->>'dry_run')::boolean, false) THEN
+        RETURN (SELECT pg_catalog.jsonb_build_object('dry_run', true, 'total', pg_catalog.count(*),
+                    'target_service', v_req->'target_service',
+                    'events', COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('event_id', c.event_id,
+                        'event_type', c.event_type, 'stream_id', c.stream_id, 'position', c.position,
+                        'timestamp', pg_catalog.to_char(c."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                        ORDER BY c.position), '[]'))
+                  FROM event._replay_candidates(v_req, v_target, v_max, 0, 10000) c);
+    END IF;
+    SELECT pg_catalog.count(*) INTO v_total FROM event._replay_candidates(v_req, v_target, v_max, 0, 2147483647) c;
+    INSERT INTO event.processing_replays AS r VALUES (event.uuid_v7(), v_req - 'dry_run', v_target, 'running', v_max, 0,
+        v_total, 0, 0, pg_catalog.now(), NULL) RETURNING r.* INTO v_row;
+    SELECT (event.create_event('event.replay.started', pg_catalog.jsonb_build_object('replay_id', v_row.replay_id,
+               'request', v_row.request, 'total', v_total), 'system', 'system')).event_id INTO v_event;
+    RETURN event._replay_json(v_row) || pg_catalog.jsonb_build_object('dry_run', false, 'event_id', v_event);
+END $$;
+COMMENT ON FUNCTION event.replay_events(jsonb) IS 'Replay events (event_ids, stream_id, start_time/end_time; target_service: one processor) through their processors in the background; dry_run lists the events instead (at most 10000, total counts all); stores event.replay.started';
+
+CREATE FUNCTION event.get_replay(replay_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v jsonb;
+BEGIN
+    SELECT event._replay_json(r) INTO v FROM event.processing_replays r WHERE r.replay_id = get_replay.replay_id;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'replay "%" does not exist', replay_id USING ERRCODE = 'P0002';
+    END IF;
+    RETURN v;
+END $$;
+COMMENT ON FUNCTION event.get_replay(uuid) IS 'A replay''s status (running, completed) and progress';
+
+CREATE FUNCTION event.process_replays(max_events integer DEFAULT 1000) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_row event.processing_replays;
+    v_ids uuid[];
+    v_last bigint;
+    v_failed integer;
+BEGIN
+    IF max_events IS NULL OR max_events NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'invalid max_events "%"', max_events USING ERRCODE = '22023', HINT = 'Give 1 to 10000.';
+    END IF;
+    SELECT r.* INTO v_row FROM event.processing_replays r WHERE r.status = 'running' ORDER BY r.created_at, r.replay_id
+     LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN pg_catalog.jsonb_build_object('events', 0);
+    END IF;
+    SELECT pg_catalog.array_agg(c.event_id ORDER BY c.position), pg_catalog.max(c.position) INTO v_ids, v_last
+      FROM event._replay_candidates(v_row.request, v_row.target_processor, v_row.max_position, v_row.cursor_position,
+                                    max_events) c;
+    IF v_ids IS NULL THEN
+        UPDATE event.processing_replays r SET status = 'completed', finished_at = pg_catalog.now()
+         WHERE r.replay_id = v_row.replay_id;
+        RETURN pg_catalog.jsonb_build_object('events', 0, 'replay_id', v_row.replay_id, 'status', 'completed');
+    END IF;
+    SELECT pg_catalog.count(*) FILTER (WHERE o.failed) INTO v_failed
+      FROM event._run_processors(v_ids, pg_catalog.array_fill(1, ARRAY[pg_catalog.cardinality(v_ids)]), v_row.replay_id,
+                                 v_row.target_processor) o;
+    UPDATE event.processing_replays r SET cursor_position = v_last, done = r.done + pg_catalog.cardinality(v_ids),
+           failed = r.failed + v_failed WHERE r.replay_id = v_row.replay_id;
+    RETURN pg_catalog.jsonb_build_object('events', pg_catalog.cardinality(v_ids), 'failed', v_failed,
+                                         'replay_id', v_row.replay_id, 'status', 'running');
+END $$;
+COMMENT ON FUNCTION event.process_replays(integer) IS 'Advance the oldest running replay by up to max_events events (called by the sidecar''s processing loop); completes it when none is left';
+
+-- Processing functions are administrative: EXECUTE is granted per role (docs/sql-api.md).
+REVOKE EXECUTE ON FUNCTION
+    event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer),
+    event.create_processor_json(jsonb),
+    event.list_processors(),
+    event.toggle_processor(uuid, boolean),
+    event.delete_processor(uuid),
+    event.process_batch(integer),
+    event.get_processing_results(uuid),
+    event.list_processing_dead_letters(text, text, integer),
+    event.get_processing_dead_letter(uuid),
+    event.retry_processing_dead_letters(uuid[], text, text),
+    event.purge_processing_dead_letters(uuid[], interval),
+    event.replay_events(jsonb),
+    event.get_replay(uuid),
+    event.process_replays(integer)
+FROM PUBLIC;

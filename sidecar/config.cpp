@@ -340,6 +340,27 @@ const std::vector<Option> &Options() {
 			 return err;
 		 },
 		 false},
+		{"processing", "EVENT_PROCESSING", "on",
+		 "on: apply the registered processors to pending events (event.process_batch) and run replays",
+		 [](Config *c, const std::string &v) { return OnOff(v, &c->processing); }, false},
+		{"processing-batch", "EVENT_PROCESSING_BATCH", "1000", "events per processing transaction (1-10000)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 10000)
+				 err = "must be at most 10000";
+			 c->processing_batch = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"processing-poll", "EVENT_PROCESSING_POLL", "200ms", "pause of the processing loop when nothing was pending",
+		 [](Config *c, const std::string &v) {
+			 int64_t ms = 0;
+			 std::string err = Duration(v, 1, &ms);
+			 c->processing_poll_ms = static_cast<int>(ms);
+			 return err;
+		 },
+		 false},
 		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
 		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->bench_baseline); },

@@ -56,6 +56,9 @@ struct Config {
 	bool ingester = true;   // --ingester: frontend events from JetStream into PostgreSQL
 	int ingest_batch = 500; // --ingest-batch
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
+	bool processing = true;         // --processing: run event.process_batch in a loop (docs/architecture.md)
+	int processing_batch = 1000;    // --processing-batch: events per process_batch transaction
+	int processing_poll_ms = 200;   // --processing-poll: sleep when there was nothing to process
 };
 
 enum class ConfigOutcome { kRun, kHelp, kError };

@@ -13,6 +13,7 @@
 #include "collect/frontend.hpp"
 #include "delivery/deliverer.hpp"
 #include "collect/ingester.hpp"
+#include "processing/loop.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -112,6 +113,10 @@ int main(int argc, char **argv) {
 	collect::Ingester ingester(config, &api_pool, &metrics);
 	if (config.ingester)
 		ingester.Start();
+	// Event processing (issue 15): event.process_batch / process_replays in a loop.
+	processing::Loop processing_loop(config, &api_pool);
+	if (config.processing)
+		processing_loop.Start();
 	http::Server server(config.http, &router);
 	if (!server.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
@@ -138,6 +143,7 @@ int main(int argc, char **argv) {
 	server.Stop();
 	frontend.Stop();
 	ingester.Stop();
+	processing_loop.Stop();
 	live_tail.Stop();
 	deliverer.Stop(); // unacknowledged deliveries stay pending in JetStream
 	keys.Stop();

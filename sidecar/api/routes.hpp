@@ -17,6 +17,10 @@ void AddStreamRoutes(http::Router *router, const Context &ctx);
 // subscriptions.cpp: GET/POST /api/v1/events/subscriptions, DELETE .../subscriptions/{subscription_id}.
 void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
 
+// processors.cpp: processors (GET/POST .../processors, PUT .../{processor_id}/toggle, DELETE), replay
+// (POST /api/v1/events/replay, GET .../replay/{replay_id}), processing results and processing dead letters.
+void AddProcessorRoutes(http::Router *router, const Context &ctx);
+
 // bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
 void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
 
@@ -26,6 +30,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddStatisticsRoutes(router, ctx);
 	AddStreamRoutes(router, ctx);
 	AddSubscriptionRoutes(router, ctx);
+	AddProcessorRoutes(router, ctx);
 }
 
 } // namespace event::sidecar::api
