@@ -3,7 +3,7 @@
 -- create_event, create_events (atomic and per item) and append_to_stream; catch-up of a state
 -- behind its stream; reducer errors (nothing stored); a reducer that itself calls create_event.
 BEGIN;
-SELECT plan(57);
+SELECT plan(59);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -124,6 +124,22 @@ SELECT is(event.get_projection('t60a', 'audit')->'state' ? 'of' AND (event.get_p
           true, 'nested appends were folded into their own projection');
 SELECT throws_like($$SELECT event.create_event('t60.x', '{"self": 1}', stream_id => 't60d:1')$$,
                    '%appended to entity "1" while folding it', 'a reducer appending to its own entity is refused');
+
+-- A trigger on event.events that appends to another projected entity while the outer append runs.
+CREATE FUNCTION public.t60_on_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.event_type = 't60.trig' THEN
+		PERFORM event.create_event('t60.inner', jsonb_build_object('about', NEW.stream_version), stream_id => 't60a:trig-inner');
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER t60_nested AFTER INSERT ON event.events FOR EACH ROW EXECUTE FUNCTION public.t60_on_event();
+SELECT lives_ok($$SELECT * FROM event.append_to_stream('t60a:trig', '[{"event_type": "t60.trig", "data": {"a": 1}}, {"event_type": "t60.trig", "data": {"b": 2}}]')$$,
+                'append whose trigger appends to another projected entity');
+SELECT is(ARRAY[event.get_projection('t60a', 'trig')->'state', event.get_projection('t60a', 'trig-inner')->'state',
+                to_jsonb((event.get_projection('t60a', 'trig-inner')->>'version')::int)],
+          ARRAY['{"a": 1, "b": 2}'::jsonb, '{"about": 2}'::jsonb, '2'::jsonb], 'outer and nested projections both folded');
+DROP TRIGGER t60_nested ON event.events;
 
 -- Catch-up: a projection defined without building, then an append folds the whole stream.
 SELECT lives_ok($$SELECT * FROM event.append_to_stream('t60e:1', '[{"event_type": "a", "data": {"a": 1}}, {"event_type": "b", "data": {"b": 2}}]')$$,
