@@ -141,6 +141,7 @@ void LoadDefinitions() {
 	if (SPI_execute_plan(plan, nullptr, nullptr, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "event: loading projection definitions failed");
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "event projection definitions", ALLOCSET_SMALL_SIZES);
+	cache.cxt = cxt; // freed by the next load, also if this one fails half-way
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	int n = static_cast<int>(SPI_processed);
 	Definition *defs = static_cast<Definition *>(palloc0(sizeof(Definition) * (n + 1)));
@@ -495,8 +496,12 @@ void WriteSnapshot(const Fold &f) {
 void Step(Fold *f, const EventRecord &r) {
 	int64 version = DatumGetInt64(r.values[kColStreamVersion]);
 	if (version != f->version + 1)
-		elog(ERROR, "event: projection \"%s\" folds version %lld after %lld", f->def->name,
-		     static_cast<long long>(version), static_cast<long long>(f->version));
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("projection \"%s\" of entity \"%s\" cannot fold version %lld after version %lld",
+		                       f->def->name, f->entity_id, static_cast<long long>(version),
+		                       static_cast<long long>(f->version)),
+		                errdetail("Events of the stream are missing, probably removed by retention."),
+		                errhint("A projection can be rebuilt only from a complete stream.")));
 	if (Folds(*f->def, r)) {
 		int next = 1 - f->current;
 		MemoryContext old = MemoryContextSwitchTo(f->cxt[next]);
