@@ -1526,3 +1526,117 @@ REVOKE EXECUTE ON FUNCTION
     event.get_replay(uuid),
     event.process_replays(integer)
 FROM PUBLIC;
+-- Projections and snapshots (0.2.0, issue 16; docs/sql-api.md "Projections", docs/architecture.md
+-- "Inline projections"). event.projection_definitions holds the definitions (a reducer per
+-- entity_type and name), event.event_projections the materialized state of every entity, kept by
+-- the write path in the append's transaction (extension/pg/projections.cpp), and
+-- event.projection_snapshots the states every snapshot_every events and on demand, from which
+-- event.projection_at starts.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.projection_definitions (
+    id             uuid        PRIMARY KEY,
+    entity_type    text COLLATE "C" NOT NULL,
+    name           text COLLATE "C" NOT NULL CHECK (name <> '' AND length(name) <= 200),
+    reducer        text        NOT NULL CHECK (reducer IN ('merge', 'replace', 'count', 'sum', 'function')),
+    field          text[],
+    function       regprocedure,
+    event_types    text[]      NOT NULL,
+    snapshot_every integer     CHECK (snapshot_every > 0),
+    created_at     timestamptz NOT NULL,
+    CONSTRAINT projection_definitions_name_key UNIQUE (entity_type, name),
+    CONSTRAINT projection_definitions_field_check CHECK ((reducer = 'sum') = (field IS NOT NULL)),
+    CONSTRAINT projection_definitions_function_check CHECK ((reducer = 'function') = (function IS NOT NULL))
+);
+COMMENT ON TABLE event.projection_definitions IS 'Projection definitions: per entity_type and name a reducer (merge, replace, count, sum of a data field, or a function (state jsonb, event jsonb) -> jsonb), the event types it folds (empty = all) and the snapshot interval';
+SELECT pg_catalog.pg_extension_config_dump('event.projection_definitions', '');
+REVOKE ALL ON TABLE event.projection_definitions FROM PUBLIC;
+CREATE TRIGGER projection_definitions_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event.projection_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION event.invalidate_value_cache();
+
+CREATE TABLE event.event_projections (
+    projection_id   uuid             NOT NULL,
+    entity_id       text COLLATE "C" NOT NULL,
+    state           jsonb            NOT NULL,
+    version         bigint           NOT NULL,
+    last_event_id   uuid             NOT NULL,
+    last_created_at timestamptz      NOT NULL,
+    updated_at      timestamptz      NOT NULL,
+    CONSTRAINT event_projections_pkey PRIMARY KEY (projection_id, entity_id)
+) WITH (fillfactor = 80);
+COMMENT ON TABLE event.event_projections IS 'Materialized projection state per entity: the fold of its stream up to version (= stream version), last_event_id, storage time of the latest folded event (running maximum)';
+SELECT pg_catalog.pg_extension_config_dump('event.event_projections', '');
+REVOKE ALL ON TABLE event.event_projections FROM PUBLIC;
+
+CREATE TABLE event.projection_snapshots (
+    projection_id   uuid             NOT NULL,
+    entity_id       text COLLATE "C" NOT NULL,
+    version         bigint           NOT NULL,
+    state           jsonb            NOT NULL,
+    last_event_id   uuid             NOT NULL,
+    last_created_at timestamptz      NOT NULL,
+    created_at      timestamptz      NOT NULL,
+    CONSTRAINT projection_snapshots_pkey PRIMARY KEY (projection_id, entity_id, version)
+);
+COMMENT ON TABLE event.projection_snapshots IS 'Projection state of an entity at a version (every snapshot_every events, and on demand); event.projection_at folds forward from the nearest one';
+SELECT pg_catalog.pg_extension_config_dump('event.projection_snapshots', '');
+REVOKE ALL ON TABLE event.projection_snapshots FROM PUBLIC;
+
+CREATE FUNCTION event.create_projection(
+    entity_type    text,
+    reducer        text         DEFAULT 'merge',
+    name           text         DEFAULT 'default',
+    field          text[]       DEFAULT NULL,
+    function       regprocedure DEFAULT NULL,
+    event_types    text[]       DEFAULT '{}',
+    snapshot_every integer      DEFAULT NULL,
+    build          boolean      DEFAULT true
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_projection' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_projection(text, text, text, text[], regprocedure, text[], integer, boolean) IS 'Define a projection of an entity type (reducer merge, replace, count, sum of data field, or function (state jsonb, event jsonb) -> jsonb); build: fold the existing streams now; stores an event.projection.created event; returns the definition';
+REVOKE ALL ON FUNCTION event.create_projection(text, text, text, text[], regprocedure, text[], integer, boolean) FROM PUBLIC;
+
+CREATE FUNCTION event.list_projections() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_list_projections' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.list_projections() IS 'Every projection definition as a jsonb array, by entity_type and name';
+REVOKE ALL ON FUNCTION event.list_projections() FROM PUBLIC;
+
+CREATE FUNCTION event.drop_projection(entity_type text, name text DEFAULT 'default') RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_drop_projection' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.drop_projection(text, text) IS 'Drop a projection with its states and snapshots; returns its definition; unknown: P0002';
+REVOKE ALL ON FUNCTION event.drop_projection(text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.get_projection(entity_type text, entity_id text, name text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_projection' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_projection(text, text, text) IS 'Projection state of an entity {entity_type, entity_id, projection, state, version, last_event_id, updated_at}; NULL for an entity without events; name NULL: the type''s only projection (or "default"); no such projection: P0002';
+REVOKE ALL ON FUNCTION event.get_projection(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.rebuild_projection(entity_type text, entity_id text, name text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_rebuild_projection' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.rebuild_projection(text, text, text) IS 'Fold one entity''s stream from its first event again (under the stream lock) and store the state; returns it as get_projection does';
+REVOKE ALL ON FUNCTION event.rebuild_projection(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.rebuild_projections(entity_type text, name text DEFAULT NULL, after_entity_id text DEFAULT NULL,
+                                          max_count integer DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_rebuild_projections' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.rebuild_projections(text, text, text, integer) IS 'Rebuild the entities of a type in entity_id order after after_entity_id, at most max_count (NULL: all); returns {"rebuilt": n, "last_entity_id": id}: call again from it in new transactions to rebuild online';
+REVOKE ALL ON FUNCTION event.rebuild_projections(text, text, text, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.snapshot_projection(entity_type text, entity_id text, name text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_snapshot_projection' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.snapshot_projection(text, text, text) IS 'Store a snapshot of the entity''s current projection state; returns the projection (NULL for an entity without events)';
+REVOKE ALL ON FUNCTION event.snapshot_projection(text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.projection_at(entity_type text, entity_id text, version bigint DEFAULT NULL,
+                                    "at" timestamptz DEFAULT NULL, name text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_projection_at' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) IS 'Projection state of an entity as of a stream version and/or a time (events stored at or before it, in stream order), folded from the nearest snapshot before it';
+REVOKE ALL ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) FROM PUBLIC;

@@ -21,6 +21,7 @@ extern "C" {
 #include "pg/extension_state.hpp"
 #include "pg/partitions.hpp"
 #include "pg/position.hpp"
+#include "pg/projections.hpp"
 #include "pg/spi_plans.hpp"
 #include "pg/sqlstate.hpp"
 #include "pg/uuid.hpp"
@@ -542,6 +543,15 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 			elog(ERROR, "event: inserting events failed");
 		for (int c = 0; c < kEventColumns; c++)
 			pfree(DatumGetPointer(arrays[c]));
+	}
+
+	// 5. Projections of the appended entity types, still under the stream locks (projections.cpp).
+	if (stored > 0 && HasProjections()) {
+		auto **records = static_cast<const EventRecord **>(palloc(sizeof(EventRecord *) * stored));
+		for (int k = 0; k < stored; k++)
+			records[k] = &out[order[k]].record;
+		ApplyProjections(records, stored);
+		pfree(records);
 	}
 	pfree(order);
 }

@@ -143,6 +143,7 @@ void OnRelationInvalidated(Oid relid) {
 		return;
 	}
 	ResetValueCache();
+	ResetProjectionCache();
 }
 
 } // namespace event::pg

@@ -25,6 +25,7 @@ Oid EventRelation(const char *name); // a relation in schema event, error if mis
 void ForgetCatalogOids();
 void ResetValueCache();      // catalog.cpp
 void ResetPartitionCache();  // partitions.cpp
+void ResetProjectionCache(); // projections.cpp
 void OnRelationInvalidated(Oid relid); // catalog.cpp
 
 } // namespace event::pg

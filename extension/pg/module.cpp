@@ -90,6 +90,7 @@ void ForgetCatalogOids() {
 		rel.oid = InvalidOid;
 	ResetValueCache();
 	ResetPartitionCache();
+	ResetProjectionCache();
 }
 
 } // namespace event::pg

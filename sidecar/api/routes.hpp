@@ -13,6 +13,8 @@ void AddEventRoutes(http::Router *router, const Context &ctx);
 void AddStatisticsRoutes(http::Router *router, const Context &ctx);
 // streams.cpp: GET /api/v1/events/stream/{stream_id}.
 void AddStreamRoutes(http::Router *router, const Context &ctx);
+// projections.cpp: GET /api/v1/events/projections/{entity_type}/{entity_id}.
+void AddProjectionRoutes(http::Router *router, const Context &ctx);
 
 // subscriptions.cpp: GET/POST /api/v1/events/subscriptions, DELETE .../subscriptions/{subscription_id}.
 void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
@@ -29,6 +31,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddEventRoutes(router, ctx);
 	AddStatisticsRoutes(router, ctx);
 	AddStreamRoutes(router, ctx);
+	AddProjectionRoutes(router, ctx);
 	AddSubscriptionRoutes(router, ctx);
 	AddProcessorRoutes(router, ctx);
 }

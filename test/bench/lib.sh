@@ -72,3 +72,13 @@ bench_teardown() {
 	"$HARNESS/pg_stop.sh" "$2/pg" >/dev/null 2>&1 || true
 	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $2" >&2 || rm -rf "$2"
 }
+
+# bench_tmp_dir PREFIX: sets tmp to a new directory PREFIX.XXXXXX, stops its cluster and removes
+# it on exit (kept with BENCH_KEEP=1).
+bench_tmp_dir() {
+	tmp=$(mktemp -d "$1.XXXXXX")
+	chmod 755 "$tmp"
+	trap '"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
+		if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi' EXIT
+	trap 'exit 130' INT TERM
+}
