@@ -346,7 +346,7 @@ void FrontendCollector::Run() {
 				std::string error;
 				nats::PublishResult r = publisher_->Publish(m.event_id.c_str(), m.subject.c_str(), m.payload, &error);
 				if (r == nats::PublishResult::kOk) {
-					waiting_[m.event_id] = p;
+					waiting_.emplace(m.event_id, p);
 				} else if (r == nats::PublishResult::kTooLarge) {
 					Fail(p, 413, "event " + m.event_id + " is larger than NATS accepts: " + error);
 				} else {

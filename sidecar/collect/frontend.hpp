@@ -120,8 +120,10 @@ private:
 	bool stop_ = false;
 	bool woken_ = false;
 	std::thread thread_;
-	// Collector thread only: requests waiting for acks, by event id.
-	std::unordered_map<std::string, std::shared_ptr<Pending>> waiting_;
+	// Collector thread only: requests waiting for acks, by event id. A multimap: two requests in
+	// flight may carry the same id (a tracking-API client retrying a messageId); each publish gets
+	// its own ack (the second a duplicate ack) and each ack answers one of them.
+	std::unordered_multimap<std::string, std::shared_ptr<Pending>> waiting_;
 	std::vector<std::shared_ptr<Pending>> open_; // for deadlines
 };
 

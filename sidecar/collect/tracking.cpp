@@ -37,6 +37,15 @@ constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag | rapidjs
 
 const char *const kTypes[] = {"track", "identify", "page", "screen", "group", "alias"};
 
+// The event_category of a call type: one of the built-in categories (event.event_categories).
+const char *CategoryOf(const std::string &type) {
+	if (type == "track")
+		return "user_action";
+	if (type == "page" || type == "screen")
+		return "page_view";
+	return "user_lifecycle"; // identify, group, alias
+}
+
 metrics::Counter &Accepted(const char *route) {
 	static auto &family = metrics::Default().Counter(
 		"event_tracking_messages_accepted_total",
@@ -275,7 +284,6 @@ std::string MapTrackingMessage(const rapidjson::Value &msg, const TrackingContex
 
 	try {
 		event_type = core::ValidateEventType(event_type);
-		core::ValidateName("event_category", type);
 		if (has_user)
 			core::ValidateUserId(user_id);
 		else if (has_anon)
@@ -301,7 +309,8 @@ std::string MapTrackingMessage(const rapidjson::Value &msg, const TrackingContex
 	} else {
 		out->event_id = NewFrontendEventId();
 	}
-	out->subject = core::EventSubject("frontend", type, event_type);
+	const char *category = CategoryOf(type);
+	out->subject = core::EventSubject("frontend", category, event_type);
 
 	// data: properties (track, page, screen) or traits (identify, group), with anonymousId.
 	Doc data;
@@ -333,7 +342,7 @@ std::string MapTrackingMessage(const rapidjson::Value &msg, const TrackingContex
 	std::string &p = out->payload;
 	p.clear();
 	const bool has_id = has_user || has_anon;
-	AppendMessageHead(p, out->event_id, event_type, type, has_id ? (has_user ? &user_id : &anonymous_id) : nullptr);
+	AppendMessageHead(p, out->event_id, event_type, category, has_id ? (has_user ? &user_id : &anonymous_id) : nullptr);
 	p += ",\"data\":";
 	p += Serialize(data);
 	p += ",\"metadata\":{\"tracking\":";
