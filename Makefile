@@ -139,6 +139,7 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/relay.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/http.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/collect.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
 
