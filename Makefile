@@ -45,9 +45,10 @@ export PG_CONFIG
 DEB_PACKAGES = postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap pgtap \
 	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json python3 \
 	postgresql-contrib libpq-dev libnats-dev nats-server libboost1.81-dev zlib1g-dev libgtest-dev \
-	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config
+	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config nodejs
 
-# Installs only what dpkg does not report as installed; no apt call otherwise.
+# Installs only what dpkg does not report as installed; no apt call otherwise. npm (for `npm ci`
+# in test/e2e/sdk) only when missing: NodeSource's nodejs brings its own, Debian's has none.
 deps:
 	@command -v dpkg-query >/dev/null || { echo "deps: not a Debian system, skipping package check"; exit 0; }; \
 	missing=$$(for p in $(DEB_PACKAGES); do \
@@ -56,7 +57,9 @@ deps:
 		echo "deps: installing" $$missing; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing </dev/null; \
-	fi
+	fi; \
+	command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get install -y -q --no-install-recommends npm </dev/null; }
 
 $(OBJS): | deps
 
@@ -137,11 +140,12 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/http.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/collect.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/tracking.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/processing.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/projections.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
-	@echo; cat build/bench/collect-results.md
+	@echo; cat build/bench/collect-results.md; echo; cat build/bench/tracking-results.md
 	@echo; cat build/bench/processing-results.md; echo; cat build/bench/projections.md
 
 .PHONY: deps unit test run stop bench install-for-tests install-test-module \

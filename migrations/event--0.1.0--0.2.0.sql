@@ -571,6 +571,30 @@ REVOKE EXECUTE ON FUNCTION event._json_strings(jsonb, text[]) FROM PUBLIC;
 
 -- HTTP body (spec 3.3.1 processor configuration) -> create_processor.
 CREATE FUNCTION event.create_processor_json(request jsonb) RETURNS jsonb
+-- Write keys of the Segment/RudderStack tracking API (0.2.0, docs/collection.md): the SDKs send
+-- one as the Basic-auth user name. Stored like API keys: a 12-character prefix and the SHA-256
+-- of the secret; the sidecar caches the hashes (event.write_key_hashes).
+------------------------------------------------------------------------------
+
+CREATE TABLE event.write_keys (
+    id          uuid        PRIMARY KEY,
+    name        text        NOT NULL CHECK (name <> '' AND length(name) <= 200),
+    prefix      text        NOT NULL UNIQUE,
+    secret_hash bytea       NOT NULL CHECK (length(secret_hash) = 32),
+    created_at  timestamptz NOT NULL,
+    revoked_at  timestamptz
+);
+COMMENT ON TABLE event.write_keys IS 'Write keys of the tracking API (/v1/*, /collect): lookup prefix and SHA-256 of the secret (never the secret)';
+SELECT pg_catalog.pg_extension_config_dump('event.write_keys', '');
+REVOKE ALL ON TABLE event.write_keys FROM PUBLIC;
+
+CREATE FUNCTION event.create_write_key(name text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_write_key' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_write_key(text) IS 'Create a write key of the tracking API; returns {"id", "name", "prefix", "secret", "created_at"}: the secret is shown only here';
+REVOKE ALL ON FUNCTION event.create_write_key(text) FROM PUBLIC;
+
+CREATE FUNCTION event.revoke_write_key(key text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$
@@ -1377,3 +1401,44 @@ CREATE FUNCTION event.projection_at(entity_type text, entity_id text, version bi
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) IS 'Projection state of an entity as of a stream version and/or a time (events stored at or before it, in stream order), folded from the nearest snapshot before it';
 REVOKE ALL ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) FROM PUBLIC;
+    result jsonb;
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'key must not be null',
+            HINT = 'Give the write key''s id or its prefix (event.list_write_keys).';
+    END IF;
+    -- By id, or by the first 12 characters (a whole leaked secret can be pasted).
+    UPDATE event.write_keys AS k SET revoked_at = COALESCE(k.revoked_at, pg_catalog.now())
+     WHERE CASE WHEN key ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                THEN k.id = key::uuid
+                ELSE pg_catalog.length(key) >= 12 AND k.prefix = pg_catalog.left(key, 12) END
+    RETURNING pg_catalog.jsonb_build_object('id', k.id::text, 'name', k.name, 'prefix', k.prefix,
+        'created_at', pg_catalog.to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'revoked_at', pg_catalog.to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    INTO result;
+    IF result IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'P0002',
+            MESSAGE = pg_catalog.format('write key "%s" does not exist', pg_catalog.left(key, 36)),
+            HINT = 'Give the write key''s id or its whole prefix of 12 characters (event.list_write_keys).';
+    END IF;
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION event.revoke_write_key(text) IS 'Revoke a write key by id or prefix (idempotent); returns the key as event.list_write_keys shows it';
+REVOKE ALL ON FUNCTION event.revoke_write_key(text) FROM PUBLIC;
+
+CREATE FUNCTION event.list_write_keys()
+    RETURNS TABLE (id uuid, name text, prefix text, created_at timestamptz, revoked_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT k.id, k.name, k.prefix, k.created_at, k.revoked_at
+          FROM event.write_keys k ORDER BY k.created_at, k.id$$;
+COMMENT ON FUNCTION event.list_write_keys() IS 'Every write key, without its hash';
+REVOKE ALL ON FUNCTION event.list_write_keys() FROM PUBLIC;
+
+CREATE FUNCTION event.write_key_hashes()
+    RETURNS TABLE (id uuid, prefix text, secret_hash bytea, revoked boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT k.id, k.prefix, k.secret_hash, k.revoked_at IS NOT NULL FROM event.write_keys k$$;
+COMMENT ON FUNCTION event.write_key_hashes() IS 'For the sidecar''s key cache: id, prefix, SHA-256 of the secret, revoked';
+REVOKE ALL ON FUNCTION event.write_key_hashes() FROM PUBLIC;

@@ -361,6 +361,10 @@ const std::vector<Option> &Options() {
 			 return err;
 		 },
 		 false},
+		{"rudderstack-secret", "EVENT_RUDDERSTACK_SECRET", "",
+		 "secret of POST /webhooks/rudderstack: requests must carry X-Signature: sha256=<hex HMAC-SHA256 of the body> "
+		 "(empty: no signature required)",
+		 [](Config *c, const std::string &v) { c->rudderstack_secret = v; return std::string(); }, true},
 		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
 		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->bench_baseline); },

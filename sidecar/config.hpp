@@ -55,6 +55,7 @@ struct Config {
 	std::vector<std::string> trusted_proxies; // --trusted-proxies: peers whose X-Forwarded-For is used
 	bool ingester = true;   // --ingester: frontend events from JetStream into PostgreSQL
 	int ingest_batch = 500; // --ingest-batch
+	std::string rudderstack_secret; // --rudderstack-secret: X-Signature of POST /webhooks/rudderstack ("" = none)
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 	bool processing = true;         // --processing: run event.process_batch in a loop (docs/architecture.md)
 	int processing_batch = 1000;    // --processing-batch: events per process_batch transaction

@@ -14,6 +14,7 @@
 #include "delivery/deliverer.hpp"
 #include "collect/ingester.hpp"
 #include "processing/loop.hpp"
+#include "collect/tracking.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/status_routes.hpp"
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	frontend.AddRoutes(&router);
+	// Segment/RudderStack tracking API and RudderStack webhook: through the frontend collector.
+	collect::TrackingApi tracking(config, &frontend, &keys);
+	tracking.AddRoutes(&router);
 	// Webhook delivery (issue 15): a durable JetStream consumer per subscription.
 	delivery::Deliverer deliverer(config, &api_pool);
 	if (!deliverer.Start(&error)) {

@@ -1,4 +1,5 @@
-// api_keys.cpp — event.create_api_key and event.revoke_api_key: API keys of the HTTP API.
+// api_keys.cpp — event.create_api_key, event.revoke_api_key and event.create_write_key: API keys of
+// the HTTP API and write keys of the tracking API (docs/collection.md).
 //
 // A secret is "evk_" + 64 lowercase hex digits of pg_strong_random (256 bits). Its first 12
 // characters are the key's prefix: shown by event.list_api_keys and used by the sidecar to find
@@ -65,14 +66,15 @@ ArrayType *CanonicalScopes(ArrayType *scopes) {
 	return construct_array(out, m, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
-// A new secret "evk_<64 hex>" from the operating system's CSPRNG, in secret (kSecretLength + 1 bytes).
+// A new secret "<prefix><64 hex>" (prefix "evk_" or "ewk_", 4 characters) from the operating
+// system's CSPRNG, in secret (kSecretLength + 1 bytes).
 constexpr int kSecretLength = sizeof(kSecretPrefix) - 1 + 2 * kSecretRandomBytes;
-void NewSecret(char *secret) {
+void NewSecret(char *secret, const char *prefix = kSecretPrefix) {
 	uint8 random[kSecretRandomBytes];
 	if (!pg_strong_random(random, sizeof(random)))
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes for an API key")));
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes for a key")));
 	static const char kHex[] = "0123456789abcdef";
-	memcpy(secret, kSecretPrefix, sizeof(kSecretPrefix) - 1);
+	memcpy(secret, prefix, sizeof(kSecretPrefix) - 1);
 	char *p = secret + sizeof(kSecretPrefix) - 1;
 	for (uint8 b : random) {
 		*p++ = kHex[b >> 4];
@@ -82,11 +84,47 @@ void NewSecret(char *secret) {
 	explicit_bzero(random, sizeof(random));
 }
 
+// The name argument of a create function: 1 to kMaxNameLength characters, else 22004/22023.
+text *KeyName(FunctionCallInfo fcinfo, const char *what) {
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be null")));
+	text *name = PG_GETARG_TEXT_PP(0);
+	int name_chars = pg_mbstrlen_with_len(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+	if (name_chars == 0 || name_chars > kMaxNameLength)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid %s name", what),
+		                errdetail("The name has %d characters.", name_chars),
+		                errhint("Give a name of 1 to %d characters.", kMaxNameLength)));
+	return name;
+}
+
 // The single jsonb value of the first row of the last SPI result, copied out of SPI.
 Datum FirstJsonb() {
 	bool isnull = false;
 	Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return SPI_datumTransfer(d, false, -1);
+}
+
+// Draws secrets "<secret_prefix><64 hex>" until sql stores one: an INSERT ... ON CONFLICT (prefix)
+// DO NOTHING RETURNING one jsonb, whose $2 is the key's prefix and $3 its secret (filled in here).
+// A new prefix collides with an existing one with probability n / 2^32; drawn again then.
+// Returns the jsonb, copied out of SPI (connected by the caller).
+Datum InsertNewKey(const char *secret_prefix, const char *what, const char *sql, int nargs, const Oid *types,
+                   Datum *values, const char *nulls) {
+	char secret[kSecretLength + 1];
+	for (int attempt = 0;; attempt++) {
+		if (attempt == 8)
+			elog(ERROR, "event: could not draw an unused %s prefix", what);
+		NewSecret(secret, secret_prefix);
+		values[1] = PointerGetDatum(cstring_to_text_with_len(secret, kPrefixLength));
+		values[2] = CStringGetTextDatum(secret);
+		int rc = SPI_execute_with_args(sql, nargs, const_cast<Oid *>(types), values, nulls, false, 1);
+		if (rc != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "event: inserting the %s failed: %s", what, SPI_result_code_string(rc));
+		if (SPI_processed == 1)
+			break;
+	}
+	explicit_bzero(secret, sizeof(secret));
+	return FirstJsonb();
 }
 
 } // namespace
@@ -96,14 +134,7 @@ using namespace event::pg;
 
 // event.create_api_key(name, scopes, rate_limit): stores a new key and returns its secret once.
 EVENT_FUNCTION(event_create_api_key) {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("name must not be null")));
-	text *name = PG_GETARG_TEXT_PP(0);
-	int name_chars = pg_mbstrlen_with_len(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
-	if (name_chars == 0 || name_chars > kMaxNameLength)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid API key name"),
-		                errdetail("The name has %d characters.", name_chars),
-		                errhint("Give a name of 1 to %d characters.", kMaxNameLength)));
+	text *name = KeyName(fcinfo, "API key");
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("scopes must not be null"),
 		                errhint("Allowed values: read, write, admin.")));
@@ -116,30 +147,17 @@ EVENT_FUNCTION(event_create_api_key) {
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "event: SPI_connect failed");
-	// A new prefix collides with an existing one with probability n / 2^32; draw again then.
 	static const Oid kTypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
-	char secret[kSecretLength + 1];
-	for (int attempt = 0;; attempt++) {
-		if (attempt == 8)
-			elog(ERROR, "event: could not draw an unused API key prefix");
-		NewSecret(secret);
-		Datum values[5] = {PointerGetDatum(name), PointerGetDatum(cstring_to_text_with_len(secret, kPrefixLength)),
-		                   CStringGetTextDatum(secret), PointerGetDatum(scopes), Int32GetDatum(rate_limit)};
-		char nulls[6] = "     ";
-		nulls[4] = has_limit ? ' ' : 'n';
-		int rc = SPI_execute_with_args(
-			"INSERT INTO event.api_keys AS k (id, name, prefix, secret_hash, scopes, rate_limit, created_at) "
-			"VALUES (event.uuid_v7(), $1, $2, pg_catalog.sha256(pg_catalog.convert_to($3, 'UTF8')), $4, $5, "
-			"pg_catalog.now()) ON CONFLICT (prefix) DO NOTHING "
-			"RETURNING " API_KEY_JSON_SQL " - 'revoked_at' || pg_catalog.jsonb_build_object('secret', $3)",
-			5, const_cast<Oid *>(kTypes), values, nulls, false, 1);
-		if (rc != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "event: inserting the API key failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed == 1)
-			break;
-	}
-	explicit_bzero(secret, sizeof(secret));
-	Datum result = FirstJsonb();
+	Datum values[5] = {PointerGetDatum(name), 0, 0, PointerGetDatum(scopes), Int32GetDatum(rate_limit)};
+	char nulls[6] = "     ";
+	nulls[4] = has_limit ? ' ' : 'n';
+	Datum result = InsertNewKey(
+		kSecretPrefix, "API key",
+		"INSERT INTO event.api_keys AS k (id, name, prefix, secret_hash, scopes, rate_limit, created_at) "
+		"VALUES (event.uuid_v7(), $1, $2, pg_catalog.sha256(pg_catalog.convert_to($3, 'UTF8')), $4, $5, "
+		"pg_catalog.now()) ON CONFLICT (prefix) DO NOTHING "
+		"RETURNING " API_KEY_JSON_SQL " - 'revoked_at' || pg_catalog.jsonb_build_object('secret', $3)",
+		5, kTypes, values, nulls);
 	SPI_finish();
 	return result;
 }
@@ -176,6 +194,27 @@ EVENT_FUNCTION(event_revoke_api_key) {
 		                errmsg("API key \"%s\" does not exist", is_uuid ? key : TextDatumGetCString(values[0])),
 		                errhint("Give the key's id or its prefix (event.list_api_keys).")));
 	Datum result = FirstJsonb();
+	SPI_finish();
+	return result;
+}
+
+// event.create_write_key(name): a write key of the Segment/RudderStack tracking API
+// (docs/collection.md), "ewk_" + 64 hex digits, stored like an API key (prefix + SHA-256 only);
+// returns the secret once.
+EVENT_FUNCTION(event_create_write_key) {
+	text *name = KeyName(fcinfo, "write key");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "event: SPI_connect failed");
+	static const Oid kTypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum values[3] = {PointerGetDatum(name), 0, 0};
+	Datum result = InsertNewKey(
+		"ewk_", "write key",
+		"INSERT INTO event.write_keys AS k (id, name, prefix, secret_hash, created_at) "
+		"VALUES (event.uuid_v7(), $1, $2, pg_catalog.sha256(pg_catalog.convert_to($3, 'UTF8')), pg_catalog.now()) "
+		"ON CONFLICT (prefix) DO NOTHING RETURNING pg_catalog.jsonb_build_object('id', k.id::text, 'name', k.name, "
+		"'prefix', k.prefix, 'secret', $3, 'created_at', "
+		"pg_catalog.to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))",
+		3, kTypes, values, nullptr);
 	SPI_finish();
 	return result;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/hex.hpp"
+#include "delivery/signing.hpp"
 #include "log.hpp"
 
 namespace event::sidecar::auth {
@@ -20,6 +21,9 @@ constexpr size_t kPrefixLength = 12;
 
 constexpr char kLoadSql[] = "SELECT k.id, k.prefix, pg_catalog.encode(k.secret_hash, 'hex'), k.scopes, k.rate_limit, "
                             "k.revoked FROM event.api_key_hashes() k";
+constexpr char kLoadWriteKeysSql[] =
+	"SELECT k.id, k.prefix, pg_catalog.encode(k.secret_hash, 'hex'), '{}', '', k.revoked FROM event.write_key_hashes() k";
+constexpr std::string_view kWriteKeyPrefix = "ewk_";
 
 http::AuthDecision Deny(int status, const char *code, std::string message) {
 	http::AuthDecision d;
@@ -41,6 +45,13 @@ bool HasScope(const KeyEntry &k, http::Scope scope) {
 		return k.admin;
 	}
 	return false;
+}
+
+std::shared_ptr<const std::map<std::string, KeyEntry, std::less<>>> ByPrefix(std::vector<KeyEntry> keys) {
+	auto map = std::make_shared<std::map<std::string, KeyEntry, std::less<>>>();
+	for (KeyEntry &k : keys)
+		map->emplace(k.prefix, std::move(k));
+	return map;
 }
 
 } // namespace
@@ -73,6 +84,35 @@ bool ParseKeyRow(const std::string &id, const std::string &prefix, const std::st
 	return true;
 }
 
+const KeyEntry *FindKey(const std::map<std::string, KeyEntry, std::less<>> &keys, std::string_view secret) {
+	auto it = keys.find(secret.substr(0, kPrefixLength));
+	unsigned char digest[32];
+	unsigned int digest_len = 0;
+	if (!EVP_Digest(secret.data(), secret.size(), digest, &digest_len, EVP_sha256(), nullptr) || digest_len != 32)
+		return nullptr;
+	// The hash is compared even for an unknown prefix (against a dummy), so timing does not tell
+	// known prefixes apart.
+	static const unsigned char kDummy[32] = {};
+	bool match = CRYPTO_memcmp(digest, it == keys.end() ? kDummy : it->second.hash, 32) == 0;
+	return it == keys.end() || !match ? nullptr : &it->second;
+}
+
+bool BasicUser(std::string_view authorization, std::string *user) {
+	if (authorization.size() < 6 || !http::EqualsIgnoreCase(authorization.substr(0, 6), "Basic "))
+		return false;
+	std::string_view b64 = authorization.substr(6);
+	while (!b64.empty() && b64.front() == ' ')
+		b64.remove_prefix(1);
+	while (!b64.empty() && b64.back() == ' ')
+		b64.remove_suffix(1);
+	std::string out;
+	if (b64.empty() || b64.size() > 4096 || !delivery::Base64Decode(b64, &out))
+		return false;
+	size_t colon = out.find(':');
+	*user = out.substr(0, colon);
+	return true;
+}
+
 KeyCache::KeyCache(pg::Pool *pool, Options options) : pool_(pool), options_(options) {}
 
 KeyCache::~KeyCache() { Stop(); }
@@ -98,11 +138,46 @@ bool KeyCache::Loaded() const {
 }
 
 void KeyCache::Replace(std::vector<KeyEntry> keys) {
-	auto map = std::make_shared<std::map<std::string, KeyEntry, std::less<>>>();
-	for (KeyEntry &k : keys)
-		map->emplace(k.prefix, std::move(k));
+	auto map = ByPrefix(std::move(keys));
 	std::lock_guard<std::mutex> lock(mu_);
 	keys_ = std::move(map);
+}
+
+void KeyCache::ReplaceWriteKeys(std::vector<KeyEntry> keys) {
+	auto map = ByPrefix(std::move(keys));
+	std::lock_guard<std::mutex> lock(mu_);
+	write_keys_ = std::move(map);
+}
+
+http::AuthDecision KeyCache::CheckWriteKey(const std::string *authorization) const {
+	if (authorization == nullptr)
+		return Deny(401, "unauthorized", "missing write key: send it as the Basic-auth user name");
+	std::string key;
+	if (!BasicUser(*authorization, &key))
+		return Deny(401, "unauthorized", "malformed Authorization header: expected Basic base64(<write key>:)");
+	std::shared_ptr<const KeyMap> keys;
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		keys = write_keys_;
+	}
+	if (!keys) {
+		http::AuthDecision d = Deny(503, "unavailable", "write keys not loaded yet: PostgreSQL is unavailable");
+		d.retry_after_s = 1;
+		return d;
+	}
+	const KeyEntry *k = key.size() == kSecretLength && key.compare(0, kWriteKeyPrefix.size(), kWriteKeyPrefix) == 0
+	                        ? FindKey(*keys, key)
+	                        : nullptr;
+	if (k == nullptr)
+		return Deny(403, "forbidden", "invalid write key");
+	if (k->revoked) {
+		http::AuthDecision d = Deny(403, "forbidden", "write key revoked");
+		d.key_id = k->id;
+		return d;
+	}
+	http::AuthDecision ok;
+	ok.key_id = k->id;
+	return ok;
 }
 
 void KeyCache::Run() {
@@ -120,11 +195,17 @@ void KeyCache::Run() {
 // Asks the pool for the key hashes; the callback swaps the cache. When PostgreSQL is away the
 // last loaded keys stay in force (no revocation can be learnt meanwhile either).
 void KeyCache::Refresh() {
+	Load(kLoadSql, "API keys", &KeyCache::Replace);
+	Load(kLoadWriteKeysSql, "write keys", &KeyCache::ReplaceWriteKeys);
+}
+
+void KeyCache::Load(const char *sql, const char *what, void (KeyCache::*replace)(std::vector<KeyEntry>)) {
 	pg::Query q;
-	q.sql = kLoadSql;
-	q.done = [this](pg::Result r) {
+	q.sql = sql;
+	q.done = [this, what, replace](pg::Result r) {
 		if (!r.ok()) {
-			Log(LogLevel::kWarn, "auth: loading API keys failed", {{"sqlstate", r.sqlstate}, {"error", r.message}});
+			Log(LogLevel::kWarn, std::string("auth: loading ") + what + " failed",
+			    {{"sqlstate", r.sqlstate}, {"error", r.message}});
 			return;
 		}
 		std::vector<KeyEntry> keys;
@@ -134,7 +215,7 @@ void KeyCache::Refresh() {
 			                &k))
 				keys.push_back(std::move(k));
 		}
-		Replace(std::move(keys));
+		(this->*replace)(std::move(keys));
 	};
 	pg::Result::Status refusal;
 	pool_->Submit(std::move(q), &refusal); // refused: PostgreSQL down; try again next round
@@ -159,7 +240,7 @@ http::AuthDecision KeyCache::CheckHeader(const std::string *authorization, http:
 	if (token.size() != kSecretLength || token.substr(0, kSecretPrefix.size()) != kSecretPrefix)
 		return Deny(401, "unauthorized", "invalid API key");
 
-	std::shared_ptr<const std::map<std::string, KeyEntry, std::less<>>> keys;
+	std::shared_ptr<const KeyMap> keys;
 	{
 		std::lock_guard<std::mutex> lock(mu_);
 		keys = keys_;
@@ -169,18 +250,10 @@ http::AuthDecision KeyCache::CheckHeader(const std::string *authorization, http:
 		d.retry_after_s = 1;
 		return d;
 	}
-	auto it = keys->find(token.substr(0, kPrefixLength));
-	unsigned char digest[32];
-	unsigned int digest_len = 0;
-	if (!EVP_Digest(token.data(), token.size(), digest, &digest_len, EVP_sha256(), nullptr) || digest_len != 32)
-		return Deny(503, "unavailable", "SHA-256 is not available");
-	// The hash is compared even for an unknown prefix (against a dummy), so timing does not tell
-	// known prefixes apart.
-	static const unsigned char kDummy[32] = {};
-	bool match = CRYPTO_memcmp(digest, it == keys->end() ? kDummy : it->second.hash, 32) == 0;
-	if (it == keys->end() || !match)
+	const KeyEntry *found = FindKey(*keys, token);
+	if (found == nullptr)
 		return Deny(401, "unauthorized", "invalid API key");
-	const KeyEntry &key = it->second;
+	const KeyEntry &key = *found;
 	if (key.revoked) {
 		http::AuthDecision d = Deny(401, "unauthorized", "API key revoked");
 		d.key_id = key.id;

@@ -6,6 +6,10 @@
 // evk_...") is found by its 12-character prefix, and SHA-256 of the whole presented key is
 // compared with the stored hash in constant time (CRYPTO_memcmp). Rate limits are token buckets
 // per key (burst = one second's worth). Until the first load succeeds every request gets 503.
+//
+// Write keys of the tracking API (docs/collection.md) are cached the same way, from
+// event.write_key_hashes(), and checked by CheckWriteKey: the SDKs send "Authorization: Basic
+// base64(<write key>:)" (the key as the user name, the password empty or ignored).
 #pragma once
 
 #include <chrono>
@@ -51,8 +55,13 @@ public:
 	http::AuthDecision CheckHeader(const std::string *authorization, http::Scope scope,
 	                               std::chrono::steady_clock::time_point now);
 
+	// A tracking-API request's write key: missing or not Basic 401, unknown or revoked 403, 503
+	// until the write keys are loaded. key_id of an accepted decision is the write key's id.
+	http::AuthDecision CheckWriteKey(const std::string *authorization) const;
+
 	// Replaces the cached keys (the refresh does this; tests too).
 	void Replace(std::vector<KeyEntry> keys);
+	void ReplaceWriteKeys(std::vector<KeyEntry> keys); // scopes and rate limit unused
 	bool Loaded() const;
 
 private:
@@ -62,12 +71,15 @@ private:
 	};
 	void Run();
 	void Refresh();
+	void Load(const char *sql, const char *what, void (KeyCache::*replace)(std::vector<KeyEntry>));
 	int TakeToken(const KeyEntry &key, std::chrono::steady_clock::time_point now); // 0 or Retry-After seconds
 
 	pg::Pool *pool_;
 	Options options_;
 	mutable std::mutex mu_;
-	std::shared_ptr<const std::map<std::string, KeyEntry, std::less<>>> keys_; // by prefix; guarded by mu_
+	using KeyMap = std::map<std::string, KeyEntry, std::less<>>;
+	std::shared_ptr<const KeyMap> keys_;       // by prefix; guarded by mu_
+	std::shared_ptr<const KeyMap> write_keys_; // by prefix; guarded by mu_
 	std::mutex bucket_mu_;
 	std::map<std::string, Bucket> buckets_; // by key id
 	std::mutex run_mu_;
@@ -75,6 +87,13 @@ private:
 	bool stop_ = false;
 	std::thread thread_;
 };
+
+// The key of keys whose prefix and SHA-256 match secret (compared in constant time), or nullptr.
+const KeyEntry *FindKey(const std::map<std::string, KeyEntry, std::less<>> &keys, std::string_view secret);
+
+// The user name of "Basic base64(user:password)" (the scheme case-insensitive); false if the value
+// is not Basic or not valid base64.
+bool BasicUser(std::string_view authorization, std::string *user);
 
 // Parses one row of event.api_key_hashes() as text (id, prefix, hex hash, scopes "{read,...}",
 // rate_limit or "", revoked "t"/"f"). False if malformed.

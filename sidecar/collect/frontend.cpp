@@ -87,6 +87,25 @@ metrics::Counter &Refused(const char *reason) {
 
 } // namespace
 
+std::string NewFrontendEventId() {
+	return NewEventId();
+}
+
+void AppendMessageHead(std::string &p, const std::string &event_id, std::string_view event_type,
+                       std::string_view category, const std::string *user_id) {
+	p += "{\"event_id\":\"";
+	p += event_id;
+	p += "\",\"event_type\":";
+	core::AppendJsonString(p, event_type);
+	p += ",\"event_source\":\"frontend\",\"event_category\":";
+	core::AppendJsonString(p, category);
+	p += ",\"user_id\":";
+	if (user_id)
+		core::AppendJsonString(p, *user_id);
+	else
+		p += "null";
+}
+
 std::string ClientIp(const http::Request &req, const std::vector<std::string> &trusted_proxies) {
 	auto trusted = [&](std::string_view ip) {
 		for (const std::string &t : trusted_proxies)
@@ -202,17 +221,7 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 	out->subject = core::EventSubject("frontend", category, event_type);
 	std::string &p = out->payload;
 	p.clear();
-	p += "{\"event_id\":\"";
-	p += out->event_id;
-	p += "\",\"event_type\":";
-	core::AppendJsonString(p, event_type);
-	p += ",\"event_source\":\"frontend\",\"event_category\":";
-	core::AppendJsonString(p, category);
-	p += ",\"user_id\":";
-	if (has_user)
-		core::AppendJsonString(p, user_id);
-	else
-		p += "null";
+	AppendMessageHead(p, out->event_id, event_type, category, has_user ? &user_id : nullptr);
 	rapidjson::StringBuffer sb;
 	p += ",\"data\":";
 	auto dit = ev.FindMember("data");
@@ -309,6 +318,19 @@ void FrontendCollector::Wake() {
 	cv_.notify_one();
 }
 
+void FrontendCollector::PublishMessages(std::vector<FrontendMessage> messages, int ok_status, std::string ok_body,
+                                        const std::string &request_id, metrics::Counter *accepted, http::Reply reply) {
+	if (messages.empty())
+		return reply(api::Json(ok_status, std::move(ok_body)));
+	auto p = std::make_shared<Pending>();
+	p->accepted = accepted;
+	p->reply = std::move(reply);
+	p->request_id = request_id;
+	p->ok_status = ok_status;
+	p->ok_body = std::move(ok_body);
+	Submit(std::move(p), std::move(messages));
+}
+
 void FrontendCollector::Run() {
 	std::vector<Job> jobs;
 	std::vector<nats::Completion> completions;
@@ -335,7 +357,7 @@ void FrontendCollector::Run() {
 				std::string error;
 				nats::PublishResult r = publisher_->Publish(m.event_id.c_str(), m.subject.c_str(), m.payload, &error);
 				if (r == nats::PublishResult::kOk) {
-					waiting_[m.event_id] = p;
+					waiting_.emplace(m.event_id, p);
 				} else if (r == nats::PublishResult::kTooLarge) {
 					Fail(p, 413, "event " + m.event_id + " is larger than NATS accepts: " + error);
 				} else {
@@ -358,7 +380,7 @@ void FrontendCollector::Run() {
 			}
 			if (--p->left == 0 && !p->done) {
 				p->accepted->Inc(p->events);
-				Finish(p, api::Json(202, std::move(p->ok_body)));
+				Finish(p, api::Json(p->ok_status, std::move(p->ok_body)));
 			}
 		}
 		auto now = std::chrono::steady_clock::now();

@@ -45,6 +45,14 @@ struct FrontendMessage {
 	std::string payload;
 };
 
+// A new event id (UUIDv7 from the system clock and getrandom).
+std::string NewFrontendEventId();
+
+// Appends the start of a published message, {"event_id", "event_type", "event_source":"frontend",
+// "event_category", "user_id" (null when user_id is nullptr), without the closing brace.
+void AppendMessageHead(std::string &p, const std::string &event_id, std::string_view event_type,
+                       std::string_view category, const std::string *user_id);
+
 // The client address of req: the peer address, or, when the peer is one of trusted_proxies, the
 // right-most X-Forwarded-For entry that is not itself a trusted proxy (exact address match).
 std::string ClientIp(const http::Request &req, const std::vector<std::string> &trusted_proxies);
@@ -68,12 +76,22 @@ public:
 	void AddRoutes(http::Router *router);
 
 	bool NatsConnected() const { return metrics_.nats_up.load(); }
+	// metadata.client of req: {"ip":...,"user_agent":...,"referer":...}.
+	std::string ClientJson(const http::Request &req) const;
+
+	// Publishes messages built by another collector (the tracking API and the RudderStack webhook,
+	// collect/tracking.hpp) the same way: reply gets ok_status with ok_body once every message is
+	// acknowledged by JetStream, else 503 (413 for a message NATS refuses as too large). accepted
+	// counts the messages then. No message: answered at once.
+	void PublishMessages(std::vector<FrontendMessage> messages, int ok_status, std::string ok_body,
+	                     const std::string &request_id, metrics::Counter *accepted, http::Reply reply);
 
 private:
 	struct Pending {
 		http::Reply reply;
 		std::string request_id;
 		std::string ok_body;
+		int ok_status = 202;
 		size_t left = 0;   // events still waiting for their ack
 		size_t events = 0; // events of the request
 		metrics::Counter *accepted = nullptr; // counts the events once all are acknowledged
@@ -93,7 +111,6 @@ private:
 	void Single(http::Request &&req, http::Reply reply);
 	void Batch(http::Request &&req, http::Reply reply);
 	void Health(http::Request &&req, http::Reply reply);
-	std::string ClientJson(const http::Request &req) const;
 
 	const Config &config_;
 	Metrics metrics_; // the collector connection's own NATS state (not the relay's)
@@ -104,8 +121,10 @@ private:
 	bool stop_ = false;
 	bool woken_ = false;
 	std::thread thread_;
-	// Collector thread only: requests waiting for acks, by event id.
-	std::unordered_map<std::string, std::shared_ptr<Pending>> waiting_;
+	// Collector thread only: requests waiting for acks, by event id. A multimap: two requests in
+	// flight may carry the same id (a tracking-API client retrying a messageId); each publish gets
+	// its own ack (the second a duplicate ack) and each ack answers one of them.
+	std::unordered_multimap<std::string, std::shared_ptr<Pending>> waiting_;
 	std::vector<std::shared_ptr<Pending>> open_; // for deadlines
 };
 

@@ -90,9 +90,11 @@ std::string IngestRequest(const char *payload, int length, std::string *error, b
 		w.Key("data");
 		Append(&w, *data);
 	}
-	// The event's time is when the sidecar received it; the client's own clock is kept in metadata.
+	// The event's time is when the sidecar received it (or the tracking API's corrected time); the
+	// client's own clock is kept in metadata.
 	w.Key("timestamp");
-	Append(&w, *received);
+	const rapidjson::Value *event_time = str("event_time");
+	Append(&w, event_time ? *event_time : *received);
 	w.Key("metadata");
 	w.StartObject();
 	if (const rapidjson::Value *meta = obj("metadata"))

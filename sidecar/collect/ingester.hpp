@@ -30,6 +30,8 @@ inline constexpr char kDeadStream[] = "EVENTS_DEAD";
 // payload is not a frontend event message of sidecar/collect/frontend.cpp. "" with *stored set
 // when the message is one the relay published from event.events (it carries the stored event's
 // "position": an event with source frontend written through the API or SQL): nothing to ingest.
+// The stored timestamp is the message's "event_time" when it has one (the tracking API's
+// clock-skew-corrected time, collect/tracking.hpp), else its "received_at".
 std::string IngestRequest(const char *payload, int length, std::string *error, bool *stored);
 
 class Ingester {

@@ -82,3 +82,31 @@ bench_tmp_dir() {
 		if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 	trap 'exit 130' INT TERM
 }
+
+# bench_stack DIR [SIDECAR FLAGS...]: a benchmark cluster (bench_cluster DIR/pg) with
+# test/bench/setup.sql and a month of partitions, a nats-server and a sidecar on free ports
+# (sets nats_pid, sidecar_pid, hport; logs in DIR); stopped, with DIR removed unless BENCH_KEEP=1,
+# when the script exits.
+bench_stack() {
+	local dir=$1 nport; shift
+	nats_pid="" sidecar_pid=""
+	trap bench_stack_stop EXIT
+	bench_cluster "$dir/pg"
+	psql -X -q -f "$REPO_ROOT/test/bench/setup.sql" >/dev/null
+	q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+	nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
+	nats-server -js -a 127.0.0.1 -p "$nport" -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
+	nats_pid=$!
+	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
+		--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$hport" --log-level warn "$@" \
+		>"$dir/sidecar.log" 2>&1 &
+	sidecar_pid=$!
+	bench_stack_dir=$dir
+}
+bench_stack_stop() {
+	set +e
+	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null; }
+	[ -n "$nats_pid" ] && { kill "$nats_pid" 2>/dev/null; wait "$nats_pid" 2>/dev/null; }
+	"$HARNESS/pg_stop.sh" "$bench_stack_dir/pg" >/dev/null 2>&1 || true
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $bench_stack_dir" >&2 || rm -rf "$bench_stack_dir"
+}

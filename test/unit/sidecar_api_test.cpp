@@ -8,6 +8,7 @@
 
 #include "api/common.hpp"
 #include "auth/key_cache.hpp"
+#include "delivery/signing.hpp"
 
 namespace api = event::sidecar::api;
 namespace auth = event::sidecar::auth;
@@ -201,4 +202,50 @@ TEST(KeyCacheNotLoaded, Unavailable) {
 	http::AuthDecision d = cache.CheckHeader(&h, http::Scope::kRead, std::chrono::steady_clock::now());
 	EXPECT_EQ(d.status, 503);
 	EXPECT_GT(d.retry_after_s, 0);
+}
+
+// Write keys of the tracking API (docs/collection.md): Basic auth, key as the user name.
+namespace {
+const std::string kWriteKey = "ewk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kRevokedWriteKey = "ewk_fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+std::string BasicOf(const std::string &user_password) {
+	return "Basic " + event::sidecar::delivery::Base64(user_password);
+}
+} // namespace
+
+TEST(BasicUser, Decodes) {
+	std::string user;
+	EXPECT_TRUE(auth::BasicUser(BasicOf("key:"), &user));
+	EXPECT_EQ(user, "key");
+	EXPECT_TRUE(auth::BasicUser("basic " + event::sidecar::delivery::Base64("k2:pw"), &user)) << "the scheme is case-insensitive";
+	EXPECT_EQ(user, "k2");
+	EXPECT_TRUE(auth::BasicUser(BasicOf("nocolon"), &user));
+	EXPECT_EQ(user, "nocolon");
+	EXPECT_FALSE(auth::BasicUser("Basic !!!notbase64", &user));
+	EXPECT_FALSE(auth::BasicUser("Bearer " + event::sidecar::delivery::Base64("key:"), &user));
+	EXPECT_FALSE(auth::BasicUser("Basic ", &user));
+}
+
+TEST(WriteKeys, CheckWriteKey) {
+	pg::Pool pool{"", pg::Options{}};
+	auth::KeyCache cache{&pool, auth::Options{}};
+	std::string ok = BasicOf(kWriteKey + ":");
+	EXPECT_EQ(cache.CheckWriteKey(&ok).status, 503) << "not loaded yet";
+	cache.ReplaceWriteKeys({Entry("w1", kWriteKey, "{}", "", "f"), Entry("w2", kRevokedWriteKey, "{}", "", "t")});
+	http::AuthDecision d = cache.CheckWriteKey(&ok);
+	EXPECT_EQ(d.status, 0);
+	EXPECT_EQ(d.key_id, "w1");
+	EXPECT_EQ(cache.CheckWriteKey(nullptr).status, 401);
+	std::string bearer = "Bearer " + kWriteKey;
+	EXPECT_EQ(cache.CheckWriteKey(&bearer).status, 401);
+	std::string revoked = BasicOf(kRevokedWriteKey + ":");
+	EXPECT_EQ(cache.CheckWriteKey(&revoked).status, 403);
+	std::string wrong = kWriteKey;
+	wrong.back() = '0'; // same prefix, other secret
+	std::string wrong_h = BasicOf(wrong + ":");
+	EXPECT_EQ(cache.CheckWriteKey(&wrong_h).status, 403);
+	std::string api_key = BasicOf(kSecret + ":");
+	EXPECT_EQ(cache.CheckWriteKey(&api_key).status, 403) << "an API key is no write key";
+	EXPECT_EQ(cache.CheckHeader(&ok, http::Scope::kRead, std::chrono::steady_clock::now()).status, 401)
+		<< "a write key is no API key";
 }

@@ -68,3 +68,27 @@ stored_count() {
 }
 
 event_count() { sql -c "SELECT count(*) FROM event.events"; }
+
+# sdk_install: the official analytics SDKs of test/e2e/sdk (versions pinned in its package-lock),
+# installed with `npm ci` when node_modules is missing or older than the lock file.
+sdk_install() {
+	local dir=$REPO_ROOT/test/e2e/sdk
+	[ -d "$dir/node_modules" ] && [ "$dir/node_modules" -nt "$dir/package-lock.json" ] && return 0
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$T_TMP/npm.log" 2>&1 && touch node_modules) ||
+		bail "npm ci in test/e2e/sdk failed (see $T_TMP/npm.log)"
+}
+
+# new_write_key NAME: creates a write key of the tracking API in SQL, prints its secret.
+new_write_key() { sql -c "SELECT event.create_write_key('$1')->>'secret'"; }
+
+# basic KEY: the Authorization header value the tracking SDKs send for write key KEY.
+basic() { printf 'Basic %s' "$(printf '%s:' "$1" | base64 -w0)"; }
+
+# tracking_rows PREFIX: stored events whose metadata.tracking.messageId starts with PREFIX-, one
+# JSON object per line (for lib/verify_tracking.py).
+tracking_rows() {
+	sql -c "SELECT json_build_object('id', event_id, 'type', event_type, 'cat', event_category, 'user', user_id,
+		'src', event_source, 'data', data, 'meta', metadata,
+		'ts', (extract(epoch FROM \"timestamp\") * 1000)::bigint)
+		FROM event.events WHERE metadata->'tracking'->>'messageId' LIKE '$1-%'"
+}

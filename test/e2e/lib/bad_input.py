@@ -5,44 +5,20 @@ Sends each malformed request over a raw socket (exact bytes, no client-side fixi
 one line per check: "<0|1>\t<name>\t<diagnostic>" (0 = pass). Every bad request must get a 4xx
 with the JSON error shape; `--count` prints the number of lines it will print.
 """
-import json, socket, sys
+import json, sys
+
+from raw_http import error_shape, exchange
 
 PORT, KEY, P = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 V = "/api/v1/events"
 
 
 def send(method, path, body=b"", ctype="application/json", extra=b""):
-    s = socket.create_connection(("127.0.0.1", PORT), timeout=60)
     head = "%s %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nConnection: close\r\n" % (method, path, KEY)
     if ctype is not None:
         head += "Content-Type: %s\r\n" % ctype
     head += "Content-Length: %d\r\n" % len(body)
-    s.sendall(head.encode() + extra + b"\r\n")
-    try:
-        s.sendall(body)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the server may answer 413 and close before reading a huge body
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except (ConnectionResetError, socket.timeout):
-        pass
-    s.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/1.1 ") else 0
-    return status, rest
-
-
-def error_shape(body):
-    try:
-        e = json.loads(body)["error"]
-        return isinstance(e["code"], str) and isinstance(e["message"], str) and bool(e["request_id"])
-    except Exception:
-        return False
+    return exchange(PORT, head.encode() + extra, body)
 
 
 def j(obj):
