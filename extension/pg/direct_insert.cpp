@@ -93,6 +93,8 @@ Oid LeafFor(Relation parent, Datum event_id) {
 
 bool InsertEventDirect(const Datum *values, const bool *nulls) {
 	CheckEventColumns(); // once per backend, as before the SPI INSERT's first plan
+	if (XactReadOnly || IsInParallelMode())
+		return false; // the executor raises its usual error
 	Oid parent_oid = EventRelation("events");
 	if (pg_class_aclcheck(parent_oid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		return false; // the SPI INSERT raises the usual permission error
