@@ -16,6 +16,7 @@ extern "C" {
 #include "core/validate.hpp"
 #include "guard.hpp"
 #include "pg/catalog.hpp"
+#include "pg/direct_insert.hpp"
 #include "pg/encoded_size.hpp"
 #include "pg/event_record.hpp"
 #include "pg/extension_state.hpp"
@@ -519,7 +520,8 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 		char nulls[kEventColumns];
 		for (int c = 0; c < kEventColumns; c++)
 			nulls[c] = r.nulls[c] ? 'n' : ' ';
-		if (ExecuteEventInsert(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls) != SPI_OK_INSERT)
+		if (!InsertEventDirect(r.values, r.nulls) &&
+		    ExecuteEventInsert(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls) != SPI_OK_INSERT)
 			elog(ERROR, "event: inserting event failed");
 	} else if (stored > 1) {
 		Datum arrays[kEventColumns];

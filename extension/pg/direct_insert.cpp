@@ -1,0 +1,143 @@
+// direct_insert.cpp — the single-event append's row insert without an executor run.
+//
+// An INSERT through SPI pays, for one row, a plan-cache check, executor start and end, the
+// set-up of tuple routing for the partitioned table (the leaf's ResultRelInfo, its indexes),
+// the statement trigger that refuses direct inserts, and the after-trigger queue. Of these only
+// the leaf, its constraints and its indexes matter for a row of the write path; this file does
+// exactly those, the way COPY does per row: find the leaf with the parent's partition bounds,
+// table_tuple_insert, ExecConstraints, ExecInsertIndexTuples (unique checks included). Whenever
+// a plain INSERT would do more (see direct_insert.hpp) it does nothing and the caller falls back
+// to the SPI INSERT, so triggers, row security and unusual partitions keep their behaviour.
+#include "pg/compat.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/acl.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+}
+
+#include "pg/column_types.hpp"
+#include "pg/direct_insert.hpp"
+#include "pg/event_record.hpp"
+#include "pg/extension_state.hpp"
+
+namespace event::pg {
+namespace {
+
+// The statement trigger of event.events that refuses other inserts (sql/event--0.2.0.sql); it
+// lets the write path pass, so skipping it changes nothing.
+const char kRefuseTrigger[] = "events_insert_via_functions";
+
+// True if an INSERT into rel would fire a trigger other than kRefuseTrigger.
+bool HasInsertTriggers(Relation rel) {
+	const TriggerDesc *td = rel->trigdesc;
+	if (td == nullptr)
+		return false;
+	if (td->trig_insert_before_row || td->trig_insert_after_row || td->trig_insert_instead_row ||
+	    td->trig_insert_after_statement || td->trig_insert_new_table)
+		return true;
+	for (int i = 0; i < td->numtriggers; i++) {
+		const Trigger &t = td->triggers[i];
+		if (TRIGGER_FOR_INSERT(t.tgtype) && strcmp(t.tgname, kRefuseTrigger) != 0)
+			return true;
+	}
+	return false;
+}
+
+// True if rel has exactly the event columns, in order, with their types, and nothing that the
+// executor would compute or check per row beyond NOT NULL and CHECK constraints.
+bool PlainEventTable(Relation rel) {
+	if (rel->rd_rel->relrowsecurity)
+		return false;
+	TupleDesc desc = RelationGetDescr(rel);
+	if (desc->natts != kEventColumns || (desc->constr != nullptr && desc->constr->has_generated_stored))
+		return false;
+	for (int c = 0; c < kEventColumns; c++) {
+		Form_pg_attribute att = TupleDescAttr(desc, c);
+		if (att->attisdropped || att->atttypid != EventColumnType(c).type)
+			return false;
+	}
+	return true;
+}
+
+// The leaf partition of parent that holds a row with this event_id, as tuple routing would find
+// it, or InvalidOid if that is not a plain leaf found by its bounds (no default partition, no
+// partition being detached).
+Oid LeafFor(Relation parent, Datum event_id) {
+	PartitionKey key = RelationGetPartitionKey(parent);
+	if (key == nullptr || key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
+	    key->partattrs[0] != kColEventId + 1)
+		return InvalidOid;
+	PartitionDesc pd = RelationGetPartitionDesc(parent, true);
+	if (pd == nullptr || pd->nparts == 0 || pd->detached_exist)
+		return InvalidOid;
+	bool equal = false;
+	int offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo, 1, &event_id, &equal);
+	int index = pd->boundinfo->indexes[offset + 1];
+	if (index < 0 || !pd->is_leaf[index])
+		return InvalidOid;
+	return pd->oids[index];
+}
+
+} // namespace
+
+bool InsertEventDirect(const Datum *values, const bool *nulls) {
+	CheckEventColumns(); // once per backend, as before the SPI INSERT's first plan
+	if (XactReadOnly || IsInParallelMode())
+		return false; // the executor raises its usual error
+	Oid parent_oid = EventRelation("events");
+	if (pg_class_aclcheck(parent_oid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		return false; // the SPI INSERT raises the usual permission error
+	Relation parent = table_open(parent_oid, RowExclusiveLock);
+	Oid leaf_oid = nulls[kColEventId] || HasInsertTriggers(parent) || !PlainEventTable(parent)
+	                   ? InvalidOid
+	                   : LeafFor(parent, values[kColEventId]);
+	if (!OidIsValid(leaf_oid)) {
+		table_close(parent, NoLock);
+		return false;
+	}
+	Relation leaf = table_open(leaf_oid, RowExclusiveLock);
+	if (leaf->rd_rel->relkind != RELKIND_RELATION || HasInsertTriggers(leaf) || !PlainEventTable(leaf)) {
+		table_close(leaf, NoLock);
+		table_close(parent, NoLock);
+		return false;
+	}
+
+	EState *estate = CreateExecutorState();
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, leaf, 0, nullptr, 0);
+	ExecOpenIndices(rri, false);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(leaf), table_slot_callbacks(leaf));
+	memcpy(slot->tts_values, values, sizeof(Datum) * kEventColumns);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * kEventColumns);
+	ExecStoreVirtualTuple(slot);
+
+	if (leaf->rd_att->constr != nullptr)
+		ExecConstraints(rri, slot, estate); // NOT NULL and the stream CHECK, as the INSERT would
+	table_tuple_insert(leaf, slot, estate->es_output_cid, 0, nullptr);
+	List *recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, nullptr, NIL);
+	if (recheck != NIL)
+		elog(ERROR, "event: unexpected deferred index check on %s", RelationGetRelationName(leaf));
+
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	table_close(leaf, NoLock);
+	table_close(parent, NoLock);
+	// What SPI does after a statement: later statements of this transaction see the row.
+	CommandCounterIncrement();
+	return true;
+}
+
+} // namespace event::pg
