@@ -55,6 +55,7 @@ struct Config {
 	std::vector<std::string> trusted_proxies; // --trusted-proxies: peers whose X-Forwarded-For is used
 	bool ingester = true;   // --ingester: frontend events from JetStream into PostgreSQL
 	int ingest_batch = 500; // --ingest-batch
+	int64_t delivery_poll_interval_ms = 2000; // --delivery-poll-interval: fallback to LISTEN/NOTIFY
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 };
 

@@ -17,6 +17,9 @@ void AddStreamRoutes(http::Router *router, const Context &ctx);
 // subscriptions.cpp: GET/POST /api/v1/events/subscriptions, DELETE .../subscriptions/{subscription_id}.
 void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
 
+// dead_letters.cpp: /api/v1/events/dead-letters (list, inspect, retry, purge; admin).
+void AddDeadLetterRoutes(http::Router *router, const Context &ctx);
+
 // bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
 void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
 
@@ -26,6 +29,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddStatisticsRoutes(router, ctx);
 	AddStreamRoutes(router, ctx);
 	AddSubscriptionRoutes(router, ctx);
+	AddDeadLetterRoutes(router, ctx);
 }
 
 } // namespace event::sidecar::api
