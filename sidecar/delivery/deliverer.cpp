@@ -27,7 +27,7 @@
 
 #include "core/json.hpp"
 #include "core/subject.hpp"
-#include "delivery/signing.hpp"
+#include "delivery/webhook_client.hpp"
 #include "log.hpp"
 #include "nats/connect_options.hpp"
 #include "relay/decoded_message.hpp"
@@ -38,13 +38,10 @@ namespace event::sidecar::delivery {
 namespace {
 
 constexpr auto kFlushInterval = std::chrono::milliseconds(200);
-constexpr long kConnectTimeoutMs = 5000;
-constexpr long kTotalTimeoutMs = 10000;
-// > kTotalTimeoutMs; renewed (InProgress) every kProgressInterval while a retry waits. After a
-// crash the message in flight is redelivered once this has passed.
+// > the client's 10 s total timeout; renewed (InProgress) every kProgressInterval while a retry
+// waits. After a crash the message in flight is redelivered once this has passed.
 constexpr int64_t kAckWaitNs = 15LL * 1000 * 1000 * 1000;
 constexpr auto kProgressInterval = std::chrono::seconds(5);
-constexpr int kMaxRetryAfterS = 3600;
 constexpr size_t kMaxQueuedRecords = 100000;
 constexpr int kRetryClaimBatch = 100;
 // NOTIFY channels: subscriptions changed (create, delete, rotate); dead-letter retries requested.
@@ -306,36 +303,6 @@ private:
 	std::thread thread_;
 };
 
-struct PostResult {
-	long status = 0; // 0: no HTTP answer
-	int retry_after_s = -1;
-	double latency_ms = 0;
-	std::string error;
-};
-
-size_t DiscardBody(char *, size_t size, size_t n, void *) { return size * n; }
-
-size_t ReadHeader(char *data, size_t size, size_t n, void *closure) {
-	std::string_view line(data, size * n);
-	static constexpr std::string_view kName = "retry-after:";
-	if (line.size() > kName.size()) {
-		std::string lower(line.substr(0, kName.size()));
-		std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-		if (lower == kName) {
-			std::string value(line.substr(kName.size()));
-			char *end = nullptr;
-			long v = std::strtol(value.c_str(), &end, 10);
-			if (end != value.c_str() && v >= 0)
-				*static_cast<int *>(closure) = static_cast<int>(std::min<long>(v, kMaxRetryAfterS));
-		}
-	}
-	return size * n;
-}
-
-int AbortIfStopped(void *closure, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-	return static_cast<std::atomic<bool> *>(closure)->load() ? 1 : 0;
-}
-
 // A dead letter to deliver again (event.claim_dead_letter_retries).
 struct RetryItem {
 	std::string delivery_id, event_id, payload;
@@ -364,7 +331,7 @@ public:
 
 private:
 	void Run() {
-		curl_ = curl_easy_init();
+		client_ = std::make_unique<WebhookClient>(&stop_);
 		natsSubscription *ns = nullptr;
 		while (!stop_.load()) {
 			if (std::optional<RetryItem> item = PopRetry()) {
@@ -392,7 +359,7 @@ private:
 			natsSubscription_Unsubscribe(ns);
 			natsSubscription_Destroy(ns);
 		}
-		curl_easy_cleanup(curl_);
+		client_.reset();
 		std::vector<std::string> released;
 		while (std::optional<RetryItem> item = PopRetry())
 			released.push_back(item->delivery_id);
@@ -471,51 +438,10 @@ private:
 	}
 
 	PostResult Post(const std::string &delivery_id, const std::string &event_id, std::string_view body) {
-		int64_t t = static_cast<int64_t>(std::time(nullptr));
 		std::vector<std::string> secrets{sub_.secret};
 		if (!sub_.previous.empty())
 			secrets.push_back(sub_.previous);
-		Signatures sig = Sign(secrets, delivery_id, t, body);
-		struct curl_slist *h = nullptr;
-		h = curl_slist_append(h, "Content-Type: application/json");
-		h = curl_slist_append(h, ("X-Event-Id: " + event_id).c_str());
-		h = curl_slist_append(h, ("X-Event-Delivery-Id: " + delivery_id).c_str());
-		h = curl_slist_append(h, ("X-Event-Signature: " + sig.event_signature).c_str());
-		h = curl_slist_append(h, ("webhook-id: " + delivery_id).c_str());
-		h = curl_slist_append(h, ("webhook-timestamp: " + std::to_string(t)).c_str());
-		h = curl_slist_append(h, ("webhook-signature: " + sig.webhook_signature).c_str());
-		h = curl_slist_append(h, "Expect:");
-		PostResult r;
-		curl_easy_reset(curl_);
-		curl_easy_setopt(curl_, CURLOPT_URL, sub_.url.c_str());
-		curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-		curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
-		curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-		curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(curl_, CURLOPT_USERAGENT, "event-sidecar");
-		curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
-		curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, kTotalTimeoutMs);
-		curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-		curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody);
-		curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &ReadHeader);
-		curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &r.retry_after_s);
-		curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &AbortIfStopped);
-		curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &stop_);
-		auto start = std::chrono::steady_clock::now();
-		CURLcode rc = curl_easy_perform(curl_);
-		r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-		curl_slist_free_all(h);
-		if (rc != CURLE_OK) {
-			r.error = curl_easy_strerror(rc);
-			return r;
-		}
-		curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
-		if (r.status < 200 || r.status > 299)
-			r.error = "HTTP " + std::to_string(r.status);
-		return r;
+		return client_->Post(sub_.url, secrets, delivery_id, event_id, body);
 	}
 
 	int64_t Backoff(int attempt, const PostResult &r) {
@@ -636,7 +562,7 @@ private:
 	std::mt19937_64 rng_;
 	std::atomic<bool> stop_{false};
 	bool warned_ = false;
-	CURL *curl_ = nullptr;
+	std::unique_ptr<WebhookClient> client_;
 	std::thread thread_;
 };
 
