@@ -10,7 +10,7 @@ start_receiver() {
 	python3 "$REPO_ROOT/test/e2e/lib/webhook_receiver.py" "$RPORT" "$T_TMP/hooks.jsonl" >>"$T_TMP/receiver.log" 2>&1 &
 	BG_PIDS+=($!)
 	touch "$T_TMP/hooks.jsonl"
-	wait_until 10 port_open "$RPORT" || bail "receiver did not start"
+	wait_until 30 port_open "$RPORT" || bail "receiver did not start"
 	R=http://127.0.0.1:$RPORT
 }
 
