@@ -143,10 +143,12 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/tracking.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/processing.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/projections.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/delivery.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
 	@echo; cat build/bench/collect-results.md; echo; cat build/bench/tracking-results.md
 	@echo; cat build/bench/processing-results.md; echo; cat build/bench/projections.md
+	@echo; cat build/bench/delivery-results.md
 
 .PHONY: deps unit test run stop bench install-for-tests install-test-module \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

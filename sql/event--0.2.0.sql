@@ -1705,3 +1705,130 @@ CREATE FUNCTION event.write_key_hashes()
     AS $$SELECT k.id, k.prefix, k.secret_hash, k.revoked_at IS NOT NULL FROM event.write_keys k$$;
 COMMENT ON FUNCTION event.write_key_hashes() IS 'For the sidecar''s key cache: id, prefix, SHA-256 of the secret, revoked';
 REVOKE ALL ON FUNCTION event.write_key_hashes() FROM PUBLIC;
+-- Delivery dead letters: list, inspect, retry, purge (0.2.0, issue 15; docs/sql-api.md
+-- "Delivery dead letters", docs/architecture.md "Retrying a dead letter"). A retry is requested
+-- here (retry_requested_at, NOTIFY event_dead_letters) and carried out by the sidecar: it claims
+-- requested retries under a 30 s lease it renews while it holds them (retry_claimed_by/_at),
+-- delivers each through the subscription's worker with the subscription's signing, and reports
+-- the outcome: delivered removes the row, failed again leaves it dead with the attempts added.
+------------------------------------------------------------------------------
+
+ALTER TABLE event.delivery_dead_letters
+    ADD COLUMN retries            integer NOT NULL DEFAULT 0 CHECK (retries >= 0),
+    ADD COLUMN retry_requested_at timestamptz,
+    ADD COLUMN retry_claimed_by   text,
+    ADD COLUMN retry_claimed_at   timestamptz;
+COMMENT ON COLUMN event.delivery_dead_letters.retries IS 'Retries carried out that failed again (the attempts column counts every attempt)';
+COMMENT ON COLUMN event.delivery_dead_letters.retry_requested_at IS 'Set by retry_dead_letter(s): the sidecar delivers it again; NULL when dead';
+CREATE INDEX delivery_dead_letters_dead_at_idx ON event.delivery_dead_letters (dead_at, delivery_id);
+CREATE INDEX delivery_dead_letters_event_idx ON event.delivery_dead_letters (event_id);
+CREATE INDEX delivery_dead_letters_retry_idx ON event.delivery_dead_letters (retry_requested_at)
+    WHERE retry_requested_at IS NOT NULL;
+
+CREATE FUNCTION event.list_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL,
+    "limit"         integer     DEFAULT 100,
+    "offset"        integer     DEFAULT 0
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_list_dead_letters' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.list_dead_letters(uuid, uuid, timestamptz, timestamptz, integer, integer) IS 'Delivery dead letters matching the filters (NULL = any; dead_at in [start_time, end_time]), oldest first, paged: {dead_letters, total, limit, offset, has_more}';
+REVOKE ALL ON FUNCTION event.list_dead_letters(uuid, uuid, timestamptz, timestamptz, integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.get_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_dead_letter' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_dead_letter(text) IS 'One delivery dead letter with its payload and every attempt (event.delivery_attempts); unknown id: P0002';
+REVOKE ALL ON FUNCTION event.get_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.retry_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_retry_dead_letter' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.retry_dead_letter(text) IS 'Ask the sidecar to deliver a dead letter again (it stays listed, state retrying, until delivered or dead again); unknown id: P0002; subscription deleted: 55000';
+REVOKE ALL ON FUNCTION event.retry_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.retry_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_retry_dead_letters' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.retry_dead_letters(uuid, uuid, timestamptz, timestamptz) IS 'Retry every dead letter matching the filters (at least one): {retried, skipped} (skipped: the subscription was deleted)';
+REVOKE ALL ON FUNCTION event.retry_dead_letters(uuid, uuid, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION event.purge_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_purge_dead_letter' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.purge_dead_letter(text) IS 'Remove one dead letter (its attempts stay in event.delivery_attempts); returns it; unknown id: P0002';
+REVOKE ALL ON FUNCTION event.purge_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.purge_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_purge_dead_letters' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.purge_dead_letters(uuid, uuid, timestamptz, timestamptz) IS 'Remove every dead letter matching the filters (at least one): {purged}';
+REVOKE ALL ON FUNCTION event.purge_dead_letters(uuid, uuid, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION event.claim_dead_letter_retries(instance text, holding text[], max_rows integer DEFAULT 100)
+    RETURNS TABLE (delivery_id text, subscription_id uuid, event_id uuid, attempts integer, payload text)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH orphaned AS (
+              UPDATE event.delivery_dead_letters d
+              SET retry_requested_at = NULL, retry_claimed_by = NULL, retry_claimed_at = NULL,
+                  last_error = 'retry dropped: the subscription was deleted'
+              WHERE d.retry_requested_at IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              RETURNING 1),
+          renewed AS (
+              UPDATE event.delivery_dead_letters d SET retry_claimed_at = pg_catalog.now()
+              WHERE d.retry_requested_at IS NOT NULL AND d.retry_claimed_by = instance AND d.delivery_id = ANY (holding)
+                AND EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              RETURNING 1),
+          picked AS (
+              SELECT d.delivery_id FROM event.delivery_dead_letters d
+              WHERE d.retry_requested_at IS NOT NULL AND d.delivery_id <> ALL (holding)
+                AND (d.retry_claimed_by IS NULL OR d.retry_claimed_by = instance
+                     OR d.retry_claimed_at < pg_catalog.now() - interval '30 seconds')
+                AND EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              ORDER BY d.retry_requested_at, d.delivery_id
+              LIMIT max_rows
+              FOR UPDATE SKIP LOCKED)
+          UPDATE event.delivery_dead_letters d SET retry_claimed_by = instance, retry_claimed_at = pg_catalog.now()
+          FROM picked p
+          WHERE d.delivery_id = p.delivery_id
+          RETURNING d.delivery_id, d.subscription_id, d.event_id, d.attempts, d.payload::text$$;
+COMMENT ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) IS 'For the sidecar: claims requested retries for instance (30 s lease), renews the lease of those it holds, drops requests whose subscription was deleted';
+REVOKE ALL ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) FROM PUBLIC;
+
+CREATE FUNCTION event.finish_dead_letter_retries(results jsonb) RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH r AS (
+              SELECT x.delivery_id, x.delivered, x.attempts, x.last_status_code, x.last_error, x.dead_at
+              FROM pg_catalog.jsonb_to_recordset(results) AS x(delivery_id text, delivered boolean, attempts integer,
+                   last_status_code integer, last_error text, dead_at timestamptz)),
+          gone AS (
+              DELETE FROM event.delivery_dead_letters d USING r
+              WHERE d.delivery_id = r.delivery_id AND r.delivered
+              RETURNING 1),
+          again AS (
+              UPDATE event.delivery_dead_letters d
+              SET attempts = d.attempts + r.attempts, last_status_code = r.last_status_code, last_error = r.last_error,
+                  dead_at = r.dead_at, retries = d.retries + 1,
+                  retry_requested_at = NULL, retry_claimed_by = NULL, retry_claimed_at = NULL
+              FROM r
+              WHERE d.delivery_id = r.delivery_id AND NOT r.delivered
+              RETURNING 1)
+          SELECT (SELECT pg_catalog.count(*) FROM gone)::integer + (SELECT pg_catalog.count(*) FROM again)::integer$$;
+COMMENT ON FUNCTION event.finish_dead_letter_retries(jsonb) IS 'For the sidecar: outcomes of retries (delivered: the dead letter is removed; else it is dead again with the attempts added); returns the rows changed';
+REVOKE ALL ON FUNCTION event.finish_dead_letter_retries(jsonb) FROM PUBLIC;

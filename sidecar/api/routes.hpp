@@ -22,6 +22,8 @@ void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
 // processors.cpp: processors (GET/POST .../processors, PUT .../{processor_id}/toggle, DELETE), replay
 // (POST /api/v1/events/replay, GET .../replay/{replay_id}), processing results and processing dead letters.
 void AddProcessorRoutes(http::Router *router, const Context &ctx);
+// dead_letters.cpp: /api/v1/events/dead-letters (list, inspect, retry, purge; admin).
+void AddDeadLetterRoutes(http::Router *router, const Context &ctx);
 
 // bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
 void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
@@ -34,6 +36,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddProjectionRoutes(router, ctx);
 	AddSubscriptionRoutes(router, ctx);
 	AddProcessorRoutes(router, ctx);
+	AddDeadLetterRoutes(router, ctx);
 }
 
 } // namespace event::sidecar::api
