@@ -606,6 +606,7 @@ CREATE TRIGGER events_insert_via_functions BEFORE INSERT ON event.events
 -- Test-only functions (_guard_test, _guard_leak_test) live in the event_test extension
 -- (extension/test/), which only the test harness creates.
 
+
 ------------------------------------------------------------------------------
 -- Processors, processing lifecycle, processing dead letters and replay (0.2.0, issue 15;
 -- docs/sql-api.md "Processors", docs/architecture.md "Event processing"). event.process_batch
@@ -834,30 +835,6 @@ REVOKE EXECUTE ON FUNCTION event._json_strings(jsonb, text[]) FROM PUBLIC;
 
 -- HTTP body (spec 3.3.1 processor configuration) -> create_processor.
 CREATE FUNCTION event.create_processor_json(request jsonb) RETURNS jsonb
--- Write keys of the Segment/RudderStack tracking API (0.2.0, docs/collection.md): the SDKs send
--- one as the Basic-auth user name. Stored like API keys: a 12-character prefix and the SHA-256
--- of the secret; the sidecar caches the hashes (event.write_key_hashes).
-------------------------------------------------------------------------------
-
-CREATE TABLE event.write_keys (
-    id          uuid        PRIMARY KEY,
-    name        text        NOT NULL CHECK (name <> '' AND length(name) <= 200),
-    prefix      text        NOT NULL UNIQUE,
-    secret_hash bytea       NOT NULL CHECK (length(secret_hash) = 32),
-    created_at  timestamptz NOT NULL,
-    revoked_at  timestamptz
-);
-COMMENT ON TABLE event.write_keys IS 'Write keys of the tracking API (/v1/*, /collect): lookup prefix and SHA-256 of the secret (never the secret)';
-SELECT pg_catalog.pg_extension_config_dump('event.write_keys', '');
-REVOKE ALL ON TABLE event.write_keys FROM PUBLIC;
-
-CREATE FUNCTION event.create_write_key(name text) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'event_create_write_key' LANGUAGE C VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog;
-COMMENT ON FUNCTION event.create_write_key(text) IS 'Create a write key of the tracking API; returns {"id", "name", "prefix", "secret", "created_at"}: the secret is shown only here';
-REVOKE ALL ON FUNCTION event.create_write_key(text) FROM PUBLIC;
-
-CREATE FUNCTION event.revoke_write_key(key text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$
@@ -1550,6 +1527,9 @@ REVOKE EXECUTE ON FUNCTION
     event.get_replay(uuid),
     event.process_replays(integer)
 FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
 -- Projections and snapshots (0.2.0, issue 16; docs/sql-api.md "Projections", docs/architecture.md
 -- "Inline projections"). event.projection_definitions holds the definitions (a reducer per
 -- entity_type and name), event.event_projections the materialized state of every entity, kept by
@@ -1664,6 +1644,37 @@ CREATE FUNCTION event.projection_at(entity_type text, entity_id text, version bi
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) IS 'Projection state of an entity as of a stream version and/or a time (events stored at or before it, in stream order), folded from the nearest snapshot before it';
 REVOKE ALL ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Write keys of the Segment/RudderStack tracking API (0.2.0, docs/collection.md): the SDKs send
+-- one as the Basic-auth user name. Stored like API keys: a 12-character prefix and the SHA-256
+-- of the secret; the sidecar caches the hashes (event.write_key_hashes).
+------------------------------------------------------------------------------
+
+CREATE TABLE event.write_keys (
+    id          uuid        PRIMARY KEY,
+    name        text        NOT NULL CHECK (name <> '' AND length(name) <= 200),
+    prefix      text        NOT NULL UNIQUE,
+    secret_hash bytea       NOT NULL CHECK (length(secret_hash) = 32),
+    created_at  timestamptz NOT NULL,
+    revoked_at  timestamptz
+);
+COMMENT ON TABLE event.write_keys IS 'Write keys of the tracking API (/v1/*, /collect): lookup prefix and SHA-256 of the secret (never the secret)';
+SELECT pg_catalog.pg_extension_config_dump('event.write_keys', '');
+REVOKE ALL ON TABLE event.write_keys FROM PUBLIC;
+
+CREATE FUNCTION event.create_write_key(name text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_write_key' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_write_key(text) IS 'Create a write key of the tracking API; returns {"id", "name", "prefix", "secret", "created_at"}: the secret is shown only here';
+REVOKE ALL ON FUNCTION event.create_write_key(text) FROM PUBLIC;
+
+CREATE FUNCTION event.revoke_write_key(key text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
     result jsonb;
 BEGIN
     IF key IS NULL THEN
@@ -1705,6 +1716,9 @@ CREATE FUNCTION event.write_key_hashes()
     AS $$SELECT k.id, k.prefix, k.secret_hash, k.revoked_at IS NOT NULL FROM event.write_keys k$$;
 COMMENT ON FUNCTION event.write_key_hashes() IS 'For the sidecar''s key cache: id, prefix, SHA-256 of the secret, revoked';
 REVOKE ALL ON FUNCTION event.write_key_hashes() FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
 -- Delivery dead letters: list, inspect, retry, purge (0.2.0, issue 15; docs/sql-api.md
 -- "Delivery dead letters", docs/architecture.md "Retrying a dead letter"). A retry is requested
 -- here (retry_requested_at, NOTIFY event_dead_letters) and carried out by the sidecar: it claims
