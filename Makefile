@@ -45,7 +45,7 @@ export PG_CONFIG
 DEB_PACKAGES = postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap pgtap \
 	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json python3 \
 	postgresql-contrib libpq-dev libnats-dev nats-server libboost1.81-dev zlib1g-dev libgtest-dev \
-	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config
+	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config libvalijson-dev json-schema-test-suite
 
 # Installs only what dpkg does not report as installed; no apt call otherwise.
 deps:
