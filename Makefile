@@ -136,8 +136,10 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/relay.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/big_txn.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/http.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/schema.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
+	@echo; cat build/bench/schema.md
 
 .PHONY: deps unit test run stop bench install-for-tests install-test-module \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

@@ -6,6 +6,7 @@
 
 #include <regex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 // valijson matches "pattern", "patternProperties" and the date/time formats with std::regex, whose
@@ -14,28 +15,48 @@
 // constant stack for any input. valijson builds its regexes itself, so inside this file only its
 // "std::regex" is a basic_regex that always sets that flag (<regex> is included above, so the
 // macro touches valijson's code only). Back-references are not supported in that mode; a schema
-// using them is refused when it is registered (ValidatePatterns).
+// using them is refused when it is registered (ValidatePatterns). valijson also compiles the
+// format regexes on every check (milliseconds each): the constructor copies a compiled regex
+// from a per-process cache (a copy shares the compiled automaton).
 namespace std {
 struct event_polynomial_regex : basic_regex<char> {
 	static constexpr regex_constants::syntax_option_type kFlags =
 		regex_constants::ECMAScript | regex_constants::__polynomial;
 	event_polynomial_regex() = default;
-	explicit event_polynomial_regex(const std::string &pattern) : basic_regex<char>(pattern, kFlags) {}
-	explicit event_polynomial_regex(const char *pattern) : basic_regex<char>(pattern, kFlags) {}
+	explicit event_polynomial_regex(const std::string &pattern) : basic_regex<char>(Compiled(pattern)) {}
+	explicit event_polynomial_regex(const char *pattern) : basic_regex<char>(Compiled(pattern)) {}
+
+	// The compiled regex of pattern, compiled once; the cache holds the patterns of registered
+	// schemas and valijson's few fixed ones (emptied if it ever grows past 10000).
+	static const basic_regex<char> &Compiled(const std::string &pattern) {
+		static unordered_map<string, basic_regex<char>> cache;
+		auto it = cache.find(pattern);
+		if (it != cache.end())
+			return it->second;
+		basic_regex<char> compiled(pattern, kFlags);
+		if (cache.size() >= 10000)
+			cache.clear();
+		return cache.emplace(pattern, std::move(compiled)).first->second;
+	}
 };
 } // namespace std
-#define regex event_polynomial_regex
-// Without this valijson prints and abort()s on a bad schema: it must throw (caught in Compile).
+
+// valijson throws (instead of printing and calling abort()) when VALIJSON_USE_EXCEPTIONS is set
+// while its exceptions.hpp is read; it is unset again before the RapidJSON adapter, which would
+// otherwise define a RAPIDJSON_ASSERT that builds a std::string per call (core/rapidjson.hpp
+// defines one that throws).
 #define VALIJSON_USE_EXCEPTIONS 1
+#include <valijson/exceptions.hpp>
+#undef VALIJSON_USE_EXCEPTIONS
+#include "core/rapidjson.hpp"
+#define regex event_polynomial_regex
 #include <valijson/adapters/rapidjson_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 #undef regex
-#undef VALIJSON_USE_EXCEPTIONS
 
-#include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
 namespace event::core {

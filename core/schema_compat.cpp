@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 
 namespace event::core {
 namespace {
