@@ -1583,3 +1583,88 @@ CREATE FUNCTION event.finish_dead_letter_retries(results jsonb) RETURNS integer
           SELECT (SELECT pg_catalog.count(*) FROM gone)::integer + (SELECT pg_catalog.count(*) FROM again)::integer$$;
 COMMENT ON FUNCTION event.finish_dead_letter_retries(jsonb) IS 'For the sidecar: outcomes of retries (delivered: the dead letter is removed; else it is dead again with the attempts added); returns the rows changed';
 REVOKE ALL ON FUNCTION event.finish_dead_letter_retries(jsonb) FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Schema registry and stream hierarchy (0.2.0, issue 16; docs/sql-api.md "Schema registry" and
+-- "Stream hierarchy"). A JSON Schema (draft 7) per event_type, in versions; the newest active
+-- version validates every append of that type (extension/pg/schemas.cpp) and the stored event
+-- carries it as metadata.schema_version.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_schemas (
+    event_type    text        NOT NULL,
+    version       integer     NOT NULL CHECK (version > 0),
+    schema        jsonb       NOT NULL,
+    active        boolean     NOT NULL DEFAULT true,
+    compatibility text        NOT NULL DEFAULT 'none' CHECK (compatibility IN ('none', 'backward')),
+    description   text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT event_schemas_pkey PRIMARY KEY (event_type, version)
+);
+COMMENT ON TABLE event.event_schemas IS 'JSON Schemas (draft 7) per event_type and version; the newest active version validates appends; write with event.register_schema';
+SELECT pg_catalog.pg_extension_config_dump('event.event_schemas', '');
+REVOKE ALL ON TABLE event.event_schemas FROM PUBLIC;
+
+-- Every backend drops its compiled schemas when the table changes (the same trigger as sources).
+CREATE TRIGGER event_schemas_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event.event_schemas
+    FOR EACH STATEMENT EXECUTE FUNCTION event.invalidate_value_cache();
+
+CREATE FUNCTION event.register_schema(event_type text, schema jsonb, compatibility text DEFAULT 'none',
+                                      description text DEFAULT NULL) RETURNS integer
+    AS 'MODULE_PATHNAME', 'event_register_schema' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.register_schema(text, jsonb, text, text) IS 'Register a new version of the JSON Schema of an event_type (draft 7) and return its version; compatibility => ''backward'' refuses (EV020) a schema that could reject data the current version accepts';
+REVOKE ALL ON FUNCTION event.register_schema(text, jsonb, text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.deactivate_schema(event_type text, version integer DEFAULT NULL) RETURNS integer
+    AS 'MODULE_PATHNAME', 'event_deactivate_schema' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.deactivate_schema(text, integer) IS 'Stop validating with one version (NULL: every version) of an event_type''s schema; returns how many versions were deactivated; unknown: P0002';
+REVOKE ALL ON FUNCTION event.deactivate_schema(text, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.get_schema(event_type text, version integer DEFAULT NULL) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT pg_catalog.jsonb_build_object('event_type', s.event_type, 'version', s.version, 'schema', s.schema,
+                                              'active', s.active, 'compatibility', s.compatibility,
+                                              'description', s.description, 'created_at', s.created_at)
+          FROM event.event_schemas s
+          WHERE s.event_type OPERATOR(pg_catalog.=) $1
+            AND (($2 IS NULL AND s.active) OR s.version OPERATOR(pg_catalog.=) $2)
+          ORDER BY s.version DESC LIMIT 1$$;
+COMMENT ON FUNCTION event.get_schema(text, integer) IS 'One schema version of an event_type as jsonb (NULL version: the active one that validates appends), or NULL';
+REVOKE ALL ON FUNCTION event.get_schema(text, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.list_schemas(event_type text DEFAULT NULL)
+    RETURNS TABLE (event_type text, version integer, active boolean, validating boolean, compatibility text,
+                   description text, created_at timestamptz, schema jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.event_type, s.version, s.active,
+                s.active AND s.version OPERATOR(pg_catalog.=) (
+                    SELECT pg_catalog.max(a.version) FROM event.event_schemas a
+                    WHERE a.event_type OPERATOR(pg_catalog.=) s.event_type AND a.active),
+                s.compatibility, s.description, s.created_at, s.schema
+          FROM event.event_schemas s
+          WHERE $1 IS NULL OR s.event_type OPERATOR(pg_catalog.=) $1
+          ORDER BY s.event_type, s.version$$;
+COMMENT ON FUNCTION event.list_schemas(text) IS 'Every schema version (of one event_type, or all), by event_type and version; validating marks the version appends are checked against';
+REVOKE ALL ON FUNCTION event.list_schemas(text) FROM PUBLIC;
+
+-- Streams of one entity_type (a Streamkit "space"), paged by entity_id (keyset on
+-- event_streams_entity_type_idx). last_event_at is event_streams.updated_at: the append that
+-- stored the stream's last event sets it to that event's created_at.
+CREATE FUNCTION event.list_streams(entity_type text, after_entity_id text DEFAULT NULL, max_count integer DEFAULT 100)
+    RETURNS TABLE (stream_id text, entity_id text, version bigint, created_at timestamptz, last_event_at timestamptz,
+                   last_event_id uuid, last_position bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.stream_id::text, s.entity_id, s.version, s.created_at, s.updated_at, s.last_event_id, s.last_position
+          FROM event.event_streams s
+          WHERE s.entity_type OPERATOR(pg_catalog.=) $1
+            AND ($2 IS NULL OR s.entity_id OPERATOR(pg_catalog.>) $2)
+          ORDER BY s.entity_id
+          LIMIT $3$$;
+COMMENT ON FUNCTION event.list_streams(text, text, integer) IS 'Streams of one entity_type ordered by entity_id, after a cursor (the last entity_id of the previous page): version, created_at, last_event_at, last_event_id, last_position';
+REVOKE ALL ON FUNCTION event.list_streams(text, text, integer) FROM PUBLIC;

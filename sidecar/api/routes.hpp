@@ -11,7 +11,8 @@ namespace event::sidecar::api {
 void AddEventRoutes(http::Router *router, const Context &ctx);
 // statistics.cpp: GET /api/v1/events/statistics.
 void AddStatisticsRoutes(http::Router *router, const Context &ctx);
-// streams.cpp: GET /api/v1/events/stream/{stream_id}.
+// streams.cpp: GET /api/v1/events/stream/{stream_id}, GET /api/v1/events/streams?entity_type= and
+// GET /api/v1/events/category/{entity_type} (stream hierarchy).
 void AddStreamRoutes(http::Router *router, const Context &ctx);
 // projections.cpp: GET /api/v1/events/projections/{entity_type}/{entity_id}.
 void AddProjectionRoutes(http::Router *router, const Context &ctx);
