@@ -12,6 +12,7 @@ api_start a
 T=p$RUN_ID
 P=/api/v1/events/projections
 READ=$(new_key "$T-read" '{read}')
+wait_key "$READ" || bail "the new read key never reached the sidecar's key cache"
 sql -c "SELECT event.create_projection('$T'), event.create_projection('$T', 'count', 'n')" >/dev/null
 
 # ---- HTTP

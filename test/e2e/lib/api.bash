@@ -25,6 +25,19 @@ new_key() {
 	sql -c "SELECT event.create_api_key('$1', '$scopes', $rate)->>'secret'"
 }
 
+# wait_key KEY: until the sidecar's key cache (refreshed every --auth-refresh) knows KEY, at most
+# 15 s (a freshly created key answers 401 until the next refresh).
+wait_key() {
+	local i code
+	for i in $(seq 150); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $1" \
+			"http://127.0.0.1:$API_PORT/api/v1/events/statistics")
+		[ "$code" != 401 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 req() {
 	local method=$1 path=$2; shift 2
 	STATUS=$(curl -s -o "$T_TMP/body" -D "$T_TMP/headers" -w '%{http_code}' --max-time 30 -X "$method" "$@" \
