@@ -16,8 +16,8 @@ WK=$(new_write_key "e2e-$P")
 wait_until 20 eval 'req POST /v1/identify -H "Authorization: $(basic "$WK")" --data-binary "{\"userId\":\"$P\"}"; [ "$STATUS" = 200 ]'
 ok $? "write key loaded"
 
-python3 "$REPO_ROOT/test/e2e/lib/tracking_burst.py" "$port" "$WK" "$P" "$B" >"$T_TMP/acked" 2>"$T_TMP/burst.err" &
-burst=$!
+python3 "$REPO_ROOT/test/e2e/lib/tracking_burst.py" "$port" "$WK" "$P" "$B" 0.1 >"$T_TMP/acked" 2>"$T_TMP/burst.err" &
+burst=$! # 0.1 s between a thread's batches: at least 1 s in all, while the kill follows the 5th ack
 wait_until 30 eval '[ "$(wc -l <"$T_TMP/acked")" -ge 5 ]'
 kill_sidecar a KILL
 acked_before=$(wc -l <"$T_TMP/acked")

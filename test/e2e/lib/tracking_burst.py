@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""tracking_burst.py PORT WRITE_KEY PREFIX BATCHES — sends BATCHES /v1/batch requests of 100 track
+"""tracking_burst.py PORT WRITE_KEY PREFIX BATCHES [PAUSE] — sends BATCHES /v1/batch requests of 100 track
 messages (messageIds PREFIX-<batch>-<k>, fixed past timestamps) from 4 threads, and retries each
 batch like the SDKs do (connection refused or reset, 5xx: again after 200 ms, for up to 90 s)
-until it is answered 200. Prints each batch number once it got its 200; exits 1 if one never did.
+until it is answered 200; each thread waits PAUSE seconds (default 0) before its next batch, so the
+burst lasts long enough to be interrupted on a fast machine. Prints each batch number once it got its 200; exits 1 if one never did.
 For test/e2e/collect_kill9.t: the sidecar is killed -9 and restarted on the same port meanwhile."""
 import base64, http.client, json, sys, threading, time
 
 PORT, KEY, P, BATCHES = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+PAUSE = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 AUTH = "Basic " + base64.b64encode((KEY + ":").encode()).decode()
 lock = threading.Lock()
 next_batch = [0]
@@ -39,6 +41,7 @@ def worker():
                 if r.status == 200:
                     with lock:
                         print(b, flush=True)
+                    time.sleep(PAUSE)
                     break
                 if r.status < 500:
                     with lock:
