@@ -45,7 +45,7 @@ export PG_CONFIG
 DEB_PACKAGES = postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap pgtap \
 	libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron postgresql-15-wal2json python3 \
 	postgresql-contrib libpq-dev libnats-dev nats-server libboost1.81-dev zlib1g-dev libgtest-dev \
-	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config nodejs
+	rapidjson-dev wrk libcurl4-openssl-dev libssl-dev g++ make pkg-config nodejs libvalijson-dev json-schema-test-suite
 
 # Installs only what dpkg does not report as installed; no apt call otherwise. npm (for `npm ci`
 # in test/e2e/sdk) only when missing: NodeSource's nodejs brings its own, Debian's has none.
@@ -143,10 +143,13 @@ bench: deps all install-for-tests
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/tracking.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/processing.sh
 	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/projections.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/delivery.sh
+	REPO_ROOT=$(CURDIR) HARNESS=$(HARNESS) bash test/bench/schema.sh
 	@echo; cat build/bench/results.md; echo; cat build/bench/relay-results.md; echo; cat build/bench/big_txn.md
 	@echo; cat build/bench/http-results.md
 	@echo; cat build/bench/collect-results.md; echo; cat build/bench/tracking-results.md
 	@echo; cat build/bench/processing-results.md; echo; cat build/bench/projections.md
+	@echo; cat build/bench/delivery-results.md; echo; cat build/bench/schema.md
 
 .PHONY: deps unit test run stop bench install-for-tests install-test-module \
 	build-decoder install-decoder clean-decoder build-sidecar clean-sidecar

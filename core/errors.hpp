@@ -19,6 +19,7 @@ inline constexpr char kSchemaValidation[] = "EV002";     // event data fails its
 inline constexpr char kEventImmutable[] = "EV003";       // UPDATE/DELETE/TRUNCATE of stored events
 inline constexpr char kDirectWrite[] = "EV004";          // plain INSERT/COPY into event.events
 inline constexpr char kNotOnStandby[] = "EV005";         // catch-up read on a server in recovery
+inline constexpr char kSchemaIncompatible[] = "EV020";   // register_schema: not backward compatible
 
 // Standard PostgreSQL codes we use (src/backend/utils/errcodes.txt).
 inline constexpr char kNullValueNotAllowed[] = "22004";         // null_value_not_allowed

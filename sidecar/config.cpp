@@ -365,6 +365,9 @@ const std::vector<Option> &Options() {
 		 "secret of POST /webhooks/rudderstack: requests must carry X-Signature: sha256=<hex HMAC-SHA256 of the body> "
 		 "(empty: no signature required)",
 		 [](Config *c, const std::string &v) { c->rudderstack_secret = v; return std::string(); }, true},
+		{"delivery-poll-interval", "EVENT_DELIVERY_POLL_INTERVAL", "2s",
+		 "webhook delivery: fallback poll of subscriptions and dead-letter retries (NOTIFY acts at once)",
+		 [](Config *c, const std::string &v) { return Duration(v, 100, &c->delivery_poll_interval_ms); }, false},
 		{"bench-baseline", "EVENT_BENCH_BASELINE", "off",
 		 "on: serve POST /bench/insert, the baseline of test/bench/http.sh (benchmark databases only)",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->bench_baseline); },

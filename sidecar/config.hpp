@@ -56,6 +56,7 @@ struct Config {
 	bool ingester = true;   // --ingester: frontend events from JetStream into PostgreSQL
 	int ingest_batch = 500; // --ingest-batch
 	std::string rudderstack_secret; // --rudderstack-secret: X-Signature of POST /webhooks/rudderstack ("" = none)
+	int64_t delivery_poll_interval_ms = 2000; // --delivery-poll-interval: fallback to LISTEN/NOTIFY
 	bool bench_baseline = false; // --bench-baseline: POST /bench/insert for test/bench/http.sh
 	bool processing = true;         // --processing: run event.process_batch in a loop (docs/architecture.md)
 	int processing_batch = 1000;    // --processing-batch: events per process_batch transaction

@@ -606,6 +606,7 @@ CREATE TRIGGER events_insert_via_functions BEFORE INSERT ON event.events
 -- Test-only functions (_guard_test, _guard_leak_test) live in the event_test extension
 -- (extension/test/), which only the test harness creates.
 
+
 ------------------------------------------------------------------------------
 -- Processors, processing lifecycle, processing dead letters and replay (0.2.0, issue 15;
 -- docs/sql-api.md "Processors", docs/architecture.md "Event processing"). event.process_batch
@@ -834,30 +835,6 @@ REVOKE EXECUTE ON FUNCTION event._json_strings(jsonb, text[]) FROM PUBLIC;
 
 -- HTTP body (spec 3.3.1 processor configuration) -> create_processor.
 CREATE FUNCTION event.create_processor_json(request jsonb) RETURNS jsonb
--- Write keys of the Segment/RudderStack tracking API (0.2.0, docs/collection.md): the SDKs send
--- one as the Basic-auth user name. Stored like API keys: a 12-character prefix and the SHA-256
--- of the secret; the sidecar caches the hashes (event.write_key_hashes).
-------------------------------------------------------------------------------
-
-CREATE TABLE event.write_keys (
-    id          uuid        PRIMARY KEY,
-    name        text        NOT NULL CHECK (name <> '' AND length(name) <= 200),
-    prefix      text        NOT NULL UNIQUE,
-    secret_hash bytea       NOT NULL CHECK (length(secret_hash) = 32),
-    created_at  timestamptz NOT NULL,
-    revoked_at  timestamptz
-);
-COMMENT ON TABLE event.write_keys IS 'Write keys of the tracking API (/v1/*, /collect): lookup prefix and SHA-256 of the secret (never the secret)';
-SELECT pg_catalog.pg_extension_config_dump('event.write_keys', '');
-REVOKE ALL ON TABLE event.write_keys FROM PUBLIC;
-
-CREATE FUNCTION event.create_write_key(name text) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'event_create_write_key' LANGUAGE C VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog;
-COMMENT ON FUNCTION event.create_write_key(text) IS 'Create a write key of the tracking API; returns {"id", "name", "prefix", "secret", "created_at"}: the secret is shown only here';
-REVOKE ALL ON FUNCTION event.create_write_key(text) FROM PUBLIC;
-
-CREATE FUNCTION event.revoke_write_key(key text) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$
@@ -1550,6 +1527,9 @@ REVOKE EXECUTE ON FUNCTION
     event.get_replay(uuid),
     event.process_replays(integer)
 FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
 -- Projections and snapshots (0.2.0, issue 16; docs/sql-api.md "Projections", docs/architecture.md
 -- "Inline projections"). event.projection_definitions holds the definitions (a reducer per
 -- entity_type and name), event.event_projections the materialized state of every entity, kept by
@@ -1664,6 +1644,37 @@ CREATE FUNCTION event.projection_at(entity_type text, entity_id text, version bi
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) IS 'Projection state of an entity as of a stream version and/or a time (events stored at or before it, in stream order), folded from the nearest snapshot before it';
 REVOKE ALL ON FUNCTION event.projection_at(text, text, bigint, timestamptz, text) FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Write keys of the Segment/RudderStack tracking API (0.2.0, docs/collection.md): the SDKs send
+-- one as the Basic-auth user name. Stored like API keys: a 12-character prefix and the SHA-256
+-- of the secret; the sidecar caches the hashes (event.write_key_hashes).
+------------------------------------------------------------------------------
+
+CREATE TABLE event.write_keys (
+    id          uuid        PRIMARY KEY,
+    name        text        NOT NULL CHECK (name <> '' AND length(name) <= 200),
+    prefix      text        NOT NULL UNIQUE,
+    secret_hash bytea       NOT NULL CHECK (length(secret_hash) = 32),
+    created_at  timestamptz NOT NULL,
+    revoked_at  timestamptz
+);
+COMMENT ON TABLE event.write_keys IS 'Write keys of the tracking API (/v1/*, /collect): lookup prefix and SHA-256 of the secret (never the secret)';
+SELECT pg_catalog.pg_extension_config_dump('event.write_keys', '');
+REVOKE ALL ON TABLE event.write_keys FROM PUBLIC;
+
+CREATE FUNCTION event.create_write_key(name text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_create_write_key' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.create_write_key(text) IS 'Create a write key of the tracking API; returns {"id", "name", "prefix", "secret", "created_at"}: the secret is shown only here';
+REVOKE ALL ON FUNCTION event.create_write_key(text) FROM PUBLIC;
+
+CREATE FUNCTION event.revoke_write_key(key text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
     result jsonb;
 BEGIN
     IF key IS NULL THEN
@@ -1705,3 +1716,218 @@ CREATE FUNCTION event.write_key_hashes()
     AS $$SELECT k.id, k.prefix, k.secret_hash, k.revoked_at IS NOT NULL FROM event.write_keys k$$;
 COMMENT ON FUNCTION event.write_key_hashes() IS 'For the sidecar''s key cache: id, prefix, SHA-256 of the secret, revoked';
 REVOKE ALL ON FUNCTION event.write_key_hashes() FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Delivery dead letters: list, inspect, retry, purge (0.2.0, issue 15; docs/sql-api.md
+-- "Delivery dead letters", docs/architecture.md "Retrying a dead letter"). A retry is requested
+-- here (retry_requested_at, NOTIFY event_dead_letters) and carried out by the sidecar: it claims
+-- requested retries under a 30 s lease it renews while it holds them (retry_claimed_by/_at),
+-- delivers each through the subscription's worker with the subscription's signing, and reports
+-- the outcome: delivered removes the row, failed again leaves it dead with the attempts added.
+------------------------------------------------------------------------------
+
+ALTER TABLE event.delivery_dead_letters
+    ADD COLUMN retries            integer NOT NULL DEFAULT 0 CHECK (retries >= 0),
+    ADD COLUMN retry_requested_at timestamptz,
+    ADD COLUMN retry_claimed_by   text,
+    ADD COLUMN retry_claimed_at   timestamptz;
+COMMENT ON COLUMN event.delivery_dead_letters.retries IS 'Retries carried out that failed again (the attempts column counts every attempt)';
+COMMENT ON COLUMN event.delivery_dead_letters.retry_requested_at IS 'Set by retry_dead_letter(s): the sidecar delivers it again; NULL when dead';
+CREATE INDEX delivery_dead_letters_dead_at_idx ON event.delivery_dead_letters (dead_at, delivery_id);
+CREATE INDEX delivery_dead_letters_event_idx ON event.delivery_dead_letters (event_id);
+CREATE INDEX delivery_dead_letters_retry_idx ON event.delivery_dead_letters (retry_requested_at)
+    WHERE retry_requested_at IS NOT NULL;
+
+CREATE FUNCTION event.list_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL,
+    "limit"         integer     DEFAULT 100,
+    "offset"        integer     DEFAULT 0
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_list_dead_letters' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.list_dead_letters(uuid, uuid, timestamptz, timestamptz, integer, integer) IS 'Delivery dead letters matching the filters (NULL = any; dead_at in [start_time, end_time]), oldest first, paged: {dead_letters, total, limit, offset, has_more}';
+REVOKE ALL ON FUNCTION event.list_dead_letters(uuid, uuid, timestamptz, timestamptz, integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.get_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_get_dead_letter' LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.get_dead_letter(text) IS 'One delivery dead letter with its payload and every attempt (event.delivery_attempts); unknown id: P0002';
+REVOKE ALL ON FUNCTION event.get_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.retry_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_retry_dead_letter' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.retry_dead_letter(text) IS 'Ask the sidecar to deliver a dead letter again (it stays listed, state retrying, until delivered or dead again); unknown id: P0002; subscription deleted: 55000';
+REVOKE ALL ON FUNCTION event.retry_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.retry_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_retry_dead_letters' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.retry_dead_letters(uuid, uuid, timestamptz, timestamptz) IS 'Retry every dead letter matching the filters (at least one): {retried, skipped} (skipped: the subscription was deleted)';
+REVOKE ALL ON FUNCTION event.retry_dead_letters(uuid, uuid, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION event.purge_dead_letter(delivery_id text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_purge_dead_letter' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.purge_dead_letter(text) IS 'Remove one dead letter (its attempts stay in event.delivery_attempts); returns it; unknown id: P0002';
+REVOKE ALL ON FUNCTION event.purge_dead_letter(text) FROM PUBLIC;
+
+CREATE FUNCTION event.purge_dead_letters(
+    subscription_id uuid        DEFAULT NULL,
+    event_id        uuid        DEFAULT NULL,
+    start_time      timestamptz DEFAULT NULL,
+    end_time        timestamptz DEFAULT NULL
+) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'event_purge_dead_letters' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.purge_dead_letters(uuid, uuid, timestamptz, timestamptz) IS 'Remove every dead letter matching the filters (at least one): {purged}';
+REVOKE ALL ON FUNCTION event.purge_dead_letters(uuid, uuid, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION event.claim_dead_letter_retries(instance text, holding text[], max_rows integer DEFAULT 100)
+    RETURNS TABLE (delivery_id text, subscription_id uuid, event_id uuid, attempts integer, payload text)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH orphaned AS (
+              UPDATE event.delivery_dead_letters d
+              SET retry_requested_at = NULL, retry_claimed_by = NULL, retry_claimed_at = NULL,
+                  last_error = 'retry dropped: the subscription was deleted'
+              WHERE d.retry_requested_at IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              RETURNING 1),
+          renewed AS (
+              UPDATE event.delivery_dead_letters d SET retry_claimed_at = pg_catalog.now()
+              WHERE d.retry_requested_at IS NOT NULL AND d.retry_claimed_by = instance AND d.delivery_id = ANY (holding)
+                AND EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              RETURNING 1),
+          picked AS (
+              SELECT d.delivery_id FROM event.delivery_dead_letters d
+              WHERE d.retry_requested_at IS NOT NULL AND d.delivery_id <> ALL (holding)
+                AND (d.retry_claimed_by IS NULL OR d.retry_claimed_by = instance
+                     OR d.retry_claimed_at < pg_catalog.now() - interval '30 seconds')
+                AND EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              ORDER BY d.retry_requested_at, d.delivery_id
+              LIMIT max_rows
+              FOR UPDATE SKIP LOCKED)
+          UPDATE event.delivery_dead_letters d SET retry_claimed_by = instance, retry_claimed_at = pg_catalog.now()
+          FROM picked p
+          WHERE d.delivery_id = p.delivery_id
+          RETURNING d.delivery_id, d.subscription_id, d.event_id, d.attempts, d.payload::text$$;
+COMMENT ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) IS 'For the sidecar: claims requested retries for instance (30 s lease), renews the lease of those it holds, drops requests whose subscription was deleted';
+REVOKE ALL ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) FROM PUBLIC;
+
+CREATE FUNCTION event.finish_dead_letter_retries(results jsonb) RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH r AS (
+              SELECT x.delivery_id, x.delivered, x.attempts, x.last_status_code, x.last_error, x.dead_at
+              FROM pg_catalog.jsonb_to_recordset(results) AS x(delivery_id text, delivered boolean, attempts integer,
+                   last_status_code integer, last_error text, dead_at timestamptz)),
+          gone AS (
+              DELETE FROM event.delivery_dead_letters d USING r
+              WHERE d.delivery_id = r.delivery_id AND r.delivered
+              RETURNING 1),
+          again AS (
+              UPDATE event.delivery_dead_letters d
+              SET attempts = d.attempts + r.attempts, last_status_code = r.last_status_code, last_error = r.last_error,
+                  dead_at = r.dead_at, retries = d.retries + 1,
+                  retry_requested_at = NULL, retry_claimed_by = NULL, retry_claimed_at = NULL
+              FROM r
+              WHERE d.delivery_id = r.delivery_id AND NOT r.delivered
+              RETURNING 1)
+          SELECT (SELECT pg_catalog.count(*) FROM gone)::integer + (SELECT pg_catalog.count(*) FROM again)::integer$$;
+COMMENT ON FUNCTION event.finish_dead_letter_retries(jsonb) IS 'For the sidecar: outcomes of retries (delivered: the dead letter is removed; else it is dead again with the attempts added); returns the rows changed';
+REVOKE ALL ON FUNCTION event.finish_dead_letter_retries(jsonb) FROM PUBLIC;
+
+
+------------------------------------------------------------------------------
+-- Schema registry and stream hierarchy (0.2.0, issue 16; docs/sql-api.md "Schema registry" and
+-- "Stream hierarchy"). A JSON Schema (draft 7) per event_type, in versions; the newest active
+-- version validates every append of that type (extension/pg/schemas.cpp) and the stored event
+-- carries it as metadata.schema_version.
+------------------------------------------------------------------------------
+
+CREATE TABLE event.event_schemas (
+    event_type    text        NOT NULL,
+    version       integer     NOT NULL CHECK (version > 0),
+    schema        jsonb       NOT NULL,
+    active        boolean     NOT NULL DEFAULT true,
+    compatibility text        NOT NULL DEFAULT 'none' CHECK (compatibility IN ('none', 'backward')),
+    description   text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT event_schemas_pkey PRIMARY KEY (event_type, version)
+);
+COMMENT ON TABLE event.event_schemas IS 'JSON Schemas (draft 7) per event_type and version; the newest active version validates appends; write with event.register_schema';
+SELECT pg_catalog.pg_extension_config_dump('event.event_schemas', '');
+REVOKE ALL ON TABLE event.event_schemas FROM PUBLIC;
+
+-- Every backend drops its compiled schemas when the table changes (the same trigger as sources).
+CREATE TRIGGER event_schemas_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON event.event_schemas
+    FOR EACH STATEMENT EXECUTE FUNCTION event.invalidate_value_cache();
+
+CREATE FUNCTION event.register_schema(event_type text, schema jsonb, compatibility text DEFAULT 'none',
+                                      description text DEFAULT NULL) RETURNS integer
+    AS 'MODULE_PATHNAME', 'event_register_schema' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.register_schema(text, jsonb, text, text) IS 'Register a new version of the JSON Schema of an event_type (draft 7) and return its version; compatibility => ''backward'' refuses (EV020) a schema that could reject data the current version accepts';
+REVOKE ALL ON FUNCTION event.register_schema(text, jsonb, text, text) FROM PUBLIC;
+
+CREATE FUNCTION event.deactivate_schema(event_type text, version integer DEFAULT NULL) RETURNS integer
+    AS 'MODULE_PATHNAME', 'event_deactivate_schema' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.deactivate_schema(text, integer) IS 'Stop validating with one version (NULL: every version) of an event_type''s schema; returns how many versions were deactivated; unknown: P0002';
+REVOKE ALL ON FUNCTION event.deactivate_schema(text, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.get_schema(event_type text, version integer DEFAULT NULL) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT pg_catalog.jsonb_build_object('event_type', s.event_type, 'version', s.version, 'schema', s.schema,
+                                              'active', s.active, 'compatibility', s.compatibility,
+                                              'description', s.description, 'created_at', s.created_at)
+          FROM event.event_schemas s
+          WHERE s.event_type OPERATOR(pg_catalog.=) $1
+            AND (($2 IS NULL AND s.active) OR s.version OPERATOR(pg_catalog.=) $2)
+          ORDER BY s.version DESC LIMIT 1$$;
+COMMENT ON FUNCTION event.get_schema(text, integer) IS 'One schema version of an event_type as jsonb (NULL version: the active one that validates appends), or NULL';
+REVOKE ALL ON FUNCTION event.get_schema(text, integer) FROM PUBLIC;
+
+CREATE FUNCTION event.list_schemas(event_type text DEFAULT NULL)
+    RETURNS TABLE (event_type text, version integer, active boolean, validating boolean, compatibility text,
+                   description text, created_at timestamptz, schema jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.event_type, s.version, s.active,
+                s.active AND s.version OPERATOR(pg_catalog.=) (
+                    SELECT pg_catalog.max(a.version) FROM event.event_schemas a
+                    WHERE a.event_type OPERATOR(pg_catalog.=) s.event_type AND a.active),
+                s.compatibility, s.description, s.created_at, s.schema
+          FROM event.event_schemas s
+          WHERE $1 IS NULL OR s.event_type OPERATOR(pg_catalog.=) $1
+          ORDER BY s.event_type, s.version$$;
+COMMENT ON FUNCTION event.list_schemas(text) IS 'Every schema version (of one event_type, or all), by event_type and version; validating marks the version appends are checked against';
+REVOKE ALL ON FUNCTION event.list_schemas(text) FROM PUBLIC;
+
+-- Streams of one entity_type (a Streamkit "space"), paged by entity_id (keyset on
+-- event_streams_entity_type_idx). last_event_at is event_streams.updated_at: the append that
+-- stored the stream's last event sets it to that event's created_at.
+CREATE FUNCTION event.list_streams(entity_type text, after_entity_id text DEFAULT NULL, max_count integer DEFAULT 100)
+    RETURNS TABLE (stream_id text, entity_id text, version bigint, created_at timestamptz, last_event_at timestamptz,
+                   last_event_id uuid, last_position bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT s.stream_id::text, s.entity_id, s.version, s.created_at, s.updated_at, s.last_event_id, s.last_position
+          FROM event.event_streams s
+          WHERE s.entity_type OPERATOR(pg_catalog.=) $1
+            AND ($2 IS NULL OR s.entity_id OPERATOR(pg_catalog.>) $2)
+          ORDER BY s.entity_id
+          LIMIT $3$$;
+COMMENT ON FUNCTION event.list_streams(text, text, integer) IS 'Streams of one entity_type ordered by entity_id, after a cursor (the last entity_id of the previous page): version, created_at, last_event_at, last_event_id, last_position';
+REVOKE ALL ON FUNCTION event.list_streams(text, text, integer) FROM PUBLIC;

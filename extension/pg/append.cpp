@@ -23,6 +23,7 @@ extern "C" {
 #include "pg/partitions.hpp"
 #include "pg/position.hpp"
 #include "pg/projections.hpp"
+#include "pg/schemas.hpp"
 #include "pg/spi_plans.hpp"
 #include "pg/sqlstate.hpp"
 #include "pg/uuid.hpp"
@@ -177,6 +178,7 @@ void Validate(EventInput *in) {
 	CheckObject("data", in->data);
 	CheckObject("metadata", in->metadata);
 	CheckObject("context", in->context);
+	ApplyEventSchema(in->event_type, in->data, &in->metadata); // schema registry (schemas.cpp)
 	int64 size = VARSIZE(in->data) + VARSIZE(in->metadata) + VARSIZE(in->context);
 	if (size > max_payload_size)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("event payload is too large"),

@@ -10,6 +10,7 @@ extern "C" {
 #include "guard.hpp"
 #include "pg/catalog.hpp"
 #include "pg/extension_state.hpp"
+#include "pg/schemas.hpp"
 #include "pg/spi_plans.hpp"
 
 namespace event::pg {
@@ -136,6 +137,7 @@ void ResetValueCache() {
 }
 
 void OnRelationInvalidated(Oid relid) {
+	OnSchemaRelationInvalidated(relid); // schemas.cpp
 	// InvalidOid means "everything"; otherwise only our two tables matter. EventRelation is not
 	// called here (no catalog access inside an invalidation callback).
 	if (relid == InvalidOid) {

@@ -11,7 +11,8 @@ namespace event::sidecar::api {
 void AddEventRoutes(http::Router *router, const Context &ctx);
 // statistics.cpp: GET /api/v1/events/statistics.
 void AddStatisticsRoutes(http::Router *router, const Context &ctx);
-// streams.cpp: GET /api/v1/events/stream/{stream_id}.
+// streams.cpp: GET /api/v1/events/stream/{stream_id}, GET /api/v1/events/streams?entity_type= and
+// GET /api/v1/events/category/{entity_type} (stream hierarchy).
 void AddStreamRoutes(http::Router *router, const Context &ctx);
 // projections.cpp: GET /api/v1/events/projections/{entity_type}/{entity_id}.
 void AddProjectionRoutes(http::Router *router, const Context &ctx);
@@ -22,6 +23,8 @@ void AddSubscriptionRoutes(http::Router *router, const Context &ctx);
 // processors.cpp: processors (GET/POST .../processors, PUT .../{processor_id}/toggle, DELETE), replay
 // (POST /api/v1/events/replay, GET .../replay/{replay_id}), processing results and processing dead letters.
 void AddProcessorRoutes(http::Router *router, const Context &ctx);
+// dead_letters.cpp: /api/v1/events/dead-letters (list, inspect, retry, purge; admin).
+void AddDeadLetterRoutes(http::Router *router, const Context &ctx);
 
 // bench_baseline.cpp: POST /bench/insert, the benchmark baseline (only with --bench-baseline on).
 void AddBenchBaselineRoute(http::Router *router, const Context &ctx);
@@ -34,6 +37,7 @@ inline void AddApiRoutes(http::Router *router, const Context &ctx) {
 	AddProjectionRoutes(router, ctx);
 	AddSubscriptionRoutes(router, ctx);
 	AddProcessorRoutes(router, ctx);
+	AddDeadLetterRoutes(router, ctx);
 }
 
 } // namespace event::sidecar::api

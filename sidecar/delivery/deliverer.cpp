@@ -2,43 +2,51 @@
 #include "delivery/deliverer.hpp"
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <nats/nats.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdlib>
 #include <ctime>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "core/json.hpp"
 #include "core/subject.hpp"
-#include "delivery/signing.hpp"
+#include "delivery/webhook_client.hpp"
 #include "log.hpp"
 #include "nats/connect_options.hpp"
 #include "relay/decoded_message.hpp"
+#include "relay/pg_handles.hpp"
 
 namespace event::sidecar::delivery {
 
 namespace {
 
-constexpr auto kReloadInterval = std::chrono::seconds(2);
 constexpr auto kFlushInterval = std::chrono::milliseconds(200);
-constexpr long kConnectTimeoutMs = 5000;
-constexpr long kTotalTimeoutMs = 10000;
-// > kTotalTimeoutMs; renewed (InProgress) every kProgressInterval while a retry waits. After a
-// crash the message in flight is redelivered once this has passed.
+// > the client's 10 s total timeout; renewed (InProgress) every kProgressInterval while a retry
+// waits. After a crash the message in flight is redelivered once this has passed.
 constexpr int64_t kAckWaitNs = 15LL * 1000 * 1000 * 1000;
 constexpr auto kProgressInterval = std::chrono::seconds(5);
-constexpr int kMaxRetryAfterS = 3600;
 constexpr size_t kMaxQueuedRecords = 100000;
+constexpr int kRetryClaimBatch = 100;
+// NOTIFY channels: subscriptions changed (create, delete, rotate); dead-letter retries requested.
+constexpr char kSubscriptionsChannel[] = "event_subscriptions";
+constexpr char kDeadLettersChannel[] = "event_dead_letters";
 
 struct Subscription {
 	std::string id, url, secret, previous;
@@ -148,10 +156,39 @@ std::string IsoNow() {
 	return buf;
 }
 
-// Attempts and dead letters, written in batches by their own thread.
+// The dead-letter retries this process holds: claimed and queued at a worker, in progress, or
+// finished with the outcome not yet written. Every claim passes them, so their lease is renewed
+// and they are not handed out twice; a retry a worker gives up (stopped) is released and claimed
+// again at the next poll.
+class RetryHolds {
+public:
+	bool Add(const std::string &id) {
+		std::lock_guard<std::mutex> lock(mu_);
+		return ids_.insert(id).second;
+	}
+	void Remove(const std::vector<std::string> &ids) {
+		std::lock_guard<std::mutex> lock(mu_);
+		for (const auto &id : ids)
+			ids_.erase(id);
+	}
+	// As a PostgreSQL text array literal (delivery ids are hex digits, '-' and '.').
+	std::string ArrayLiteral() const {
+		std::lock_guard<std::mutex> lock(mu_);
+		std::string out = "{";
+		for (const auto &id : ids_)
+			out += (out.size() > 1 ? "," : "") + ("\"" + id + "\"");
+		return out + "}";
+	}
+
+private:
+	mutable std::mutex mu_;
+	std::set<std::string> ids_;
+};
+
+// Attempts, dead letters and retry outcomes, written in batches by their own thread.
 class Recorder {
 public:
-	explicit Recorder(pg::Pool *pool) : pool_(pool) {}
+	Recorder(pg::Pool *pool, RetryHolds *holds) : pool_(pool), holds_(holds) {}
 
 	void Start() { thread_ = std::thread([this] { Run(); }); }
 	void Stop() {
@@ -165,6 +202,12 @@ public:
 	}
 	void AddAttempt(std::string json) { Add(&attempts_, std::move(json)); }
 	void AddDeadLetter(std::string json) { Add(&dead_, std::move(json)); }
+	// The outcome of a dead letter's retry; its hold is released once the outcome is written.
+	void AddRetryOutcome(std::string delivery_id, std::string json) {
+		std::lock_guard<std::mutex> lock(mu_);
+		outcomes_.push_back(std::move(json));
+		outcome_ids_.push_back(std::move(delivery_id));
+	}
 
 private:
 	void Add(std::vector<std::string> *to, std::string json) {
@@ -189,30 +232,37 @@ private:
 		for (;;) {
 			cv_.wait_for(lock, kFlushInterval, [this] { return stop_; });
 			bool stopping = stop_;
-			if (!attempts_.empty() || !dead_.empty()) {
-				std::vector<std::string> a, d;
-				a.swap(attempts_);
-				d.swap(dead_);
+			if (!attempts_.empty() || !dead_.empty() || !outcomes_.empty()) {
+				Batch b;
+				b.attempts.swap(attempts_);
+				b.dead.swap(dead_);
+				b.outcomes.swap(outcomes_);
+				b.outcome_ids.swap(outcome_ids_);
 				lock.unlock();
-				Flush(std::move(a), std::move(d), stopping);
+				Flush(std::move(b), stopping);
 				lock.lock();
 			}
 			if (stopping)
 				return;
 		}
 	}
-	// Submits one batch; on failure puts it back (kept for the next flush, bounded).
-	void Flush(std::vector<std::string> a, std::vector<std::string> d, bool wait) {
+	struct Batch {
+		std::vector<std::string> attempts, dead, outcomes, outcome_ids;
+	};
+	// Submits one batch (one transaction); on failure puts it back (kept for the next flush, bounded).
+	void Flush(Batch b, bool wait) {
 		auto done = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
 		auto finished = std::make_shared<bool>(false);
 		pg::Query q;
-		q.sql = "SELECT event.record_deliveries($1::jsonb, $2::jsonb)";
-		q.params = {Array(a), Array(d)};
-		auto keep = std::make_shared<std::pair<std::vector<std::string>, std::vector<std::string>>>(std::move(a), std::move(d));
+		q.sql = "SELECT event.record_deliveries($1::jsonb, $2::jsonb), event.finish_dead_letter_retries($3::jsonb)";
+		q.params = {Array(b.attempts), Array(b.dead), Array(b.outcomes)};
+		auto keep = std::make_shared<Batch>(std::move(b));
 		q.done = [this, keep, done, finished](pg::Result r) {
 			if (!r.ok()) {
 				Log(LogLevel::kWarn, "delivery records not written, kept for the next batch", {{"error", r.message}});
 				Requeue(keep);
+			} else {
+				holds_->Remove(keep->outcome_ids);
 			}
 			std::lock_guard<std::mutex> l(done->first);
 			*finished = true;
@@ -228,63 +278,51 @@ private:
 			done->second.wait_for(l, std::chrono::seconds(5), [&] { return *finished; });
 		}
 	}
-	void Requeue(const std::shared_ptr<std::pair<std::vector<std::string>, std::vector<std::string>>> &keep) {
+	void Requeue(const std::shared_ptr<Batch> &keep) {
 		std::lock_guard<std::mutex> lock(mu_);
-		for (auto &j : keep->first)
+		for (auto &j : keep->attempts)
 			if (attempts_.size() < kMaxQueuedRecords)
 				attempts_.push_back(std::move(j));
-		for (auto &j : keep->second)
+		for (auto &j : keep->dead)
 			if (dead_.size() < kMaxQueuedRecords)
 				dead_.push_back(std::move(j));
+		// Outcomes are never dropped: their dead letters stay held (and so claimed by nobody else).
+		for (size_t i = 0; i < keep->outcomes.size(); i++) {
+			outcomes_.push_back(std::move(keep->outcomes[i]));
+			outcome_ids_.push_back(std::move(keep->outcome_ids[i]));
+		}
 	}
 
 	pg::Pool *pool_;
+	RetryHolds *holds_;
 	std::mutex mu_;
 	std::condition_variable cv_;
-	std::vector<std::string> attempts_, dead_;
+	std::vector<std::string> attempts_, dead_, outcomes_, outcome_ids_;
 	size_t dropped_ = 0;
 	bool stop_ = false;
 	std::thread thread_;
 };
 
-struct PostResult {
-	long status = 0; // 0: no HTTP answer
-	int retry_after_s = -1;
-	double latency_ms = 0;
-	std::string error;
+// A dead letter to deliver again (event.claim_dead_letter_retries).
+struct RetryItem {
+	std::string delivery_id, event_id, payload;
+	int attempts = 0; // made so far
 };
-
-size_t DiscardBody(char *, size_t size, size_t n, void *) { return size * n; }
-
-size_t ReadHeader(char *data, size_t size, size_t n, void *closure) {
-	std::string_view line(data, size * n);
-	static constexpr std::string_view kName = "retry-after:";
-	if (line.size() > kName.size()) {
-		std::string lower(line.substr(0, kName.size()));
-		std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-		if (lower == kName) {
-			std::string value(line.substr(kName.size()));
-			char *end = nullptr;
-			long v = std::strtol(value.c_str(), &end, 10);
-			if (end != value.c_str() && v >= 0)
-				*static_cast<int *>(closure) = static_cast<int>(std::min<long>(v, kMaxRetryAfterS));
-		}
-	}
-	return size * n;
-}
-
-int AbortIfStopped(void *closure, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-	return static_cast<std::atomic<bool> *>(closure)->load() ? 1 : 0;
-}
 
 // One subscription's delivery loop.
 class Worker {
 public:
-	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder)
-		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), rng_(std::random_device{}()) {}
+	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder, RetryHolds *holds)
+		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), holds_(holds),
+		  rng_(std::random_device{}()) {}
 
 	void Start() { thread_ = std::thread([this] { Run(); }); }
 	void RequestStop() { stop_.store(true); }
+	// Queues a dead letter's retry; delivered between two JetStream messages.
+	void Enqueue(RetryItem item) {
+		std::lock_guard<std::mutex> lock(retry_mu_);
+		retries_.push_back(std::move(item));
+	}
 	void Join() {
 		if (thread_.joinable())
 			thread_.join();
@@ -293,9 +331,13 @@ public:
 
 private:
 	void Run() {
-		curl_ = curl_easy_init();
+		client_ = std::make_unique<WebhookClient>(&stop_);
 		natsSubscription *ns = nullptr;
 		while (!stop_.load()) {
+			if (std::optional<RetryItem> item = PopRetry()) {
+				HandleRetry(*item);
+				continue;
+			}
 			if (!ns && !Subscribe(&ns)) {
 				Sleep(1000);
 				continue;
@@ -317,27 +359,56 @@ private:
 			natsSubscription_Unsubscribe(ns);
 			natsSubscription_Destroy(ns);
 		}
-		curl_easy_cleanup(curl_);
+		client_.reset();
+		std::vector<std::string> released;
+		while (std::optional<RetryItem> item = PopRetry())
+			released.push_back(item->delivery_id);
+		holds_->Remove(released);
 	}
 
+	std::optional<RetryItem> PopRetry() {
+		std::lock_guard<std::mutex> lock(retry_mu_);
+		if (retries_.empty())
+			return std::nullopt;
+		RetryItem item = std::move(retries_.front());
+		retries_.pop_front();
+		return item;
+	}
+
+	// Creates the durable consumer if it does not exist, then binds a pull subscription to it.
+	// The consumer is created here, not by js_PullSubscribe: nats.c deletes a consumer that its
+	// own subscribe call created when that subscription is unsubscribed or destroyed, durable or
+	// not, so a worker restarted by a secret rotation or a graceful shutdown would have lost the
+	// ack floor (and redelivered everything since the subscription's creation).
 	bool Subscribe(natsSubscription **ns) {
-		jsSubOptions so;
-		jsSubOptions_Init(&so);
-		so.Stream = stream_.c_str();
-		so.Config.AckPolicy = js_AckExplicit;
-		so.Config.AckWait = kAckWaitNs;
+		std::string subject = FilterSubject(sub_);
+		std::string durable = DurableName(sub_.id);
+		jsConsumerConfig cc;
+		jsConsumerConfig_Init(&cc);
+		cc.Durable = durable.c_str();
+		cc.FilterSubject = subject.c_str();
+		cc.AckPolicy = js_AckExplicit;
+		cc.AckWait = kAckWaitNs;
 		// A new consumer starts at the subscription's creation (events committed after it, even
 		// those published before this worker ran); an existing durable resumes at its ack floor.
 		// Whole seconds: nats.c writes a fraction with leading zeros wrongly (.003 s as .3 s), which
 		// would skip events and make the durable's config differ at the next start; the events of
 		// that second committed before the subscription are skipped in Handle by commit time.
-		so.Config.DeliverPolicy = js_DeliverByStartTime;
-		so.Config.OptStartTime = sub_.created_us / 1000000 * 1000000000;
-		so.Config.MaxAckPending = 1;
-		std::string subject = FilterSubject(sub_);
-		std::string durable = DurableName(sub_.id);
+		cc.DeliverPolicy = js_DeliverByStartTime;
+		cc.OptStartTime = sub_.created_us / 1000000 * 1000000000;
+		cc.MaxAckPending = 1;
 		jsErrCode jerr = static_cast<jsErrCode>(0);
-		natsStatus s = js_PullSubscribe(ns, js_, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
+		jsConsumerInfo *ci = nullptr;
+		natsStatus s = js_AddConsumer(&ci, js_, stream_.c_str(), &cc, nullptr, &jerr);
+		if (s == NATS_OK)
+			jsConsumerInfo_Destroy(ci);
+		// Otherwise it may exist already (with another config, from an older sidecar): bind to it.
+		jsSubOptions so;
+		jsSubOptions_Init(&so);
+		so.Stream = stream_.c_str();
+		so.Consumer = durable.c_str();
+		jerr = static_cast<jsErrCode>(0);
+		s = js_PullSubscribe(ns, js_, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
 		if (s != NATS_OK) {
 			if (!warned_)
 				Log(LogLevel::kWarn, "delivery consumer not created yet",
@@ -367,51 +438,10 @@ private:
 	}
 
 	PostResult Post(const std::string &delivery_id, const std::string &event_id, std::string_view body) {
-		int64_t t = static_cast<int64_t>(std::time(nullptr));
 		std::vector<std::string> secrets{sub_.secret};
 		if (!sub_.previous.empty())
 			secrets.push_back(sub_.previous);
-		Signatures sig = Sign(secrets, delivery_id, t, body);
-		struct curl_slist *h = nullptr;
-		h = curl_slist_append(h, "Content-Type: application/json");
-		h = curl_slist_append(h, ("X-Event-Id: " + event_id).c_str());
-		h = curl_slist_append(h, ("X-Event-Delivery-Id: " + delivery_id).c_str());
-		h = curl_slist_append(h, ("X-Event-Signature: " + sig.event_signature).c_str());
-		h = curl_slist_append(h, ("webhook-id: " + delivery_id).c_str());
-		h = curl_slist_append(h, ("webhook-timestamp: " + std::to_string(t)).c_str());
-		h = curl_slist_append(h, ("webhook-signature: " + sig.webhook_signature).c_str());
-		h = curl_slist_append(h, "Expect:");
-		PostResult r;
-		curl_easy_reset(curl_);
-		curl_easy_setopt(curl_, CURLOPT_URL, sub_.url.c_str());
-		curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-		curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
-		curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-		curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(curl_, CURLOPT_USERAGENT, "event-sidecar");
-		curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
-		curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, kTotalTimeoutMs);
-		curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-		curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &DiscardBody);
-		curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &ReadHeader);
-		curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &r.retry_after_s);
-		curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, &AbortIfStopped);
-		curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &stop_);
-		auto start = std::chrono::steady_clock::now();
-		CURLcode rc = curl_easy_perform(curl_);
-		r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-		curl_slist_free_all(h);
-		if (rc != CURLE_OK) {
-			r.error = curl_easy_strerror(rc);
-			return r;
-		}
-		curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
-		if (r.status < 200 || r.status > 299)
-			r.error = "HTTP " + std::to_string(r.status);
-		return r;
+		return client_->Post(sub_.url, secrets, delivery_id, event_id, body);
 	}
 
 	int64_t Backoff(int attempt, const PostResult &r) {
@@ -442,26 +472,16 @@ private:
 		std::string event_id(e.event_id);
 		std::string delivery_id = event_id + "." + sub_.id.substr(0, 8) + sub_.id.substr(9, 4);
 		PostResult last;
-		for (int attempt = 1; attempt <= sub_.max_attempts; attempt++) {
-			if (stop_.load()) { // not acknowledged: JetStream redelivers it (unless deleted)
-				natsMsg_Destroy(msg);
-				return;
-			}
-			last = Post(delivery_id, event_id, body);
-			if (stop_.load() && last.status == 0) {
-				natsMsg_Destroy(msg);
-				return;
-			}
-			Record(delivery_id, event_id, attempt, last);
-			if (last.status >= 200 && last.status <= 299) {
-				natsMsg_Ack(msg, nullptr);
-				natsMsg_Destroy(msg);
-				return;
-			}
-			if (attempt < sub_.max_attempts && !Sleep(Backoff(attempt, last), msg)) {
-				natsMsg_Destroy(msg);
-				return;
-			}
+		int made = 0;
+		Outcome outcome = Attempts(delivery_id, event_id, body, 1, msg, &last, &made);
+		if (outcome == Outcome::kStopped) { // not acknowledged: JetStream redelivers it (unless deleted)
+			natsMsg_Destroy(msg);
+			return;
+		}
+		if (outcome == Outcome::kDelivered) {
+			natsMsg_Ack(msg, nullptr);
+			natsMsg_Destroy(msg);
+			return;
 		}
 		natsMsg_Term(msg, nullptr);
 		std::string j = "{\"delivery_id\":" + core::JsonQuote(delivery_id) + ",\"subscription_id\":\"" + sub_.id +
@@ -475,6 +495,50 @@ private:
 		Log(LogLevel::kWarn, "delivery dead-lettered",
 		    {{"subscription_id", sub_.id}, {"event_id", event_id}, {"error", last.error}});
 		natsMsg_Destroy(msg);
+	}
+
+	enum class Outcome { kDelivered, kFailed, kStopped };
+
+	// Up to max_attempts POSTs of body with backoff, numbered from first_attempt, each recorded;
+	// msg (if any) is kept in progress while waiting. *last is the last answer, *made the count.
+	Outcome Attempts(const std::string &delivery_id, const std::string &event_id, std::string_view body,
+	                 int first_attempt, natsMsg *msg, PostResult *last, int *made) {
+		for (int i = 1; i <= sub_.max_attempts; i++) {
+			if (stop_.load())
+				return Outcome::kStopped;
+			*last = Post(delivery_id, event_id, body);
+			if (stop_.load() && last->status == 0)
+				return Outcome::kStopped;
+			Record(delivery_id, event_id, first_attempt + i - 1, *last);
+			++*made;
+			if (last->status >= 200 && last->status <= 299)
+				return Outcome::kDelivered;
+			if (i < sub_.max_attempts && !Sleep(Backoff(i, *last), msg))
+				return Outcome::kStopped;
+		}
+		return Outcome::kFailed;
+	}
+
+	// A dead letter delivered again with the subscription's signing and retry policy (attempts
+	// numbered after the earlier ones); the outcome goes to event.finish_dead_letter_retries.
+	void HandleRetry(const RetryItem &item) {
+		PostResult last;
+		int made = 0;
+		Outcome outcome = Attempts(item.delivery_id, item.event_id, item.payload, item.attempts + 1, nullptr, &last, &made);
+		if (outcome == Outcome::kStopped) {
+			holds_->Remove({item.delivery_id});
+			return;
+		}
+		bool delivered = outcome == Outcome::kDelivered;
+		recorder_->AddRetryOutcome(item.delivery_id,
+		                           "{\"delivery_id\":" + core::JsonQuote(item.delivery_id) + ",\"delivered\":" +
+		                               (delivered ? "true" : "false") + ",\"attempts\":" + std::to_string(made) +
+		                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
+		                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
+		                               "\"}");
+		Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
+		    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
+		    {{"subscription_id", sub_.id}, {"delivery_id", item.delivery_id}, {"error", last.error}});
 	}
 
 	void Record(const std::string &delivery_id, const std::string &event_id, int attempt, const PostResult &r) {
@@ -492,38 +556,48 @@ private:
 	jsCtx *js_;
 	const std::string &stream_;
 	Recorder *recorder_;
+	RetryHolds *holds_;
+	std::mutex retry_mu_;
+	std::deque<RetryItem> retries_;
 	std::mt19937_64 rng_;
 	std::atomic<bool> stop_{false};
 	bool warned_ = false;
-	CURL *curl_ = nullptr;
+	std::unique_ptr<WebhookClient> client_;
 	std::thread thread_;
 };
 
 } // namespace
 
 struct Deliverer::Impl {
-	Impl(const Config &c, pg::Pool *p) : config(c), pool(p), recorder(p) {}
+	Impl(const Config &c, pg::Pool *p) : config(c), pool(p), recorder(p, &holds), instance(InstanceId()) {}
 	const Config &config;
 	pg::Pool *pool;
+	RetryHolds holds;
 	Recorder recorder;
+	const std::string instance; // names this process's claims on dead-letter retries
 	natsOptions *opts = nullptr;
 	natsConnection *nc = nullptr;
 	jsCtx *js = nullptr;
 	std::mutex mu;
 	std::condition_variable cv;
 	bool stop = false;
-	std::thread reloader;
+	bool reload_wanted = true, claim_wanted = true; // under mu: set by NOTIFY (listener)
+	std::atomic<bool> stopping{false};
+	std::thread reloader, listener;
 	std::map<std::string, std::unique_ptr<Worker>> workers; // reloader thread only
 
-	// The active subscriptions, or false when the query failed (then nothing changes).
-	bool Load(std::vector<Subscription> *out) {
+	static std::string InstanceId() {
+		std::random_device rd;
+		char buf[48];
+		std::snprintf(buf, sizeof(buf), "%08x%08x-%d", rd(), rd(), static_cast<int>(getpid()));
+		return buf;
+	}
+
+	// Runs q on the pool and waits for it (reloader thread only); false when refused, timed out
+	// or failed (logged with what).
+	bool RunSync(pg::Query q, const char *what, pg::Result *out) {
 		auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
 		auto result = std::make_shared<std::optional<pg::Result>>();
-		pg::Query q;
-		q.sql = "SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret, "
-		        "s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms, "
-		        "(pg_catalog.date_part('epoch', s.created_at) * 1000000)::bigint "
-		        "FROM event.subscriptions_for_delivery() s";
 		q.done = [state, result](pg::Result r) {
 			std::lock_guard<std::mutex> l(state->first);
 			*result = std::move(r);
@@ -535,11 +609,24 @@ struct Deliverer::Impl {
 		std::unique_lock<std::mutex> l(state->first);
 		if (!state->second.wait_for(l, std::chrono::seconds(10), [&] { return result->has_value(); }))
 			return false;
-		const pg::Result &r = **result;
-		if (!r.ok()) {
-			Log(LogLevel::kWarn, "loading subscriptions failed", {{"error", r.message}});
+		*out = std::move(**result);
+		if (!out->ok()) {
+			Log(LogLevel::kWarn, what, {{"error", out->message}});
 			return false;
 		}
+		return true;
+	}
+
+	// The active subscriptions, or false when the query failed (then nothing changes).
+	bool Load(std::vector<Subscription> *out) {
+		pg::Query q;
+		q.sql = "SELECT s.id, s.callback_url, s.event_types, s.event_sources, s.event_categories, s.webhook_secret, "
+		        "s.previous_secret, s.max_attempts, s.backoff_base_ms, s.backoff_max_ms, "
+		        "(pg_catalog.date_part('epoch', s.created_at) * 1000000)::bigint "
+		        "FROM event.subscriptions_for_delivery() s";
+		pg::Result r;
+		if (!RunSync(std::move(q), "loading subscriptions failed", &r))
+			return false;
 		for (int i = 0; i < r.rows; i++) {
 			Subscription s;
 			s.id = r.Value(i, 0);
@@ -558,6 +645,32 @@ struct Deliverer::Impl {
 			out->push_back(std::move(s));
 		}
 		return true;
+	}
+
+	// Claims requested dead-letter retries (renewing the lease of those held) and queues each at
+	// its subscription's worker. True when a full batch came back (more may be waiting).
+	bool ClaimRetries() {
+		if (workers.empty())
+			return false;
+		pg::Query q;
+		q.sql = "SELECT delivery_id, subscription_id, event_id, attempts, payload "
+		        "FROM event.claim_dead_letter_retries($1, $2::text[], $3)";
+		q.params = {instance, holds.ArrayLiteral(), std::to_string(kRetryClaimBatch)};
+		pg::Result r;
+		if (!RunSync(std::move(q), "claiming dead-letter retries failed", &r))
+			return false;
+		for (int i = 0; i < r.rows; i++) {
+			auto it = workers.find(r.Value(i, 1));
+			if (it == workers.end() || !holds.Add(r.Value(i, 0)))
+				continue; // no worker yet: claimed again at the next poll
+			RetryItem item;
+			item.delivery_id = r.Value(i, 0);
+			item.event_id = r.Value(i, 2);
+			item.attempts = std::atoi(r.Value(i, 3).c_str());
+			item.payload = r.Value(i, 4);
+			it->second->Enqueue(std::move(item));
+		}
+		return r.rows >= kRetryClaimBatch;
 	}
 
 	void StopWorker(std::map<std::string, std::unique_ptr<Worker>>::iterator it, bool remove_consumer) {
@@ -598,19 +711,80 @@ struct Deliverer::Impl {
 		for (auto &[id, s] : wanted) {
 			if (workers.count(id))
 				continue;
-			auto w = std::make_unique<Worker>(*s, js, config.stream_name, &recorder);
+			auto w = std::make_unique<Worker>(*s, js, config.stream_name, &recorder, &holds);
 			w->Start();
 			workers[id] = std::move(w);
 		}
 	}
 
+	// Reloads when notified (create, delete, rotate) and at least every --delivery-poll-interval (the
+	// fallback when a notification was missed); claims retries on each round.
 	void Run() {
 		std::unique_lock<std::mutex> lock(mu);
+		auto next_reload = std::chrono::steady_clock::now();
 		while (!stop) {
+			bool reload = reload_wanted || std::chrono::steady_clock::now() >= next_reload;
+			reload_wanted = claim_wanted = false;
 			lock.unlock();
-			Reload();
+			if (reload) {
+				Reload();
+				next_reload = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.delivery_poll_interval_ms);
+			}
+			bool more = ClaimRetries();
 			lock.lock();
-			cv.wait_for(lock, kReloadInterval, [this] { return stop; });
+			if (more)
+				claim_wanted = true;
+			cv.wait_until(lock, next_reload, [this] { return stop || reload_wanted || claim_wanted; });
+		}
+	}
+
+	void Wake(bool reload, bool claim) {
+		{
+			std::lock_guard<std::mutex> lock(mu);
+			reload_wanted = reload_wanted || reload;
+			claim_wanted = claim_wanted || claim;
+		}
+		cv.notify_all();
+	}
+
+	// LISTEN on its own connection: a subscription change or a retry request wakes the reloader
+	// at once. Reconnects after a loss; every (re)connection triggers a reload and a claim, for
+	// what was notified while nobody listened.
+	void Listen() {
+		bool warned = false;
+		while (!stopping.load()) {
+			relay::PgConnPtr conn = relay::PgConnect(config.database_url, nullptr, "event-sidecar-delivery");
+			relay::PgResultPtr res;
+			if (PQstatus(conn.get()) == CONNECTION_OK)
+				res.reset(PQexec(conn.get(), (std::string("LISTEN ") + kSubscriptionsChannel + "; LISTEN " + kDeadLettersChannel).c_str()));
+			if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+				if (!warned)
+					Log(LogLevel::kWarn, "delivery: LISTEN failed, polling only until it works",
+					    {{"error", relay::PgError(conn.get())}});
+				warned = true;
+				for (int i = 0; i < 20 && !stopping.load(); i++)
+					std::this_thread::sleep_for(std::chrono::milliseconds(50));
+				continue;
+			}
+			warned = false;
+			Wake(true, true);
+			while (!stopping.load()) {
+				struct pollfd p {PQsocket(conn.get()), POLLIN, 0};
+				if (poll(&p, 1, 200) < 0 && errno != EINTR)
+					break;
+				if (!PQconsumeInput(conn.get()))
+					break;
+				bool reload = false, claim = false;
+				while (PGnotify *n = PQnotifies(conn.get())) {
+					if (std::strcmp(n->relname, kSubscriptionsChannel) == 0)
+						reload = true;
+					else if (std::strcmp(n->relname, kDeadLettersChannel) == 0)
+						claim = true;
+					PQfreemem(n);
+				}
+				if (reload || claim)
+					Wake(reload, claim);
+			}
 		}
 	}
 };
@@ -626,6 +800,7 @@ bool Deliverer::Start(std::string *error) {
 		return false;
 	d.recorder.Start();
 	d.reloader = std::thread([&d] { d.Run(); });
+	d.listener = std::thread([&d] { d.Listen(); });
 	return true;
 }
 
@@ -637,7 +812,10 @@ void Deliverer::Stop() {
 			return;
 		d.stop = true;
 	}
+	d.stopping.store(true);
 	d.cv.notify_all();
+	if (d.listener.joinable())
+		d.listener.join();
 	if (d.reloader.joinable())
 		d.reloader.join();
 	for (auto &[id, w] : d.workers)

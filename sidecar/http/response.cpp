@@ -21,6 +21,7 @@ constexpr SqlstateRow kSqlstateTable[] = {
 	{core::kEventImmutable, 400},
 	{core::kDirectWrite, 400},
 	{core::kNotOnStandby, 503},
+	{core::kSchemaIncompatible, 409},
 	{core::kObjectNotInPrerequisiteState, 409},
 	{core::kFeatureNotSupported, 400},
 	{"23505", 409}, // unique violation (idempotency / stream version race)

@@ -399,7 +399,10 @@ private:
 
 	// The connection becomes an SSE or WebSocket stream session; this session ends here.
 	void HandOver(Response r) {
+		// Both timers hold a reference to this session; a handed-over session must not live on
+		// until the reply deadline.
 		wait_timer_.cancel();
+		reply_timer_.cancel();
 		stream_.expires_never();
 		bool ws = req_.websocket;
 		RecordRequest(req_, ws ? 101 : 200, std::chrono::duration<double>(Clock::now() - start_).count());

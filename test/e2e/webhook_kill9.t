@@ -4,13 +4,10 @@
 # flight, with the same delivery id (the at-least-once window of docs/sidecar.md).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
+. "$(dirname "$0")/lib/webhooks.bash"
 plan 6
 
-RPORT=$("$FREE_PORT")
-python3 "$REPO_ROOT/test/e2e/lib/webhook_receiver.py" "$RPORT" "$T_TMP/hooks.jsonl" >>"$T_TMP/receiver.log" 2>&1 &
-BG_PIDS+=($!)
-touch "$T_TMP/hooks.jsonl"
-wait_until 10 port_open "$RPORT" || bail "receiver did not start"
+start_receiver
 api_start a
 wait_until 20 is_leader a; ok $? "sidecar streams from slot $SLOT"
 

@@ -7,6 +7,7 @@ Every request is appended to LOG as one JSON line {"path", "headers" (lower-case
   /fail/...        500
   /delay/MS/...    200 after MS milliseconds
   /429/N/...       429 with Retry-After: 1 for the first N requests to this path, then 200
+  /failn/N/...     500 for the first N requests to this path, then 200
   /hang/...        no answer for an hour (the client must time out)
 """
 import json
@@ -60,6 +61,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.answer(429, [("Retry-After", "1")])
             else:
                 self.answer(200)
+        elif kind == "failn":
+            self.answer(500 if seen <= int(parts[1]) else 200)
         elif kind == "hang":
             time.sleep(3600)
         else:

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test/bench/delivery.sh — webhook delivery benchmarks on loopback (docs/benchmarks.md
+# "Webhook delivery"), each beside a baseline of the same run:
+#   1. deliveries/s to 1, 10 and 100 subscriptions (BENCH_DELIVERIES deliveries each: 20000 events
+#      for 1, 2000 for 10, 200 for 100), on the receiver sidecar/webhook-bench receive, beside the
+#      same receiver hit directly by the same libcurl client code (webhook-bench post, as many
+#      connections as subscriptions). The events are committed while the sidecar is stopped;
+#      the rate is the receiver's count over first..last arrival after the start (the relay's
+#      publishing of the backlog overlaps the deliveries);
+#   2. commit -> webhook received latency at 500 events/s (one commit per event, 10 s, one
+#      subscription; the receiver compares its clock with the event's commit_time), p50/p99,
+#      beside the p99 of the direct POST on one connection.
+# Starts its own cluster, nats-server, sidecar and receiver; writes build/bench/delivery-results.md.
+# Environment: BENCH_DELIVERIES (20000), BENCH_SUBS ("1 10 100"), BENCH_RATE (500),
+# BENCH_RATE_SECONDS (10), BENCH_KEEP=1.
+set -euo pipefail
+REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
+BENCH_NAME=delivery
+. "$REPO_ROOT/test/bench/lib.sh"
+deliveries=${BENCH_DELIVERIES:-20000}
+rate=${BENCH_RATE:-500}
+rate_secs=${BENCH_RATE_SECONDS:-10}
+outdir=$REPO_ROOT/build/bench
+mkdir -p "$outdir"
+wb=$REPO_ROOT/sidecar/webhook-bench
+
+tmp=$(mktemp -d /tmp/event-bench-delivery.XXXXXX)
+chmod 755 "$tmp"
+nats_pid="" sidecar_pid="" recv_pid=""
+cleanup() {
+	set +e
+	for p in $sidecar_pid $recv_pid $nats_pid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	"$HARNESS/pg_stop.sh" "$tmp/pg" >/dev/null 2>&1 || true
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+bench_cluster "$tmp/pg"
+q "CREATE EXTENSION event" >/dev/null
+q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+nport=$("$HARNESS/free_port.sh"); rport=$("$HARNESS/free_port.sh")
+nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
+nats_pid=$!
+"$wb" receive --addr "127.0.0.1:$rport" >"$tmp/receiver.log" 2>&1 &
+recv_pid=$!
+R=http://127.0.0.1:$rport
+for _ in $(seq 50); do curl -sf "$R/stats" >/dev/null && break; sleep 0.1; done
+
+start_sidecar() {
+	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
+		--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$("$HARNESS/free_port.sh")" --log-level warn >>"$tmp/sidecar.log" 2>&1 &
+	sidecar_pid=$!
+}
+stop_sidecar() { kill "$sidecar_pid"; wait "$sidecar_pid" 2>/dev/null || true; sidecar_pid=""; }
+stat() { curl -s "$R/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# A first start creates the replication slot and the stream (events committed before the slot
+# exists are never relayed).
+start_sidecar
+for _ in $(seq 100); do [ "$(q "SELECT count(*) FROM pg_replication_slots")" -ge 1 ] && break; sleep 0.2; done
+sleep 2
+stop_sidecar
+
+# Warm-up: the receiver and the client.
+"$wb" post "$R/hook/warm" 2000 4 >/dev/null
+
+for k in ${BENCH_SUBS:-1 10 100}; do
+	n=$((deliveries / k))
+	q "SELECT count(event.delete_subscription(s.id)) FROM event.subscriptions_for_delivery() s" >/dev/null
+	q "SELECT count(event.create_subscription('bench-$k-' || i, '$R/hook/$k/' || i, event_types => '{bench.d$k}'))
+	   FROM generate_series(1, $k) i" >/dev/null
+	q "SELECT count(*) FROM generate_series(1, $(((n + 999) / 1000))) g, LATERAL (SELECT event.create_events((SELECT
+	   jsonb_agg(jsonb_build_object('event_type', 'bench.d$k', 'event_source', 'backend', 'event_category', 'order',
+	   'stream_id', 'bench:' || (i % 50), 'data', jsonb_build_object('i', i, 'amount', 42)))
+	   FROM generate_series(1, LEAST(1000, $n - (g - 1) * 1000)) i))) x" >/dev/null
+	curl -s -X POST "$R/reset" >/dev/null
+	start_sidecar
+	want=$((n * k)) t0=$(now)
+	while [ "$(stat count)" -lt "$want" ]; do
+		sleep 0.2
+		[ "$(calc "($(now) - $t0 > 300)")" = 1.000000 ] && { log "timeout: $(stat count) of $want"; break; }
+	done
+	got=$(stat count)
+	ours=$(calc "$got / (($(stat last_us) - $(stat first_us)) / 1000000)")
+	stop_sidecar
+	base=$("$wb" post "$R/hook/base" "$deliveries" "$k" | awk '{ print $6 }')
+	row "deliveries/s to $k subscription(s) ($got deliveries)" "$(fmt %.0f "$ours")" "$(fmt %.0f "$base") (direct POST, $k conn.)" \
+		"$(fmt %.2fx "$(calc "$ours / $base")")" ">= 10000" "$(met "$ours" '>=' 10000)"
+done
+
+# Latency at $rate events/s: one subscription, one commit per event.
+q "SELECT count(event.delete_subscription(s.id)) FROM event.subscriptions_for_delivery() s" >/dev/null
+q "SELECT event.create_subscription('bench-latency', '$R/hook/latency', event_types => '{bench.latency}')" >/dev/null
+start_sidecar
+sleep 2
+curl -s -X POST "$R/reset" >/dev/null
+total=$((rate * rate_secs))
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE PROCEDURE pg_temp.paced(n integer, per_second integer) LANGUAGE plpgsql AS \$\$
+	DECLARE t0 double precision := extract(epoch FROM clock_timestamp()); BEGIN
+	FOR i IN 1..n LOOP
+		PERFORM event.create_event('bench.latency', jsonb_build_object('i', i), 'backend', 'order', stream_id => 'lat:1');
+		COMMIT;
+		PERFORM pg_sleep(GREATEST(0, t0 + i::double precision / per_second - extract(epoch FROM clock_timestamp())));
+	END LOOP; END \$\$;
+CALL pg_temp.paced($total, $rate);
+SQL
+for _ in $(seq 100); do [ "$(stat count)" -ge "$total" ] && break; sleep 0.1; done
+lat_n=$(stat latency_count) p50=$(stat p50_ms) p99=$(stat p99_ms) mx=$(stat max_ms)
+stop_sidecar
+base_p99=$("$wb" post "$R/hook/base" 5000 1 | awk '{ print $10 }')
+row "commit -> webhook p99 at $rate events/s ($lat_n events; p50 $p50 ms, max $mx ms)" "$p99" "$base_p99 (direct POST p99)" \
+	"$(fmt %.1fx "$(calc "$p99 / $base_p99")")" "< 50" "$(met "$p99" '<' 50)"
+
+{
+	echo "Webhook delivery benchmarks ($(nproc) cores, loopback receiver, $(date -u +%F))"
+	echo
+	echo "| benchmark | ours | baseline | ratio | goal | met? |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${rows[@]}"
+} | tee "$outdir/delivery-results.md"
