@@ -94,16 +94,20 @@ char *InsertSql(bool many) {
 	return sql.data;
 }
 
-const char kClaimKeySql[] = "INSERT INTO event.idempotency_keys (idempotency_key, event_id, created_at) "
-                            "VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING";
-const char kLookupKeySql[] =
-	"SELECT event_id FROM event.idempotency_keys WHERE idempotency_key OPERATOR(pg_catalog.=) $1";
-// The event row (every column, in order) with its status.
-char *FetchEventSql() {
+// Idempotency keys of a batch, claimed and looked up in one statement each (not one per item): $1 keys
+// in key order (the order rows are inserted and locked), $2 their event ids, $3 now.
+const char kClaimKeysSql[] = "INSERT INTO event.idempotency_keys (idempotency_key, event_id, created_at) "
+                             "SELECT u.k, u.e, $3 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(k, e) "
+                             "ON CONFLICT (idempotency_key) DO NOTHING RETURNING event_id";
+const char kLookupKeysSql[] = "SELECT idempotency_key, event_id FROM event.idempotency_keys "
+                              "WHERE idempotency_key OPERATOR(pg_catalog.=) ANY ($1)";
+// The event row (every column, in order) with its status: of the event $1, or of every event
+// whose id is in the array $1 (any order).
+char *FetchEventSql(bool many) {
 	return psprintf("SELECT %s, s.status, s.attempts, s.last_error, s.processed_at "
 	                "FROM event.events e LEFT JOIN event.event_status s ON s.event_id OPERATOR(pg_catalog.=) e.event_id "
-	                "WHERE e.event_id OPERATOR(pg_catalog.=) $1",
-	                EventColumnList("e."));
+	                "WHERE e.event_id OPERATOR(pg_catalog.=) %s",
+	                EventColumnList("e."), many ? "ANY ($1)" : "$1");
 }
 const char kStreamUpsertSql[] =
 	"INSERT INTO event.event_streams AS s (stream_id, entity_type, entity_id, version, last_event_id, last_position, "
@@ -206,17 +210,20 @@ SPIPlanPtr Plan(PlanId id) {
 			return InsertSql(many);
 		});
 	}
-	case PlanId::kClaimKey: {
-		static const Oid types[] = {TEXTOID, UUIDOID, TIMESTAMPTZOID};
-		return CachedPlan(id, kClaimKeySql, 3, types);
+	case PlanId::kFetchEvent:
+	case PlanId::kFetchEvents: {
+		const bool many = id == PlanId::kFetchEvents;
+		static const Oid one[] = {UUIDOID};
+		static const Oid array[] = {UUIDARRAYOID};
+		return CachedPlanBuilt(id, 1, many ? array : one, [many] { return FetchEventSql(many); });
 	}
-	case PlanId::kLookupKey: {
-		static const Oid types[] = {TEXTOID};
-		return CachedPlan(id, kLookupKeySql, 1, types);
+	case PlanId::kClaimKeys: {
+		static const Oid types[] = {TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZOID};
+		return CachedPlan(id, kClaimKeysSql, 3, types);
 	}
-	case PlanId::kFetchEvent: {
-		static const Oid types[] = {UUIDOID};
-		return CachedPlanBuilt(id, 1, types, [] { return FetchEventSql(); });
+	case PlanId::kLookupKeys: {
+		static const Oid types[] = {TEXTARRAYOID};
+		return CachedPlan(id, kLookupKeysSql, 1, types);
 	}
 	case PlanId::kStreamUpsert:
 	case PlanId::kStreamUpdate: {
@@ -239,17 +246,8 @@ Datum TextOrNull(const char *s, bool *isnull) {
 	return s == nullptr ? (Datum)0 : CStringGetTextDatum(s);
 }
 
-// Loads a stored event (with its status) into out, allocated in result_cxt; false if it does not
-// exist.
-bool FetchEvent(const pg_uuid_t &id, EventRecord *out, MemoryContext result_cxt) {
-	Datum arg = UUIDPGetDatum(const_cast<pg_uuid_t *>(&id));
-	// Not read-only: a fresh snapshot sees an original committed while we waited for its key.
-	if (SPI_execute_plan(Plan(PlanId::kFetchEvent), &arg, nullptr, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "event: fetching event failed");
-	if (SPI_processed == 0)
-		return false;
-	HeapTuple tuple = SPI_tuptable->vals[0];
-	TupleDesc desc = SPI_tuptable->tupdesc;
+// Copies the event row tuple (with its status) of a fetch into out, allocated in result_cxt.
+void LoadRecord(HeapTuple tuple, TupleDesc desc, EventRecord *out, MemoryContext result_cxt) {
 	MemoryContext spi = MemoryContextSwitchTo(result_cxt);
 	for (int i = 0; i < kEventColumns; i++) {
 		Datum v = SPI_getbinval(tuple, desc, i + 1, &out->nulls[i]);
@@ -267,7 +265,46 @@ bool FetchEvent(const pg_uuid_t &id, EventRecord *out, MemoryContext result_cxt)
 	out->has_processed_at = !isnull;
 	out->processed_at = isnull ? 0 : DatumGetTimestampTz(processed);
 	MemoryContextSwitchTo(spi);
-	return true;
+}
+
+// Loads the stored events ids[0..count) (with their status) into *recs[k], allocated in
+// result_cxt; found[k] tells whether event k exists. One statement for all of them (a batch's
+// redelivered ids, or the originals of its repeated keys), not one per item.
+void FetchEvents(const pg_uuid_t *const *ids, int count, EventRecord *const *recs, bool *found,
+                 MemoryContext result_cxt) {
+	for (int k = 0; k < count; k++)
+		found[k] = false;
+	if (count == 0)
+		return;
+	Datum arg;
+	SPIPlanPtr plan;
+	if (count == 1) {
+		arg = UUIDPGetDatum(const_cast<pg_uuid_t *>(ids[0]));
+		plan = Plan(PlanId::kFetchEvent);
+	} else {
+		auto *elems = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+		for (int k = 0; k < count; k++)
+			elems[k] = UUIDPGetDatum(const_cast<pg_uuid_t *>(ids[k]));
+		const ColumnTypeInfo st = TypeInfo(core::ColumnType::kUuid);
+		arg = PointerGetDatum(construct_array(elems, count, st.type, st.len, st.byval, st.align));
+		pfree(elems);
+		plan = Plan(PlanId::kFetchEvents);
+	}
+	// Not read-only: a fresh snapshot sees an original committed while we waited for its key.
+	if (SPI_execute_plan(plan, &arg, nullptr, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "event: fetching events failed");
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	for (uint64 r = 0; r < SPI_processed; r++) {
+		HeapTuple tuple = SPI_tuptable->vals[r];
+		bool isnull;
+		const pg_uuid_t *id = DatumGetUUIDP(SPI_getbinval(tuple, desc, kColEventId + 1, &isnull));
+		for (int k = 0; k < count; k++)
+			if (!found[k] && memcmp(ids[k]->data, id->data, UUID_LEN) == 0) {
+				LoadRecord(tuple, desc, recs[k], result_cxt);
+				found[k] = true;
+			}
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 // Per-call state lives in the frames of the call (never in file-level variables), so a nested
@@ -283,7 +320,9 @@ void BatchItemContext(void *arg) {
 // Sort helpers (qsort_arg, arg = the items): by idempotency key, and by stream id then request order.
 int CompareByKey(const void *a, const void *b, void *arg) {
 	const auto *items = static_cast<const EventInput *>(arg);
-	return strcmp(items[*static_cast<const int *>(a)].idempotency_key, items[*static_cast<const int *>(b)].idempotency_key);
+	int x = *static_cast<const int *>(a), y = *static_cast<const int *>(b);
+	int c = strcmp(items[x].idempotency_key, items[y].idempotency_key);
+	return c != 0 ? c : x - y; // a key repeated in the batch belongs to its first item
 }
 int CompareByStream(const void *a, const void *b, void *arg) {
 	const auto *items = static_cast<const EventInput *>(arg);
@@ -364,6 +403,12 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 
 	// 0. Caller-given event ids: an id stored already (or earlier in this batch) is a duplicate
 	//    that stores nothing, like a repeated idempotency key (a redelivered frontend event).
+	//    The ids not repeated within the batch are looked up in one statement.
+	int *order = static_cast<int *>(palloc(sizeof(int) * (n + 1)));
+	auto *ids = static_cast<const pg_uuid_t **>(palloc(sizeof(pg_uuid_t *) * (n + 1)));
+	auto *recs = static_cast<EventRecord **>(palloc(sizeof(EventRecord *) * (n + 1)));
+	bool *found = static_cast<bool *>(palloc(sizeof(bool) * (n + 1)));
+	int wanted = 0;
 	for (int i = 0; i < n; i++) {
 		if (!in[i].has_event_id)
 			continue;
@@ -373,41 +418,107 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 				out[i].duplicate = true;
 				out[i].duplicate_of = j;
 			}
-		if (!out[i].duplicate && FetchEvent(in[i].event_id, &out[i].record, result_cxt))
-			out[i].duplicate = true;
+		if (!out[i].duplicate) {
+			order[wanted] = i;
+			ids[wanted] = &in[i].event_id;
+			recs[wanted++] = &out[i].record;
+		}
 	}
+	FetchEvents(ids, wanted, recs, found, result_cxt);
+	for (int k = 0; k < wanted; k++)
+		if (found[k])
+			out[order[k]].duplicate = true;
 
-	// 1. Idempotency keys, claimed in key order (two batches never wait on each other in a cycle).
-	int *order = static_cast<int *>(palloc(sizeof(int) * (n + 1)));
+	// 1. Idempotency keys, claimed in key order (two batches never wait on each other in a cycle),
+	//    all in one INSERT; a key not claimed belongs to an earlier event, looked up (with the
+	//    originals not in this batch) in one statement each.
 	int keyed = 0;
 	for (int i = 0; i < n; i++)
 		if (in[i].idempotency_key != nullptr && !out[i].duplicate)
 			order[keyed++] = i;
 	qsort_arg(order, keyed, sizeof(int), CompareByKey, in);
-	for (int k = 0; k < keyed; k++) {
-		int i = order[k];
-		Datum args[3] = {CStringGetTextDatum(in[i].idempotency_key), out[i].record.values[kColEventId],
+	if (keyed > 0) {
+		auto *keys = static_cast<Datum *>(palloc(sizeof(Datum) * keyed));
+		auto *key_ids = static_cast<Datum *>(palloc(sizeof(Datum) * keyed));
+		for (int k = 0; k < keyed; k++) {
+			keys[k] = CStringGetTextDatum(in[order[k]].idempotency_key);
+			key_ids[k] = out[order[k]].record.values[kColEventId];
+		}
+		const ColumnTypeInfo tt = TypeInfo(core::ColumnType::kText), ut = TypeInfo(core::ColumnType::kUuid);
+		Datum args[3] = {PointerGetDatum(construct_array(keys, keyed, tt.type, tt.len, tt.byval, tt.align)),
+		                 PointerGetDatum(construct_array(key_ids, keyed, ut.type, ut.len, ut.byval, ut.align)),
 		                 TimestampTzGetDatum(now)};
-		if (SPI_execute_plan(Plan(PlanId::kClaimKey), args, nullptr, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "event: claiming idempotency key failed");
-		if (SPI_processed == 1)
-			continue;
-		if (SPI_execute_plan(Plan(PlanId::kLookupKey), args, nullptr, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "event: idempotency key \"%s\" vanished", in[i].idempotency_key);
-		bool isnull;
-		pg_uuid_t original = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		out[i].duplicate = true;
-		for (int j = 0; j < n; j++)
-			if (j != i && !out[j].duplicate &&
-			    memcmp(DatumGetUUIDP(out[j].record.values[kColEventId])->data, original.data, UUID_LEN) == 0)
-				out[i].duplicate_of = j;
-		if (out[i].duplicate_of < 0 && !FetchEvent(original, &out[i].record, result_cxt))
-			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			                errmsg("idempotency key \"%s\" belongs to an event that no longer exists",
-			                       in[i].idempotency_key),
-			                errdetail("The original event was removed, probably by retention."),
-			                errhint("Use a new idempotency key.")));
+		if (SPI_execute_plan(Plan(PlanId::kClaimKeys), args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "event: claiming idempotency keys failed");
+		// RETURNING follows the input order: the claimed items are a subsequence of order[].
+		uint64 r = 0;
+		int unclaimed = 0;
+		for (int k = 0; k < keyed; k++) {
+			bool isnull;
+			const int i = order[k];
+			if (r < SPI_processed &&
+			    memcmp(DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull))->data,
+			           DatumGetUUIDP(out[i].record.values[kColEventId])->data, UUID_LEN) == 0) {
+				r++;
+				continue;
+			}
+			out[i].duplicate = true;
+			order[unclaimed++] = i;
+		}
+		if (r != SPI_processed)
+			elog(ERROR, "event: idempotency key claims returned rows out of order");
+		SPI_freetuptable(SPI_tuptable);
+		if (unclaimed > 0) {
+			// The original event of each unclaimed key: in this batch (duplicate_of) or fetched.
+			for (int k = 0; k < unclaimed; k++)
+				keys[k] = CStringGetTextDatum(in[order[k]].idempotency_key);
+			Datum keys_arg = PointerGetDatum(construct_array(keys, unclaimed, tt.type, tt.len, tt.byval, tt.align));
+			if (SPI_execute_plan(Plan(PlanId::kLookupKeys), &keys_arg, nullptr, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "event: looking up idempotency keys failed");
+			SPITupleTable *table = SPI_tuptable;
+			const uint64 rows = SPI_processed;
+			auto **row_keys = static_cast<char **>(palloc(sizeof(char *) * (rows + 1)));
+			for (uint64 row = 0; row < rows; row++)
+				row_keys[row] = SPI_getvalue(table->vals[row], table->tupdesc, 1);
+			wanted = 0;
+			for (int k = 0; k < unclaimed; k++) {
+				const int i = order[k];
+				const pg_uuid_t *original = nullptr;
+				for (uint64 row = 0; row < rows && original == nullptr; row++) {
+					bool isnull;
+					if (strcmp(row_keys[row], in[i].idempotency_key) == 0)
+						original = DatumGetUUIDP(SPI_getbinval(table->vals[row], table->tupdesc, 2, &isnull));
+				}
+				if (original == nullptr)
+					elog(ERROR, "event: idempotency key \"%s\" vanished", in[i].idempotency_key);
+				for (int j = 0; j < n; j++)
+					if (j != i && !out[j].duplicate &&
+					    memcmp(DatumGetUUIDP(out[j].record.values[kColEventId])->data, original->data, UUID_LEN) == 0)
+						out[i].duplicate_of = j;
+				if (out[i].duplicate_of < 0) {
+					auto *copy = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+					*copy = *original;
+					order[wanted] = i; // k <= wanted is read already
+					ids[wanted] = copy;
+					recs[wanted++] = &out[i].record;
+				}
+			}
+			SPI_freetuptable(table);
+			FetchEvents(ids, wanted, recs, found, result_cxt);
+			for (int k = 0; k < wanted; k++)
+				if (!found[k])
+					ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					                errmsg("idempotency key \"%s\" belongs to an event that no longer exists",
+					                       in[order[k]].idempotency_key),
+					                errdetail("The original event was removed, probably by retention."),
+					                errhint("Use a new idempotency key.")));
+		}
+		pfree(keys);
+		pfree(key_ids);
 	}
+	pfree(ids);
+	pfree(recs);
+	pfree(found);
 
 	// 2. Stream locks, then positions in request order. A writer takes its positions only once
 	//    it holds the lock of each of its streams, which the previous writer of the stream
@@ -739,9 +850,16 @@ const EventRecord &ResultRecord(const EventOutcome *out, int i) {
 	return out[i].duplicate_of >= 0 ? out[out[i].duplicate_of].record : out[i].record;
 }
 
-// Runs StoreBatch for one item inside an internal subtransaction; false (with err filled) if
-// it failed, in which case nothing of the item remains.
-bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemError *err, MemoryContext result_cxt) {
+// The i-th element of a jsonb array as a Jsonb (object check done by ParseRequest).
+// A scalar element becomes a scalar jsonb, which ParseRequest rejects as "not an object".
+Jsonb *Element(Jsonb *array, int i) {
+	return JsonbValueToJsonb(getIthJsonbValueFromContainer(&array->root, i));
+}
+
+// Runs store() (which parses and stores) inside an internal subtransaction; false (with err
+// filled) if it failed, in which case nothing of it remains.
+template <typename Store>
+bool RunIsolated(Store store, ItemError *err, MemoryContext result_cxt) {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	BeginInternalSubTransaction(nullptr);
@@ -750,8 +868,7 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 	PG_TRY();
 	{
 		try {
-			ParseRequest(request, in, true);
-			StoreBatch(in, out, 1, result_cxt);
+			store();
 		} catch (const core::SqlError &e) {
 			// Copy into plain buffers first; PostgreSQL is called only after the handler.
 			ok = false;
@@ -791,6 +908,30 @@ bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemErr
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+// One item of a non-atomic batch, isolated.
+bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemError *err, MemoryContext result_cxt) {
+	return RunIsolated(
+		[&] {
+			ParseRequest(request, in, true);
+			StoreBatch(in, out, 1, result_cxt);
+		},
+		err, result_cxt);
+}
+
+// A whole non-atomic batch tried at once in one subtransaction (one StoreBatch: set-based
+// lookups, one INSERT): false if any item failed, and then nothing of the batch remains and each
+// item is stored on its own (StoreOneIsolated), so a bad item costs the batch one retry.
+bool StoreAllIsolated(Jsonb *requests, EventInput *items, EventOutcome *outs, int n, MemoryContext result_cxt) {
+	ItemError ignored;
+	return RunIsolated(
+		[&] {
+			for (int i = 0; i < n; i++)
+				ParseRequest(Element(requests, i), &items[i], true);
+			StoreBatch(items, outs, n, result_cxt);
+		},
+		&ignored, result_cxt);
 }
 
 Jsonb *ErrorJson(int index, const ItemError &err) {
@@ -865,6 +1006,28 @@ Jsonb *ItemJson(int index, const EventOutcome &out, Jsonb *event) {
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
 }
 
+// The same pushed into an enclosing array being built.
+void PushItemJson(JsonbParseState **state, int index, bool duplicate, const EventRecord &record) {
+	auto str = [state](const char *s, JsonbIteratorToken token) {
+		JsonbValue v;
+		v.type = jbvString;
+		v.val.string.val = const_cast<char *>(s);
+		v.val.string.len = static_cast<int>(strlen(s));
+		pushJsonbValue(state, token, &v);
+	};
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+	str("index", WJB_KEY);
+	JsonbValue num;
+	num.type = jbvNumeric;
+	num.val.numeric = int64_to_numeric(index);
+	pushJsonbValue(state, WJB_VALUE, &num);
+	str("status", WJB_KEY);
+	str(duplicate ? "duplicate" : "created", WJB_VALUE);
+	str("event", WJB_KEY);
+	PushEventRecord(state, record);
+	pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+}
+
 Jsonb *ArrayOf(Jsonb **items, int n) {
 	JsonbParseState *state = nullptr;
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
@@ -911,12 +1074,6 @@ int ParseArray(Jsonb *requests, EventInput **items_out, const char *what) {
 		                errhint("Split the batch, or raise event.max_batch_size.")));
 	*items_out = static_cast<EventInput *>(palloc0(sizeof(EventInput) * n));
 	return n;
-}
-
-// The i-th element of a jsonb array as a Jsonb (object check done by ParseRequest).
-// A scalar element becomes a scalar jsonb, which ParseRequest rejects as "not an object".
-Jsonb *Element(Jsonb *array, int i) {
-	return JsonbValueToJsonb(getIthJsonbValueFromContainer(&array->root, i));
 }
 
 } // namespace
@@ -1008,6 +1165,19 @@ EVENT_FUNCTION(event_create_events) {
 	} else {
 		(void)Connect();
 		MemoryContext item_cxt = AllocSetContextCreate(result_cxt, "event batch item", ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSwitchTo(item_cxt);
+		if (n > 1 && StoreAllIsolated(requests, items, outs, n, result_cxt)) {
+			// Every item stored: the result built in one parse state, like the atomic one.
+			MemoryContextSwitchTo(result_cxt);
+			JsonbParseState *state = nullptr;
+			pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+			for (int i = 0; i < n; i++)
+				PushItemJson(&state, i, outs[i].duplicate, ResultRecord(outs, i));
+			Jsonb *array = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+			SPI_finish();
+			PG_RETURN_JSONB_P(array);
+		}
+		MemoryContextReset(item_cxt);
 		for (int i = 0; i < n; i++) {
 			ItemError err;
 			MemoryContextSwitchTo(item_cxt);

@@ -319,27 +319,41 @@ void Ingester::UpdateLag() {
 
 void Ingester::Run() {
 	auto next_lag = std::chrono::steady_clock::now();
+	auto fetch = [this](natsMsgList *into) {
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		return natsSubscription_Fetch(into, sub_, config_.ingest_batch, kFetchTimeoutMs, &jerr);
+	};
+	natsMsgList list{}; // a batch fetched ahead while the previous one was stored (Count 0: none)
 	while (!stop_) {
 		if (!sub_ && !Connect()) {
 			std::this_thread::sleep_for(std::chrono::seconds(1));
 			continue;
 		}
-		natsMsgList list{};
-		jsErrCode jerr = static_cast<jsErrCode>(0);
-		natsStatus s = natsSubscription_Fetch(&list, sub_, config_.ingest_batch, kFetchTimeoutMs, &jerr);
+		natsStatus s = list.Count > 0 ? NATS_OK : fetch(&list);
+		natsMsgList next{};
 		if (s == NATS_OK && list.Count > 0) {
+			// The next batch is fetched while this one is stored (MaxAckPending leaves room for
+			// both; nats.c subscriptions are thread-safe). Never acknowledged if we stop first:
+			// redelivered after the ack wait.
+			std::future<natsStatus> ahead = std::async(std::launch::async, fetch, &next);
 			while (!stop_ && !Store(list.Msgs, list.Count))
 				std::this_thread::sleep_for(std::chrono::milliseconds(500)); // PostgreSQL down: retry
+			if (ahead.get() != NATS_OK) {
+				natsMsgList_Destroy(&next);
+				next = natsMsgList{};
+			}
 		} else if (s != NATS_OK && s != NATS_TIMEOUT) {
 			std::this_thread::sleep_for(std::chrono::milliseconds(200));
 		}
 		natsMsgList_Destroy(&list);
+		list = next;
 		auto now = std::chrono::steady_clock::now();
 		if (now >= next_lag) {
 			next_lag = now + std::chrono::seconds(1);
 			UpdateLag();
 		}
 	}
+	natsMsgList_Destroy(&list);
 }
 
 } // namespace event::sidecar::collect
