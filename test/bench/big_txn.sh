@@ -20,17 +20,7 @@ BENCH_NAME=big_txn
 . "$REPO_ROOT/test/bench/lib.sh"
 events=${BIG_TXN_EVENTS:-270000}
 pad=${BIG_TXN_PAD:-4000}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-
-tmp=$(mktemp -d /tmp/event-bigtxn.XXXXXX)
-chmod 755 "$tmp"
-cleanup() {
-	"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "big_txn: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_dir bigtxn
 
 
 log "starting cluster in $tmp"

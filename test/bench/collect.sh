@@ -22,36 +22,16 @@ secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-64}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then backlog=${BENCH_COLLECT_EVENTS:-100000}; else backlog=${BENCH_COLLECT_EVENTS:-1000000}; fi
 js_bench=${JS_BENCH:-$REPO_ROOT/sidecar/js-bench}
-sidecar_bin=${SIDECAR_BIN:-$REPO_ROOT/sidecar/event-sidecar}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
 command -v wrk >/dev/null || { echo "collect.sh: wrk not installed (make deps)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/event-bench-collect.XXXXXX)
-chmod 755 "$tmp"
-nats_pid="" sidecar_pid=""
-stop_sidecar() {
-	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null || true; }
-	sidecar_pid=""
-}
-cleanup() {
-	set +e
-	stop_sidecar
-	bench_teardown "$nats_pid" "$tmp"
-}
-trap cleanup EXIT
-
-bench_api_db "$tmp/pg"
-nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
-nats_url=nats://127.0.0.1:$nport
-nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
-nats_pid=$!
-base=http://127.0.0.1:$hport
-# start_sidecar ARGS...: the sidecar on $hport, waits for the frontend health (NATS connected).
+bench_dir collect
+bench_cluster "$tmp/pg" --api
+bench_nats "$tmp"
+stop_sidecar() { bench_stop "$sidecar_pid"; }
+# start_sidecar ARGS...: a sidecar (base = its URL), waits for the frontend health (NATS connected).
 start_sidecar() {
-	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$sidecar_bin" --nats-url "$nats_url" \
-		--http-addr "127.0.0.1:$hport" --log-level warn "$@" >>"$tmp/sidecar.log" 2>&1 &
-	sidecar_pid=$!
+	bench_sidecar "$tmp/sidecar.log" "$@"
+	base=$sidecar_url
 	for _ in $(seq 200); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/events/frontend/health")" = 200 ] && return 0
 		sleep 0.1

@@ -21,38 +21,19 @@ BENCH_NAME=delivery
 deliveries=${BENCH_DELIVERIES:-20000}
 rate=${BENCH_RATE:-500}
 rate_secs=${BENCH_RATE_SECONDS:-10}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
 wb=$REPO_ROOT/sidecar/webhook-bench
 
-tmp=$(mktemp -d /tmp/event-bench-delivery.XXXXXX)
-chmod 755 "$tmp"
-nats_pid="" sidecar_pid="" recv_pid=""
-cleanup() {
-	set +e
-	for p in $sidecar_pid $recv_pid $nats_pid; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	"$HARNESS/pg_stop.sh" "$tmp/pg" >/dev/null 2>&1 || true
-	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-bench_cluster "$tmp/pg"
-q "CREATE EXTENSION event" >/dev/null
-q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
-nport=$("$HARNESS/free_port.sh"); rport=$("$HARNESS/free_port.sh")
-nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
-nats_pid=$!
+bench_dir delivery
+bench_cluster "$tmp/pg" --api
+bench_nats "$tmp"
+rport=$("$HARNESS/free_port.sh")
 "$wb" receive --addr "127.0.0.1:$rport" >"$tmp/receiver.log" 2>&1 &
-recv_pid=$!
+bench_track $!
 R=http://127.0.0.1:$rport
 for _ in $(seq 50); do curl -sf "$R/stats" >/dev/null && break; sleep 0.1; done
 
-start_sidecar() {
-	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
-		--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$("$HARNESS/free_port.sh")" --log-level warn >>"$tmp/sidecar.log" 2>&1 &
-	sidecar_pid=$!
-}
-stop_sidecar() { kill "$sidecar_pid"; wait "$sidecar_pid" 2>/dev/null || true; sidecar_pid=""; }
+start_sidecar() { bench_sidecar "$tmp/sidecar.log"; }
+stop_sidecar() { bench_stop "$sidecar_pid"; }
 stat() { curl -s "$R/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # A first start creates the replication slot and the stream (events committed before the slot

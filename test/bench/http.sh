@@ -20,30 +20,14 @@ here=$REPO_ROOT/test/bench
 secs=${BENCH_SECONDS:-10}
 events=${BENCH_EVENTS:-200000}
 conns=${BENCH_CONNECTIONS:-64}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
 command -v wrk >/dev/null || { echo "http.sh: wrk not installed (make deps)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/event-bench-http.XXXXXX)
-chmod 755 "$tmp"
-nats_pid="" sidecar_pid=""
-cleanup() {
-	set +e
-	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null; }
-	bench_teardown "$nats_pid" "$tmp"
-}
-trap cleanup EXIT
-
-bench_api_db "$tmp/pg"
+bench_dir http
+bench_cluster "$tmp/pg" --api
 key=$(q "SELECT event.create_api_key('bench')->>'secret'")
-nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
-nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
-nats_pid=$!
-EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
-	--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$hport" --bench-baseline on \
-	--log-level warn >"$tmp/sidecar.log" 2>&1 &
-sidecar_pid=$!
-base=http://127.0.0.1:$hport
+bench_nats "$tmp"
+bench_sidecar "$tmp/sidecar.log" --bench-baseline on
+base=$sidecar_url
 for _ in $(seq 100); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$base/api/v1/events/statistics")" = 200 ] && break
 	sleep 0.2

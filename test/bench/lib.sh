@@ -15,12 +15,63 @@ row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3
 met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
 	ok = (op == ">=") ? (v >= l) : (op == "<") ? (v < l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
 
-# bench_cluster DIR: starts a throwaway cluster in DIR with the benchmark settings
+# ------------------------------------------------------------------ set-up and tear-down
+# One way for every script: bench_dir creates the work directory and installs the one EXIT trap;
+# bench_cluster, bench_nats, bench_sidecar and bench_track register what they start, and the trap
+# stops all of it (newest first), tails the logs if the script failed, and removes the directory
+# unless BENCH_KEEP=1 or the script failed.
+bench_pids=() bench_clusters=()
+
+# bench_dir NAME: sets tmp to a new directory /tmp/event-bench-NAME.XXXXXX (and work=$tmp/work,
+# outdir=build/bench, both created) and installs the EXIT/INT/TERM traps.
+bench_dir() {
+	tmp=$(mktemp -d "/tmp/event-bench-$1.XXXXXX")
+	chmod 755 "$tmp"
+	work=$tmp/work outdir=$REPO_ROOT/build/bench
+	mkdir -p "$work" "$outdir"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# bench_track PID: PID is stopped (bench_stop) when the script exits.
+bench_track() { bench_pids+=("$1"); }
+
+# bench_stop PID: SIGTERM, up to 15 s to exit, then SIGKILL; only processes this script started.
+bench_stop() {
+	local pid=$1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then log "pid $pid did not stop, killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+	wait "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+	local rc=$? i f
+	trap - EXIT INT TERM
+	set +e
+	for ((i = ${#bench_pids[@]} - 1; i >= 0; i--)); do bench_stop "${bench_pids[i]}"; done
+	for ((i = ${#bench_clusters[@]} - 1; i >= 0; i--)); do "$HARNESS/pg_stop.sh" "${bench_clusters[i]}" >/dev/null 2>&1; done
+	if [ "$rc" != 0 ] && [ -n "${tmp:-}" ]; then
+		echo "${BENCH_NAME:-bench}: FAILED (exit $rc); logs:" >&2
+		for f in "$tmp"/*.log "$tmp"/pg/log/postgresql.log "$tmp"/log/postgresql.log; do
+			[ -f "$f" ] && { echo "--- tail $f" >&2; tail -n 15 "$f" >&2; }
+		done
+	fi
+	if [ -n "${tmp:-}" ]; then
+		if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "${BENCH_NAME:-bench}: kept $tmp" >&2; else rm -rf "$tmp"; fi
+	fi
+	exit "$rc"
+}
+
+# bench_cluster DIR [--api]: starts a throwaway cluster in DIR with the benchmark settings
 # (shared_buffers 256MB, synchronous_commit on, max_wal_size 4GB, checkpoint_timeout 15min:
 # the last two keep bulk loads from being dominated by forced checkpoints), exports its
-# connection variables and PGDATABASE=bench, and creates that database.
+# connection variables and PGDATABASE=bench, and creates that database. --api: also
+# test/bench/setup.sql (the extension and the baseline schema) and next month's partitions.
 bench_cluster() {
 	local dir=$1
+	bench_clusters+=("$dir")
 	"$HARNESS/pg_start.sh" "$dir" >/dev/null
 	set -a; . "$dir/env"; set +a
 	psql -X -q -d postgres -c "ALTER SYSTEM SET shared_buffers = '256MB'" \
@@ -31,6 +82,44 @@ bench_cluster() {
 	set -a; . "$dir/env"; set +a
 	export PGDATABASE=bench
 	psql -X -q -d postgres -c "CREATE DATABASE bench"
+	if [ "${2:-}" = --api ]; then
+		psql -X -q -v ON_ERROR_STOP=1 -f "$REPO_ROOT/test/bench/setup.sql" >/dev/null
+		q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
+	fi
+}
+
+# bench_nats DIR: nats-server -js on a free loopback port, store in DIR/nats, log DIR/nats.log;
+# waits until it accepts connections; sets nats_pid, nport and nats_url.
+bench_nats() {
+	nport=$("$HARNESS/free_port.sh")
+	nats-server -js -a 127.0.0.1 -p "$nport" -sd "$1/nats" >>"$1/nats.log" 2>&1 &
+	nats_pid=$!
+	bench_track "$nats_pid"
+	nats_url=nats://127.0.0.1:$nport
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$nport") 2>/dev/null && return 0; sleep 0.1; done
+	echo "${BENCH_NAME:-bench}: nats-server did not start (see $1/nats.log)" >&2; return 1
+}
+
+# bench_sidecar LOG [FLAGS...]: the sidecar (SIDECAR_BIN, default sidecar/event-sidecar) on a
+# new free loopback port, against database bench and $nats_url, --log-level warn unless FLAGS
+# say otherwise, output appended to LOG; sets sidecar_pid, hport and sidecar_url. Does not
+# wait: each script waits for what it needs (a route, a metric).
+bench_sidecar() {
+	local log_file=$1; shift
+	hport=$("$HARNESS/free_port.sh")
+	sidecar_url=http://127.0.0.1:$hport
+	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "${SIDECAR_BIN:-$REPO_ROOT/sidecar/event-sidecar}" \
+		--nats-url "$nats_url" --http-addr "127.0.0.1:$hport" --log-level warn "$@" >>"$log_file" 2>&1 &
+	sidecar_pid=$!
+	bench_track "$sidecar_pid"
+}
+
+# bench_stack [FLAGS...]: in $tmp (bench_dir first), a cluster with --api (bench_cluster
+# $tmp/pg --api), a nats-server and a sidecar with FLAGS (log $tmp/sidecar.log).
+bench_stack() {
+	bench_cluster "$tmp/pg" --api
+	bench_nats "$tmp"
+	bench_sidecar "$tmp/sidecar.log" "$@"
 }
 
 # q SQL: runs one statement in $PGDATABASE, unaligned tuples only, stops on error.
@@ -55,58 +144,4 @@ wrk_stats() {
 	P99_MS=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
 		else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' "$1")
 	BAD=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$1")
-}
-
-# bench_api_db DIR: bench_cluster DIR, then test/bench/setup.sql and next month's partitions
-# (the sidecar benchmarks' database).
-bench_api_db() {
-	bench_cluster "$1"
-	psql -X -q -f "$REPO_ROOT/test/bench/setup.sql" >/dev/null
-	q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
-}
-
-# bench_teardown NATS_PID DIR: stops nats-server NATS_PID (if set) and the cluster of DIR/pg,
-# then deletes DIR unless BENCH_KEEP=1 (EXIT traps of the sidecar benchmarks).
-bench_teardown() {
-	[ -n "$1" ] && { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-	"$HARNESS/pg_stop.sh" "$2/pg" >/dev/null 2>&1 || true
-	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $2" >&2 || rm -rf "$2"
-}
-
-# bench_tmp_dir PREFIX: sets tmp to a new directory PREFIX.XXXXXX, stops its cluster and removes
-# it on exit (kept with BENCH_KEEP=1).
-bench_tmp_dir() {
-	tmp=$(mktemp -d "$1.XXXXXX")
-	chmod 755 "$tmp"
-	trap '"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
-		if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi' EXIT
-	trap 'exit 130' INT TERM
-}
-
-# bench_stack DIR [SIDECAR FLAGS...]: a benchmark cluster (bench_cluster DIR/pg) with
-# test/bench/setup.sql and a month of partitions, a nats-server and a sidecar on free ports
-# (sets nats_pid, sidecar_pid, hport; logs in DIR); stopped, with DIR removed unless BENCH_KEEP=1,
-# when the script exits.
-bench_stack() {
-	local dir=$1 nport; shift
-	nats_pid="" sidecar_pid=""
-	trap bench_stack_stop EXIT
-	bench_cluster "$dir/pg"
-	psql -X -q -f "$REPO_ROOT/test/bench/setup.sql" >/dev/null
-	q "SELECT event.create_partitions(now() + interval '1 month')" >/dev/null
-	nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
-	nats-server -js -a 127.0.0.1 -p "$nport" -sd "$dir/nats" >"$dir/nats.log" 2>&1 &
-	nats_pid=$!
-	EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
-		--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$hport" --log-level warn "$@" \
-		>"$dir/sidecar.log" 2>&1 &
-	sidecar_pid=$!
-	bench_stack_dir=$dir
-}
-bench_stack_stop() {
-	set +e
-	[ -n "$sidecar_pid" ] && { kill "$sidecar_pid" 2>/dev/null; wait "$sidecar_pid" 2>/dev/null; }
-	[ -n "$nats_pid" ] && { kill "$nats_pid" 2>/dev/null; wait "$nats_pid" 2>/dev/null; }
-	"$HARNESS/pg_stop.sh" "$bench_stack_dir/pg" >/dev/null 2>&1 || true
-	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $bench_stack_dir" >&2 || rm -rf "$bench_stack_dir"
 }

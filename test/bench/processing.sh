@@ -2,7 +2,7 @@
 # test/bench/processing.sh — `sql` processor throughput (docs/benchmarks.md "Processing"), beside a
 # baseline of the same run. Run by `make bench`, or alone: `bash test/bench/processing.sh` (needs
 # `make` and `make install` done). Starts its own throwaway cluster (bench settings, lib.sh) in
-# /tmp/event-processing-bench.* and stops it on exit.
+# /tmp/event-bench-processing.* and stops it on exit.
 #   ours:     event.process_batch(PROC_BENCH_BATCH) in a loop until the N pending events are all
 #             processed (statuses, processing_results, statistics deltas, notifications, cursor);
 #   baseline: the same processor function called directly over the same N events, each given its
@@ -21,13 +21,7 @@ BENCH_NAME=processing
 . "$REPO_ROOT/test/bench/lib.sh"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then events=${PROC_BENCH_EVENTS:-50000}; else events=${PROC_BENCH_EVENTS:-200000}; fi
 batch=${PROC_BENCH_BATCH:-1000}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-tmp=$(mktemp -d /tmp/event-processing-bench.XXXXXX)
-chmod 755 "$tmp"
-cleanup() { "$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_dir processing
 
 log "starting cluster in $tmp"
 bench_cluster "$tmp"

@@ -23,10 +23,7 @@ secs=${BENCH_SECONDS:-$([ "$quick" = 1 ] && echo 5 || echo 10)}
 clients=${BENCH_CLIENTS:-4}
 runs=${BENCH_RUNS:-200}
 rounds=${BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 2 || echo 3)}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-
-bench_tmp_dir /tmp/event-bench-proj
+bench_dir proj
 
 log "starting cluster in $tmp"
 bench_cluster "$tmp"

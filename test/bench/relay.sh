@@ -4,7 +4,7 @@
 # or alone: `bash test/bench/relay.sh` (needs `make`, `make install` and `make -C sidecar` done).
 #
 # Starts its own throwaway PostgreSQL cluster (test/harness/pg_start.sh, same ALTER SYSTEM settings
-# as run.sh) and its own nats-server -js on a free loopback port, both in /tmp/event-relay-bench.*,
+# as run.sh) and its own nats-server -js on a free loopback port, both in /tmp/event-bench-relay.*,
 # and stops them (and the sidecar) on exit, also on failure or Ctrl-C.
 #   a. decode rate of event_decoder vs wal2json vs test_decoding over the same N events;
 #   b. relay throughput with an N-event backlog vs raw JetStream async publishing (sidecar/js-bench),
@@ -48,47 +48,15 @@ perf=${RELAY_BENCH_PERF:-0}
 load_jobs=2
 load_batch=1000
 sidecar_bin=${SIDECAR_BIN:-$REPO_ROOT/sidecar/event-sidecar}
+SIDECAR_BIN=$sidecar_bin
 js_bench=${JS_BENCH:-$REPO_ROOT/sidecar/js-bench}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-
 die() { echo "relay bench: $*" >&2; exit 1; }
 for b in "$sidecar_bin" "$js_bench"; do [ -x "$b" ] || die "$b not built (make -C sidecar)"; done
 for c in nats-server pgbench psql curl; do command -v "$c" >/dev/null || die "$c not found"; done
 
-tmp=$(mktemp -d /tmp/event-relay-bench.XXXXXX)
-chmod 755 "$tmp"
-work=$tmp/work
-mkdir -p "$work"
-NATS_PID="" SIDECAR_PID="" PERF_PID=""
-
-# stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL. Only processes this script started.
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$pid" 2>/dev/null; then echo "relay bench: $2 did not stop, killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
-	wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$PERF_PID" perf
-	stop_pid "$SIDECAR_PID" sidecar
-	stop_pid "$NATS_PID" nats-server
-	"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
-	if [ "$rc" != 0 ]; then
-		echo "relay bench: FAILED (exit $rc); logs:" >&2
-		for f in "$tmp"/sidecar*.log "$tmp/nats.log" "$tmp/log/postgresql.log"; do
-			[ -f "$f" ] && { echo "--- tail $f" >&2; tail -n 15 "$f" >&2; }
-		done
-	fi
-	if [ "${RELAY_BENCH_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then echo "relay bench: kept $tmp" >&2; else rm -rf "$tmp"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+[ "${RELAY_BENCH_KEEP:-0}" = 1 ] && BENCH_KEEP=1
+bench_dir relay
+PERF_PID=""
 set -E
 trap 'echo "relay bench: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
@@ -152,13 +120,7 @@ row "a4. bytes per event vs test_decoding (all of its output / $(group "$events"
 payload=$(fmt %.0f "$ours_bpe")
 
 # ------------------------------------------------------------------ NATS
-nats_port=$("$HARNESS/free_port.sh")
-nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$tmp/nats" >>"$tmp/nats.log" 2>&1 &
-NATS_PID=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
-(exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null || die "nats-server did not start (see $tmp/nats.log)"
-nats_url=nats://127.0.0.1:$nats_port
-db_url="postgresql://$PGUSER@127.0.0.1:$PGPORT/bench"
+bench_nats "$tmp" || exit 1
 
 # ------------------------------------------------------------------ b. baseline: raw JetStream async publish
 log "b. baseline: js-bench, $events messages of $payload bytes, window $window"
@@ -169,15 +131,12 @@ base_s=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$base_line")
 log "baseline: $base_line"
 
 # ------------------------------------------------------------------ sidecar helpers
-http_port=""
-# start_sidecar NAME SLOT: starts event-sidecar (log $tmp/NAME.log), sets SIDECAR_PID and http_port.
+# start_sidecar NAME SLOT: starts event-sidecar (log $tmp/NAME.log), sets SIDECAR_PID.
 start_sidecar() {
-	http_port=$("$HARNESS/free_port.sh")
-	"$sidecar_bin" --database-url "$db_url" --nats-url "$nats_url" --slot "$2" \
-		--http-addr "127.0.0.1:$http_port" --max-inflight "$window" >>"$tmp/$1.log" 2>&1 &
-	SIDECAR_PID=$!
+	bench_sidecar "$tmp/$1.log" --slot "$2" --max-inflight "$window"
+	SIDECAR_PID=$sidecar_pid
 }
-metrics() { curl -s --max-time 5 "http://127.0.0.1:$http_port/metrics"; }
+metrics() { curl -s --max-time 5 "$sidecar_url/metrics"; }
 # metric NAME: value of the first sample line of NAME (no labels other than slot).
 metric() { metrics | awk -v n="$1" 'index($1, n "{") == 1 && !done { print $2; done = 1 }'; }
 rss_kb() { awk -v k="$2" '$1 == k ":" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -218,6 +177,7 @@ start_sidecar sidecar "$relay_slot"
 if [ "$perf" = 1 ]; then
 	perf record -g -o "$outdir/relay-perf.data" -p "$SIDECAR_PID" >"$tmp/perf.log" 2>&1 &
 	PERF_PID=$!
+	bench_track "$PERF_PID"
 fi
 deadline=$(($(date +%s) + 120 + events / 5000))
 acked=0 rss_marks=()

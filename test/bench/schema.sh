@@ -16,17 +16,7 @@ BENCH_NAME=schema
 . "$REPO_ROOT/test/bench/lib.sh"
 events=${SCHEMA_BENCH_EVENTS:-20000}
 rounds=${SCHEMA_BENCH_ROUNDS:-7}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-
-tmp=$(mktemp -d /tmp/event-schemabench.XXXXXX)
-chmod 755 "$tmp"
-cleanup() {
-	"$HARNESS/pg_stop.sh" "$tmp" >/dev/null 2>&1 || true
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "schema: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_dir schema
 
 log "starting cluster in $tmp"
 bench_cluster "$tmp"

@@ -12,12 +12,8 @@ BENCH_NAME=tracking
 . "$REPO_ROOT/test/bench/lib.sh"
 here=$REPO_ROOT/test/bench
 events=${BENCH_TRACKING_EVENTS:-100000}
-outdir=$REPO_ROOT/build/bench
-mkdir -p "$outdir"
-
-tmp=$(mktemp -d /tmp/event-bench-tracking.XXXXXX)
-chmod 755 "$tmp"
-bench_stack "$tmp" --ingest-batch 1000
+bench_dir tracking
+bench_stack --ingest-batch 1000
 wk=$(q "SELECT event.create_write_key('bench')->>'secret'")
 auth="Authorization: Basic $(printf '%s:' "$wk" | base64 -w0)"
 for _ in $(seq 100); do
