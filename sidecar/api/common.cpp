@@ -1,6 +1,7 @@
 // common.cpp — shared pieces of the API handlers (see common.hpp).
 #include "api/common.hpp"
 
+#include "core/rapidjson.hpp"
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 

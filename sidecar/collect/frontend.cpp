@@ -1,7 +1,7 @@
 // frontend.cpp — frontend event collection (see frontend.hpp).
 #include "collect/frontend.hpp"
 
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sys/random.h>

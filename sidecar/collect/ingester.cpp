@@ -1,7 +1,7 @@
 // ingester.cpp — frontend events from JetStream into PostgreSQL (see ingester.hpp).
 #include "collect/ingester.hpp"
 
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 

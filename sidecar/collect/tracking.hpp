@@ -15,7 +15,7 @@
 // on the request path.
 #pragma once
 
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 
 #include <cstdint>
 #include <string>

@@ -6,7 +6,7 @@
 // Credentials go in the URL (nats://user:pass@host:port, nats://token@host:port); for TLS set
 // JS_CHECK_TLS_CA (and JS_CHECK_TLS_CERT + JS_CHECK_TLS_KEY for a client certificate).
 #include <nats/nats.h>
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 
 #include <cstdio>
 #include <cstdlib>

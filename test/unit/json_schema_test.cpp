@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 

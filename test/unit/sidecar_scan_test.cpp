@@ -1,7 +1,7 @@
 // sidecar_scan_test.cpp — the relay's single-pass reader of event_decoder messages, checked
 // against a RapidJSON DOM reference (the reader it replaced) on crafted and mutated inputs.
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "core/rapidjson.hpp"
 
 #include <random>
 #include <string>
