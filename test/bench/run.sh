@@ -223,11 +223,13 @@ log "reads: user_hot has $user_n events, $hot_stream has $stream_len, cursor $mi
 median() { q "SELECT round(bench.median_ms(\$q\$$1\$q\$, $runs)::numeric, 3)"; }
 read_row() { # NAME OURS_SQL BASE_SQL|- BASE_LABEL ms|ratio LIMIT (the goal: ours in ms, or ours/baseline)
 	local ours base r
-	ours=$(median "$2")
-	if [ "$3" = - ]; then base=$4; r=$(fmt %.3f "$(calc "$ours / $base")"); base="$base (spec limit)"
-	else base=$(median "$3"); r=$(fmt %.2f "$(calc "$ours / $base")"); base="$base ($4)"; fi
-	if [ "$5" = ratio ]; then row "$1 (ms, median of $runs)" "$ours" "$base" "$r" "≤ $6×" "$(met "$r" "<=" "$6")"
-	else row "$1 (ms, median of $runs)" "$ours" "$base" "$r" "≤ $6 ms" "$(met "$ours" "<=" "$6")"; fi
+	if [ "$3" = - ]; then ours=$(median "$2"); base=$4; r=$(fmt %.3f "$(calc "$ours / $base")"); base="$base (spec limit)"
+	else # ours and the baseline alternate run by run, so both see the same load
+		read -r ours base < <(q "SELECT bench.median_pair_ms(\$q\$$2\$q\$, \$q\$$3\$q\$, $runs)")
+		r=$(fmt %.2f "$(calc "$ours / $base")"); base="$base ($4)"
+	fi
+	if [ "$5" = ratio ]; then row "$1 (ms, median of $runs, alternated)" "$ours" "$base" "$r" "≤ $6×" "$(met "$r" "<=" "$6")"
+	else row "$1 (ms, median of $runs$([ "$3" = - ] || echo ', alternated'))" "$ours" "$base" "$r" "≤ $6 ms" "$(met "$ours" "<=" "$6")"; fi
 }
 read_row "4a. get_statistics()" "SELECT event.get_statistics()" - 500 ms 10
 read_row "4b. query_events(user_id, limit 1000), user with $user_n events" \

@@ -114,6 +114,25 @@ BEGIN
   RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(d) x);
 END $$;
 
+-- Median wall times in ms of `runs` executions each of a and b, alternated (a, b, a, b, ...) so
+-- that both see the same load second by second (one warm-up of each first): "ms_a ms_b".
+CREATE FUNCTION bench.median_pair_ms(a text, b text, runs int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; da double precision[] := '{}'; db double precision[] := '{}';
+BEGIN
+  EXECUTE a;
+  EXECUTE b;
+  FOR k IN 1..runs LOOP
+    t0 := clock_timestamp();
+    EXECUTE a;
+    da := da || (extract(epoch FROM clock_timestamp() - t0) * 1000)::double precision;
+    t0 := clock_timestamp();
+    EXECUTE b;
+    db := db || (extract(epoch FROM clock_timestamp() - t0) * 1000)::double precision;
+  END LOOP;
+  RETURN (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(da) x) || ' ' ||
+         (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(db) x);
+END $$;
+
 -- Bytes of every relation (with indexes and TOAST) in a partition tree.
 CREATE FUNCTION bench.tree_bytes(r regclass) RETURNS bigint LANGUAGE sql AS $$
   SELECT COALESCE(sum(pg_total_relation_size(relid)), 0)::bigint FROM pg_partition_tree(r) WHERE isleaf OR level = 0
