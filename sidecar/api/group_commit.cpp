@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "http/reply_batch.hpp"
 #include "log.hpp"
 
 namespace event::sidecar::api {
@@ -66,6 +67,7 @@ size_t GroupCommitter::Pending() const {
 }
 
 bool GroupCommitter::Submit(std::string request_json, Done done, pg::Result::Status *refusal) {
+	bool wake = false;
 	{
 		std::lock_guard<std::mutex> lock(mu_);
 		if (stop_ || !pool_->Available()) {
@@ -77,8 +79,13 @@ bool GroupCommitter::Submit(std::string request_json, Done done, pg::Result::Sta
 			return false;
 		}
 		pending_.push_back(Item{std::move(request_json), std::move(done), std::chrono::steady_clock::now()});
+		// Wake the thread only when this item lets it act: it waits for a first item, or it gathers
+		// and the batch is now full (not while it waits for a flight slot: a wake-up per request).
+		wake = waiting_ == Waiting::kItems ||
+		       (waiting_ == Waiting::kGathering && pending_.size() >= static_cast<size_t>(options_.max_batch));
 	}
-	cv_.notify_one();
+	if (wake)
+		cv_.notify_one();
 	return true;
 }
 
@@ -96,18 +103,24 @@ void GroupCommitter::Run() {
 		if (pending_.empty()) {
 			if (stop_)
 				break;
+			waiting_ = Waiting::kItems;
 			cv_.wait(lock);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		if (inflight_ >= options_.max_inflight) {
+			waiting_ = Waiting::kSlot;
 			cv_.wait(lock);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		auto deadline = pending_.front().queued + std::chrono::microseconds(options_.max_wait_us);
 		bool go = inflight_ == 0 || stop_ || pending_.size() >= static_cast<size_t>(options_.max_batch) ||
 		          std::chrono::steady_clock::now() >= deadline;
 		if (!go) {
+			waiting_ = Waiting::kGathering;
 			cv_.wait_until(lock, deadline);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		size_t n = std::min(pending_.size(), static_cast<size_t>(options_.max_batch));
@@ -145,7 +158,10 @@ void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, bool single)
 	q.sql = kBatchSql;
 	q.params.emplace_back(std::move(array));
 	q.done = [this, items, single](pg::Result r) {
-		Answer(items, std::move(r));
+		{
+			http::ReplyBatch replies; // the answers of this batch: one wake-up per I/O thread
+			Answer(items, std::move(r));
+		}
 		if (!single)
 			Finished();
 	};

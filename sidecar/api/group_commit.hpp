@@ -83,6 +83,9 @@ private:
 	std::deque<Item> pending_; // guarded by mu_
 	int inflight_ = 0;         // guarded by mu_
 	bool stop_ = false;        // guarded by mu_
+	// What the thread waits for (guarded by mu_): Submit wakes it only when that may have come.
+	enum class Waiting { kNo, kItems, kSlot, kGathering };
+	Waiting waiting_ = Waiting::kNo;
 	std::thread thread_;
 };
 

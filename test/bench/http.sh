@@ -10,7 +10,8 @@
 #      round trip without the database).
 # Starts its own cluster, nats-server and sidecar; writes build/bench/http-results.md.
 # Environment: BENCH_SECONDS (10), BENCH_EVENTS events loaded before the query test (200000),
-# BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory.
+# BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory, SIDECAR_BIN (the sidecar to
+# measure, default sidecar/event-sidecar: a before/after comparison runs the script twice).
 set -euo pipefail
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
@@ -39,7 +40,7 @@ key=$(q "SELECT event.create_api_key('bench')->>'secret'")
 nport=$("$HARNESS/free_port.sh"); hport=$("$HARNESS/free_port.sh")
 nats-server -js -a 127.0.0.1 -p "$nport" -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
 nats_pid=$!
-EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "$REPO_ROOT/sidecar/event-sidecar" \
+EVENT_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/bench" "${SIDECAR_BIN:-$REPO_ROOT/sidecar/event-sidecar}" \
 	--nats-url "nats://127.0.0.1:$nport" --http-addr "127.0.0.1:$hport" --bench-baseline on \
 	--log-level warn >"$tmp/sidecar.log" 2>&1 &
 sidecar_pid=$!
