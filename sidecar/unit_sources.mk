@@ -2,7 +2,7 @@
 # (paths relative to sidecar/). No nats.c; the API files need libpq (linked, never connected).
 SIDECAR_UNIT_SOURCES = config.cpp log.cpp metrics.cpp relay/protocol.cpp relay/lsn_tracker.cpp \
 	relay/decoded_message.cpp http/request.cpp http/response.cpp http/router.cpp \
-	http/gzip.cpp http/stream.cpp metrics/registry.cpp api/common.cpp api/group_commit.cpp auth/key_cache.cpp \
+	http/gzip.cpp http/stream.cpp http/reply_batch.cpp metrics/registry.cpp api/common.cpp api/group_commit.cpp auth/key_cache.cpp \
 	pg/pool.cpp delivery/signing.cpp
 SIDECAR_UNIT_LIBS = -lz -lpq
 SIDECAR_UNIT_CXXFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)

@@ -61,13 +61,10 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 		return !nul;
 	}
 	bool String(const char *s, rapidjson::SizeType n, bool) { return NoNul(s, n) && Value(); }
-	bool keyed = false; // an item has idempotency_key or event_id (it may be a duplicate)
 	bool Key(const char *s, rapidjson::SizeType n, bool) {
 		if (!NoNul(s, n))
 			return false;
-		std::string_view key(s, n);
-		key_is_metadata = depth == item_depth && key == "metadata";
-		keyed = keyed || (depth == item_depth && (key == "idempotency_key" || key == "event_id"));
+		key_is_metadata = depth == item_depth && std::string_view(s, n) == "metadata";
 		return true;
 	}
 	bool Open() {
@@ -190,8 +187,7 @@ void RunQuery(const Context &ctx, const std::string &request_id, http::Reply rep
 		(*shared_reply)(DbFailure(refusal, "", "", "", "", request_id));
 }
 
-std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out,
-                          bool *keyed) {
+std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out) {
 	// A raw NUL byte is never valid JSON, and it would end rapidjson's input early.
 	if (body.find('\0') != std::string::npos)
 		return "malformed JSON: NUL byte in the body";
@@ -211,8 +207,6 @@ std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::str
 	if (!ok)
 		return std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) + " at byte " +
 		       std::to_string(ok.Offset());
-	if (keyed != nullptr)
-		*keyed = scan.keyed;
 	size_t start = body.find_first_not_of(" \t\r\n");
 	char first = start == std::string::npos ? 0 : body[start];
 	if (kind == JsonKind::kObject && first != '{')
@@ -270,14 +264,14 @@ const std::string *Traceparent(const http::Request &req, std::string *bad) {
 }
 
 bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent, std::string *json,
-                 http::Response *error, bool *keyed) {
+                 http::Response *error) {
 	std::string bad;
 	const std::string *tp = with_traceparent ? Traceparent(req, &bad) : nullptr;
 	if (!bad.empty()) {
 		*error = http::ErrorResponse(400, "bad_request", bad, req.request_id);
 		return false;
 	}
-	std::string err = CheckJsonBody(req.body, kind, tp, json, keyed);
+	std::string err = CheckJsonBody(req.body, kind, tp, json);
 	if (!err.empty()) {
 		*error = http::ErrorResponse(400, "invalid_json", err, req.request_id);
 		return false;

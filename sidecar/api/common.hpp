@@ -44,12 +44,10 @@ void RunQuery(const Context &ctx, const std::string &request_id, http::Reply rep
 // Checks that body is one JSON value of the kind wanted (object or array), valid UTF-8, nested
 // at most kMaxJsonDepth deep. On success returns "" and, if traceparent is given, the body with
 // metadata.traceparent set in the object (or in every object of the array) in *out; else *out =
-// body. On failure returns the message of a 400. *keyed (if given): an item has a top-level
-// idempotency_key or event_id member (so it may be answered as a duplicate).
+// body. On failure returns the message of a 400.
 inline constexpr int kMaxJsonDepth = 512;
 enum class JsonKind { kObject, kArray };
-std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out,
-                          bool *keyed = nullptr);
+std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out);
 
 // True if value is a valid W3C traceparent (version-traceid-parentid-flags, lower-case hex, ids
 // not all zero, version not ff).
@@ -59,8 +57,8 @@ bool IsValidTraceparent(const std::string &value);
 const std::string *Traceparent(const http::Request &req, std::string *bad);
 
 // The request body checked as above, with the request's traceparent header (validated) put into
-// metadata when with_traceparent. False with the 400 in *error. keyed: as for CheckJsonBody.
+// metadata when with_traceparent. False with the 400 in *error.
 bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent, std::string *json,
-                 http::Response *error, bool *keyed = nullptr);
+                 http::Response *error);
 
 } // namespace event::sidecar::api

@@ -21,14 +21,13 @@ metrics::Counter &EventsCreated(const char *route) {
 void Create(const Context &ctx, http::Request &&req, http::Reply reply) {
 	std::string json;
 	http::Response error;
-	bool keyed = false;
-	if (!PrepareBody(req, JsonKind::kObject, true, &json, &error, &keyed))
+	if (!PrepareBody(req, JsonKind::kObject, true, &json, &error))
 		return reply(std::move(error));
 	std::string rid = req.request_id;
 	static metrics::Counter &created = EventsCreated("/api/v1/events/create");
 	pg::Result::Status refusal = pg::Result::Status::kUnavailable;
 	bool queued = ctx.committer->Submit(
-		std::move(json), keyed,
+		std::move(json),
 		[reply, rid](ItemResult r) {
 			if (r.status != pg::Result::Status::kOk || !r.stored) {
 				pg::Result::Status s = r.status == pg::Result::Status::kOk ? pg::Result::Status::kSqlError : r.status;

@@ -4,18 +4,15 @@
 
 #include <algorithm>
 
+#include "http/reply_batch.hpp"
 #include "log.hpp"
 
 namespace event::sidecar::api {
 
 namespace {
 
-// Atomic batch of plain items: one EventResponse per item, in request order.
-constexpr char kAtomicSql[] = "SELECT r FROM pg_catalog.jsonb_array_elements(event.create_events($1::jsonb, true)) "
-                              "WITH ORDINALITY AS t(r, i) ORDER BY i";
-
-// Per-item batch: one row per item, in request order: status, EventResponse, error fields.
-constexpr char kEachSql[] =
+// One row per item, in request order: status, EventResponse, error fields.
+constexpr char kBatchSql[] =
 	"SELECT r->>'status', r->'event', r->'error'->>'code', r->'error'->>'message', r->'error'->>'detail', "
 	"r->'error'->>'hint' FROM pg_catalog.jsonb_array_elements(event.create_events($1::jsonb, false)) "
 	"WITH ORDINALITY AS t(r, i) ORDER BY i";
@@ -69,7 +66,8 @@ size_t GroupCommitter::Pending() const {
 	return pending_.size();
 }
 
-bool GroupCommitter::Submit(std::string request_json, bool keyed, Done done, pg::Result::Status *refusal) {
+bool GroupCommitter::Submit(std::string request_json, Done done, pg::Result::Status *refusal) {
+	bool wake = false;
 	{
 		std::lock_guard<std::mutex> lock(mu_);
 		if (stop_ || !pool_->Available()) {
@@ -80,9 +78,14 @@ bool GroupCommitter::Submit(std::string request_json, bool keyed, Done done, pg:
 			*refusal = pg::Result::Status::kOverloaded;
 			return false;
 		}
-		pending_.push_back(Item{std::move(request_json), keyed, std::move(done), std::chrono::steady_clock::now()});
+		pending_.push_back(Item{std::move(request_json), std::move(done), std::chrono::steady_clock::now()});
+		// Wake the thread only when this item lets it act: it waits for a first item, or it gathers
+		// and the batch is now full (not while it waits for a flight slot: a wake-up per request).
+		wake = waiting_ == Waiting::kItems ||
+		       (waiting_ == Waiting::kGathering && pending_.size() >= static_cast<size_t>(options_.max_batch));
 	}
-	cv_.notify_one();
+	if (wake)
+		cv_.notify_one();
 	return true;
 }
 
@@ -100,34 +103,36 @@ void GroupCommitter::Run() {
 		if (pending_.empty()) {
 			if (stop_)
 				break;
+			waiting_ = Waiting::kItems;
 			cv_.wait(lock);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		if (inflight_ >= options_.max_inflight) {
+			waiting_ = Waiting::kSlot;
 			cv_.wait(lock);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		auto deadline = pending_.front().queued + std::chrono::microseconds(options_.max_wait_us);
 		bool go = inflight_ == 0 || stop_ || pending_.size() >= static_cast<size_t>(options_.max_batch) ||
 		          std::chrono::steady_clock::now() >= deadline;
 		if (!go) {
+			waiting_ = Waiting::kGathering;
 			cv_.wait_until(lock, deadline);
+			waiting_ = Waiting::kNo;
 			continue;
 		}
 		size_t n = std::min(pending_.size(), static_cast<size_t>(options_.max_batch));
-		auto plain = std::make_shared<std::vector<Item>>();
-		auto keyed = std::make_shared<std::vector<Item>>();
-		plain->reserve(n);
+		auto batch = std::make_shared<std::vector<Item>>();
+		batch->reserve(n);
 		for (size_t i = 0; i < n; i++) {
-			(pending_.front().keyed ? keyed : plain)->push_back(std::move(pending_.front()));
+			batch->push_back(std::move(pending_.front()));
 			pending_.pop_front();
 		}
-		inflight_ += (plain->empty() ? 0 : 1) + (keyed->empty() ? 0 : 1);
+		inflight_++;
 		lock.unlock();
-		if (!plain->empty())
-			Send(std::move(plain), Mode::kAtomic);
-		if (!keyed->empty())
-			Send(std::move(keyed), Mode::kEach);
+		Send(std::move(batch), false);
 		lock.lock();
 	}
 	// Wait for the batches in flight, so no callback outlives this object.
@@ -135,8 +140,8 @@ void GroupCommitter::Run() {
 		cv_.wait(lock);
 }
 
-// Sends one batch (see Mode).
-void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, Mode mode) {
+// Sends one batch (or, single, one item of a failed batch).
+void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, bool single) {
 	std::string array;
 	size_t size = 2;
 	for (const Item &item : *items)
@@ -149,57 +154,15 @@ void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, Mode mode) {
 		array += (*items)[i].json;
 	}
 	array += ']';
-	const bool flight = mode != Mode::kSingle;
 	pg::Query q;
-	q.sql = mode == Mode::kAtomic ? kAtomicSql : kEachSql;
+	q.sql = kBatchSql;
 	q.params.emplace_back(std::move(array));
-	q.done = [this, items, mode, flight](pg::Result r) {
-		if (r.ok() && static_cast<size_t>(r.rows) == items->size()) {
-			if (observer_)
-				observer_(items->size());
-			for (int i = 0; i < r.rows; i++) {
-				ItemResult out;
-				if (mode == Mode::kAtomic) {
-					out.stored = true;
-					out.event_json = std::move(r.values[static_cast<size_t>(i)]);
-				} else {
-					const std::string &status = r.Value(i, 0);
-					out.stored = status == "created" || status == "duplicate";
-					out.duplicate = status == "duplicate";
-					if (out.stored) {
-						out.event_json = r.Value(i, 1);
-					} else {
-						out.sqlstate = r.Value(i, 2);
-						out.message = r.Value(i, 3);
-						out.detail = r.Value(i, 4);
-						out.hint = r.Value(i, 5);
-					}
-				}
-				Call((*items)[static_cast<size_t>(i)].done, std::move(out));
-			}
-		} else if (r.status == pg::Result::Status::kSqlError && mode == Mode::kAtomic) {
-			// Nothing of the atomic batch was stored: per item, so that only the bad ones fail.
-			Send(items, Mode::kEach);
-			return; // still the same flight
-		} else if (r.status == pg::Result::Status::kSqlError && mode == Mode::kEach && items->size() > 1) {
-			// One item spoiled the whole array (e.g. text the server cannot store in jsonb): each
-			// item alone, so only that one fails.
-			for (Item &item : *items) {
-				auto one = std::make_shared<std::vector<Item>>();
-				one->push_back(std::move(item));
-				Send(std::move(one), Mode::kSingle);
-			}
-		} else {
-			if (r.ok()) {
-				r.status = pg::Result::Status::kSqlError;
-				r.sqlstate = "XX000";
-				r.message = "event.create_events returned " + std::to_string(r.rows) + " results for " +
-				            std::to_string(items->size()) + " items";
-			}
-			for (Item &item : *items)
-				Call(item.done, Failed(r));
+	q.done = [this, items, single](pg::Result r) {
+		{
+			http::ReplyBatch replies; // the answers of this batch: one wake-up per I/O thread
+			Answer(items, std::move(r));
 		}
-		if (flight)
+		if (!single)
 			Finished();
 	};
 	pg::Result::Status refusal = pg::Result::Status::kOverloaded;
@@ -210,8 +173,47 @@ void GroupCommitter::Send(std::shared_ptr<std::vector<Item>> items, Mode mode) {
 		                                                       : "PostgreSQL is unavailable";
 		for (Item &item : *items)
 			Call(item.done, Failed(r));
-		if (flight)
+		if (!single)
 			Finished();
+	}
+}
+
+// Answers a batch's items from its result (or resends them alone, see group_commit.hpp).
+void GroupCommitter::Answer(const std::shared_ptr<std::vector<Item>> &items, pg::Result r) {
+	if (r.ok() && static_cast<size_t>(r.rows) == items->size()) {
+		if (observer_)
+			observer_(items->size());
+		for (int i = 0; i < r.rows; i++) {
+			ItemResult out;
+			const std::string &status = r.Value(i, 0);
+			out.stored = status == "created" || status == "duplicate";
+			out.duplicate = status == "duplicate";
+			if (out.stored) {
+				out.event_json = std::move(r.values[static_cast<size_t>(i * r.columns + 1)]);
+			} else {
+				out.sqlstate = r.Value(i, 2);
+				out.message = r.Value(i, 3);
+				out.detail = r.Value(i, 4);
+				out.hint = r.Value(i, 5);
+			}
+			Call((*items)[static_cast<size_t>(i)].done, std::move(out));
+		}
+	} else if (r.status == pg::Result::Status::kSqlError && items->size() > 1) {
+		// The statement failed as a whole (see group_commit.hpp): each item alone.
+		for (Item &item : *items) {
+			auto one = std::make_shared<std::vector<Item>>();
+			one->push_back(std::move(item));
+			Send(std::move(one), true);
+		}
+	} else {
+		if (r.ok()) {
+			r.status = pg::Result::Status::kSqlError;
+			r.sqlstate = "XX000";
+			r.message = "event.create_events returned " + std::to_string(r.rows) + " results for " +
+			            std::to_string(items->size()) + " items";
+		}
+		for (Item &item : *items)
+			Call(item.done, Failed(r));
 	}
 }
 

@@ -2,16 +2,14 @@
 //
 // Each POST /api/v1/events/create hands its (already syntax-checked) EventCreateRequest JSON to
 // Submit. A thread of its own gathers waiting requests into batches and sends each batch as one
-// statement, so one commit answers many requests:
-// - items without idempotency_key or event_id ("plain": they cannot be duplicates) go first as
-//   `event.create_events($1, atomic => true)`: one multi-row INSERT, no subtransactions (about
-//   5x less server CPU per item than the per-item path). If that statement fails (one bad item
-//   fails an atomic batch, and nothing of it is stored), the same items are sent again as below;
-// - keyed items (whose answer may be 200 duplicate), and plain batches that failed, go as
-//   `event.create_events($1, atomic => false)`, which stores every item in its own
-//   subtransaction and returns per-item results in order, so a bad item fails only itself. When
-//   such a batch fails as a whole (an item the server cannot even parse as part of the array),
-//   its items are retried one by one.
+// `event.create_events($1, atomic => false)`: per-item results in request order, so a bad item
+// fails only itself and a repeated idempotency key answers its original event. The extension
+// first tries the whole batch in one subtransaction (set-based lookups, one INSERT) and falls
+// back to one subtransaction per item only when an item fails (extension/pg/append.cpp), so the
+// sidecar has no fallback of its own for item errors. Only when the statement fails as a whole
+// (PostgreSQL cannot even read the array: a number beyond `numeric` in one item, a batch above
+// event.max_batch_size, ...) are its items sent again one per statement, so that each request
+// gets the answer it would get alone.
 // Every callback runs after the commit of its item's transaction (or its failure).
 //
 // Batching policy: when no batch is in flight a request goes at once (no added latency when
@@ -57,9 +55,8 @@ public:
 	void Start();
 	void Stop();
 
-	// Queues one request (a JSON object; keyed: it has idempotency_key or event_id). False when
-	// refused: *refusal = kOverloaded or kUnavailable.
-	bool Submit(std::string request_json, bool keyed, Done done, pg::Result::Status *refusal);
+	// Queues one request (a JSON object). False when refused: *refusal = kOverloaded or kUnavailable.
+	bool Submit(std::string request_json, Done done, pg::Result::Status *refusal);
 
 	size_t Pending() const;
 	// Called once per committed batch with its size (metrics).
@@ -68,15 +65,14 @@ public:
 private:
 	struct Item {
 		std::string json;
-		bool keyed = false;
 		Done done;
 		std::chrono::steady_clock::time_point queued;
 	};
-	// kAtomic: plain items, resent as kEach on failure; kEach: per-item results, split into kSingle
-	// on failure. Both are one flight (Finished once); kSingle retries are not counted.
-	enum class Mode { kAtomic, kEach, kSingle };
+	// single: one item resent alone after its batch failed as a whole (not a flight of its own:
+	// the batch's flight ends when the resends are queued).
 	void Run();
-	void Send(std::shared_ptr<std::vector<Item>> items, Mode mode);
+	void Send(std::shared_ptr<std::vector<Item>> items, bool single);
+	void Answer(const std::shared_ptr<std::vector<Item>> &items, pg::Result r);
 	void Finished();
 
 	pg::Pool *pool_;
@@ -87,6 +83,9 @@ private:
 	std::deque<Item> pending_; // guarded by mu_
 	int inflight_ = 0;         // guarded by mu_
 	bool stop_ = false;        // guarded by mu_
+	// What the thread waits for (guarded by mu_): Submit wakes it only when that may have come.
+	enum class Waiting { kNo, kItems, kSlot, kGathering };
+	Waiting waiting_ = Waiting::kNo;
 	std::thread thread_;
 };
 

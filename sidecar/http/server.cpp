@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "http/access_log.hpp"
 #include "http/gzip.hpp"
+#include "http/reply_batch.hpp"
 #include "http/stream_session.hpp"
 #include "log.hpp"
 #include "metrics/registry.hpp"
@@ -62,6 +64,11 @@ metrics::CounterFamily &ClosedSlow() {
 constexpr uint64_t kMaxDiscardedBody = 64 * 1024;
 
 const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// PostReply's way to an I/O thread.
+void PostToContext(void *context, std::function<void()> task) {
+	net::post(*static_cast<net::io_context *>(context), std::move(task));
+}
 
 } // namespace
 
@@ -115,6 +122,13 @@ public:
 
 	void Start() {
 		net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitRequest(); });
+	}
+
+	// A handler's reply, on the session's thread.
+	void Answer(uint64_t seq, Response r) {
+		if (seq_ != seq || replied_)
+			return;
+		Finish(std::move(r));
 	}
 
 private:
@@ -290,11 +304,8 @@ private:
 		server_->router->Dispatch(std::move(handed), [self, seq, executor, once](Response r) {
 			if (once->exchange(true))
 				return;
-			net::post(executor, [self, seq, r = std::move(r)]() mutable {
-				if (self->seq_ != seq || self->replied_)
-					return;
-				self->Finish(std::move(r));
-			});
+			auto task = [self, seq, r = std::move(r)]() mutable { self->Answer(seq, std::move(r)); };
+			PostReply(&executor.context(), PostToContext, std::move(task));
 		});
 	}
 
@@ -360,33 +371,44 @@ private:
 			server_->router->AddCorsHeaders(req_, &r);
 		if (r.stream && r.status == 200 && req_.method == "GET")
 			return HandOver(std::move(r));
-		auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-		res->version(11);
-		res->result(static_cast<unsigned>(r.status));
-		res->reason(ReasonPhrase(r.status));
+		// The head written by hand (Beast's serializer builds a field list per response): status
+		// line, Content-Type, X-Request-Id, the handler's headers, Cache-Control, Connection,
+		// Content-Length; always HTTP/1.1, so keep-alive is the default and only "close" is said.
+		bool keep = keep_alive_ && !close_after_ && !r.close && !server_->stopping.load();
+		// The session writes one response at a time: its head buffer is reused.
+		std::string &head = out_head_;
+		head.assign("HTTP/1.1 ");
+		head += std::to_string(r.status);
+		head += ' ';
+		head += ReasonPhrase(r.status);
+		head += "\r\n";
+		auto field = [&head](std::string_view name, std::string_view value) {
+			head.append(name).append(": ").append(value).append("\r\n");
+		};
 		if (!r.content_type.empty())
-			res->set(bhttp::field::content_type, r.content_type);
-		res->set("X-Request-Id", req_.request_id);
+			field("Content-Type", r.content_type);
+		field("X-Request-Id", req_.request_id);
 		bool cache_control = false;
 		for (auto &[name, value] : r.headers) {
 			cache_control = cache_control || EqualsIgnoreCase(name, "Cache-Control");
-			res->insert(name, value);
+			field(name, value);
 		}
 		if (!cache_control)
-			res->set(bhttp::field::cache_control, "no-store");
-		bool keep = keep_alive_ && !close_after_ && !r.close && !server_->stopping.load();
-		res->keep_alive(keep);
-		size_t length = r.body.size();
-		if (req_.method == "HEAD") {
-			res->content_length(length);
-		} else if (r.status != 204 && r.status != 304) {
-			res->body() = std::move(r.body);
-			res->prepare_payload();
-		}
+			field("Cache-Control", "no-store");
+		if (!keep)
+			field("Connection", "close");
+		if (req_.method == "HEAD" || (r.status != 204 && r.status != 304))
+			field("Content-Length", std::to_string(r.body.size()));
+		head += "\r\n";
+		out_body_.clear();
+		if (req_.method != "HEAD" && r.status != 204 && r.status != 304)
+			out_body_ = std::move(r.body);
 		RecordRequest(req_, r.status, std::chrono::duration<double>(Clock::now() - start_).count());
 		head_.reset();
 		stream_.expires_after(std::chrono::milliseconds(opts().request_timeout_ms));
-		bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+		std::array<net::const_buffer, 2> buffers{net::buffer(out_head_), net::buffer(out_body_)};
+		net::async_write(stream_, buffers, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+			self->out_body_ = std::string(); // not kept by an idle connection
 			if (ec == beast::error::timeout)
 				ClosedSlow().With({"write"}).Inc();
 			if (ec)
@@ -456,6 +478,7 @@ private:
 	std::optional<bhttp::request_parser<bhttp::string_body>> body_;
 	bhttp::request<bhttp::empty_body> upgrade_; // head of a WebSocket upgrade request
 	std::unique_ptr<char[]> linger_;
+	std::string out_head_, out_body_; // the response being written
 	Request req_;
 	Prepared prep_;
 	Clock::time_point start_;

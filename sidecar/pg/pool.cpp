@@ -2,8 +2,11 @@
 // non-blocking socket and an eventfd that Submit writes to (see pool.hpp).
 //
 // Per connection: kDown (waiting for its retry time) -> kConnecting (PQconnectPoll steps) ->
-// kIdle <-> kBusy (one query in flight: PQsendQueryParams, PQflush until sent, PQconsumeInput +
-// PQgetResult until the NULL that ends it). One statement per round trip is enough here: the
+// kIdle <-> kBusy (one query in flight: PQsendQueryPrepared, PQflush until sent, PQconsumeInput +
+// PQgetResult until the NULL that ends it). Each connection prepares a statement the first time
+// it runs its SQL text (PQsendPrepare, one extra round trip) and from then on sends only its name
+// and parameters: no parse, analysis and planning per query (at most kMaxStatements texts per
+// connection; beyond, PQsendQueryParams). One statement per round trip is enough here: the
 // API's write path coalesces many requests into one statement (api/group_commit.hpp), so
 // pipelining several statements per connection would add ordering state for little gain.
 #include "pg/pool.hpp"
@@ -16,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <unordered_map>
 
 #include "log.hpp"
 
@@ -83,6 +87,9 @@ Result Failure(Result::Status status, std::string message) {
 	return r;
 }
 
+// Distinct SQL texts a connection prepares (the API's are a few dozen constants).
+constexpr size_t kMaxStatements = 256;
+
 // Calls q.done, never letting an exception escape into the pool loop.
 void Deliver(Query &q, Result r) noexcept {
 	try {
@@ -108,6 +115,10 @@ struct Pool::Conn {
 	bool want_write = false;
 	std::optional<Query> current;
 	std::optional<Result> result;
+	std::unordered_map<std::string, std::string> statements; // SQL text -> prepared statement name
+	int next_statement = 0;
+	std::string preparing;    // name being prepared for current (its query follows when it succeeds)
+	std::string executing;    // name current runs as ("" = unprepared)
 };
 
 Pool::Pool(std::string database_url, Options options) : url_(std::move(database_url)), options_(options) {
@@ -198,6 +209,9 @@ void Pool::Lost(Conn &c, const std::string &why) {
 		c.current.reset();
 	}
 	c.result.reset();
+	c.statements.clear(); // prepared statements die with their connection
+	c.preparing.clear();
+	c.executing.clear();
 	if (c.pg)
 		PQfinish(c.pg);
 	c.pg = nullptr;
@@ -227,17 +241,39 @@ void Pool::Dispatch(Conn &c) {
 		queue_.pop_front();
 		depth_.store(queue_.size(), std::memory_order_relaxed);
 	}
+	c.state = Conn::State::kBusy;
+	Send(c);
+}
+
+// Sends the current query: prepared under its name, prepares it first, or (statement cache
+// full) as an unnamed statement.
+void Pool::Send(Conn &c) {
 	const Query &q = *c.current;
-	std::vector<const char *> values;
-	values.reserve(q.params.size());
-	for (const auto &p : q.params)
-		values.push_back(p ? p->c_str() : nullptr);
-	if (!PQsendQueryParams(c.pg, q.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-	                       nullptr, 0)) {
+	const int n = static_cast<int>(q.params.size());
+	auto known = c.statements.find(q.sql);
+	int sent;
+	c.executing.clear();
+	if (known != c.statements.end()) {
+		std::vector<const char *> values;
+		values.reserve(q.params.size());
+		for (const auto &p : q.params)
+			values.push_back(p ? p->c_str() : nullptr);
+		c.executing = known->second;
+		sent = PQsendQueryPrepared(c.pg, known->second.c_str(), n, values.data(), nullptr, nullptr, 0);
+	} else if (c.statements.size() < kMaxStatements) {
+		c.preparing = "event_api_" + std::to_string(c.next_statement++);
+		sent = PQsendPrepare(c.pg, c.preparing.c_str(), q.sql.c_str(), n, nullptr);
+	} else {
+		std::vector<const char *> values;
+		values.reserve(q.params.size());
+		for (const auto &p : q.params)
+			values.push_back(p ? p->c_str() : nullptr);
+		sent = PQsendQueryParams(c.pg, q.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+	}
+	if (!sent) {
 		Lost(c, ConnError(c.pg));
 		return;
 	}
-	c.state = Conn::State::kBusy;
 	int flushed = PQflush(c.pg);
 	if (flushed < 0)
 		Lost(c, ConnError(c.pg));
@@ -263,6 +299,25 @@ void Pool::Read(Conn &c) {
 		if (res == nullptr) {
 			Result r = c.result ? std::move(*c.result) : Failure(Result::Status::kUnavailable, "no result");
 			c.result.reset();
+			if (!c.preparing.empty()) {
+				std::string name = std::move(c.preparing);
+				c.preparing.clear();
+				if (r.ok()) {
+					// Prepared: now the query itself, on the same connection.
+					c.statements.emplace(c.current->sql, std::move(name));
+					Send(c);
+					if (c.state != Conn::State::kBusy)
+						return; // lost
+					continue;
+				}
+				// The statement does not prepare (an error in the SQL, a missing function): that
+				// error is the query's answer.
+			} else if (!r.ok() && !c.executing.empty() &&
+			           (r.sqlstate == "0A000" || r.sqlstate == "26000")) {
+				// "cached plan must not change result type" (an extension update changed a
+				// function's type) or the statement vanished: prepared again next time.
+				c.statements.erase(c.current->sql);
+			}
 			Query q = std::move(*c.current);
 			c.current.reset();
 			c.state = Conn::State::kIdle;

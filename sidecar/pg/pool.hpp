@@ -1,7 +1,8 @@
 // pool.hpp — a small pool of PostgreSQL connections for the HTTP API, driven by libpq's
-// asynchronous API (PQconnectStartParams/PQconnectPoll, PQsendQueryParams, PQconsumeInput) on
-// non-blocking sockets, all multiplexed by one thread of its own with poll(). Callers on any
-// thread Submit a parameterised query and get its result by callback; nothing blocks the caller.
+// asynchronous API (PQconnectStartParams/PQconnectPoll, PQsendPrepare/PQsendQueryPrepared,
+// PQconsumeInput) on non-blocking sockets, all multiplexed by one thread of its own with poll().
+// Callers on any thread Submit a parameterised query and get its result by callback; nothing
+// blocks the caller. Each SQL text is prepared once per connection (see pool.cpp).
 //
 // Bounded: at most Options::queue_max queries wait for a connection (then Submit refuses with
 // kOverloaded). When no connection is up (PostgreSQL down or not reached yet) Submit refuses with
@@ -77,6 +78,7 @@ private:
 	void Run();
 	void Wake();
 	void Dispatch(Conn &c);
+	void Send(Conn &c);
 	void Read(Conn &c);
 	void Lost(Conn &c, const std::string &why);
 	void Advance(Conn &c, int64_t now_ms);

@@ -10,7 +10,8 @@
 #      round trip without the database).
 # Starts its own cluster, nats-server and sidecar; writes build/bench/http-results.md.
 # Environment: BENCH_SECONDS (10), BENCH_EVENTS events loaded before the query test (200000),
-# BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory.
+# BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory, SIDECAR_BIN (the sidecar to
+# measure, default sidecar/event-sidecar: a before/after comparison runs the script twice).
 set -euo pipefail
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}

@@ -60,23 +60,6 @@ TEST(JsonBody, AcceptsOneValueOfTheKind) {
 	EXPECT_NE(Check("{\"n\": 1e400}"), "") << "beyond double range: refused (a documented limit of the check)";
 }
 
-TEST(JsonBody, FlagsItemsThatMayBeDuplicates) {
-	std::string out;
-	auto keyed = [&](const std::string &body, api::JsonKind kind = api::JsonKind::kObject) {
-		bool k = true;
-		EXPECT_EQ(api::CheckJsonBody(body, kind, nullptr, &out, &k), "") << body;
-		return k;
-	};
-	EXPECT_FALSE(keyed("{\"event_type\":\"a.b\",\"data\":{\"idempotency_key\":1,\"event_id\":2}}"))
-		<< "only top-level members of an item count";
-	EXPECT_FALSE(keyed("{\"event_type\":\"idempotency_key\"}")) << "a value is not a key";
-	EXPECT_TRUE(keyed("{\"idempotency_key\":\"k1\"}"));
-	EXPECT_TRUE(keyed("{\"event_id\":null}"));
-	EXPECT_TRUE(keyed("{\"idempotency\\u005fkey\":\"k1\"}")) << "escaped key names are decoded";
-	EXPECT_FALSE(keyed("[{\"a\":1},{\"b\":{\"event_id\":1}}]", api::JsonKind::kArray));
-	EXPECT_TRUE(keyed("[{\"a\":1},{\"event_id\":\"x\"}]", api::JsonKind::kArray));
-}
-
 TEST(JsonBody, Refuses) {
 	EXPECT_NE(Check(""), "");
 	EXPECT_NE(Check("{\"a\":1},{\"b\":2}"), "") << "two values would be two batch items";

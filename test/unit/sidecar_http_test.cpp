@@ -1,12 +1,15 @@
 // sidecar_http_test.cpp — router matching, pre-body checks, request ids, target parsing, the
-// SQLSTATE table, the JSON error shape and gzip inflation of sidecar/http/.
+// SQLSTATE table, the JSON error shape, gzip inflation and reply batching of sidecar/http/.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "http/gzip.hpp"
+#include "http/reply_batch.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
@@ -302,4 +305,38 @@ TEST(SidecarStream, SseEventFormat) {
 	EXPECT_EQ(SseEvent("x", "42", "event"), "id: 42\nevent: event\ndata: x\n\n");
 	EXPECT_EQ(SseEvent("line1\nline2"), "data: line1\ndata: line2\n\n"); // a newline never ends the event
 	EXPECT_EQ(SseEvent(""), "data: \n\n");
+}
+
+namespace {
+
+// A fake I/O thread: the posts it received, each a task list to run.
+struct Target {
+	std::vector<std::function<void()>> posts;
+};
+void PostTo(void *target, std::function<void()> task) { static_cast<Target *>(target)->posts.push_back(std::move(task)); }
+
+} // namespace
+
+TEST(ReplyBatch, OnePostPerTargetAndInOrder) {
+	Target a, b;
+	std::vector<int> ran;
+	PostReply(&a, PostTo, [&] { ran.push_back(0); });
+	EXPECT_EQ(a.posts.size(), 1u) << "without a batch every reply is posted at once";
+	{
+		ReplyBatch outer;
+		PostReply(&a, PostTo, [&] { ran.push_back(1); });
+		PostReply(&b, PostTo, [&] { ran.push_back(2); });
+		{
+			ReplyBatch inner;
+			PostReply(&a, PostTo, [&] { ran.push_back(3); });
+		}
+		EXPECT_EQ(a.posts.size(), 1u) << "held until the outermost batch ends";
+		EXPECT_TRUE(b.posts.empty());
+	}
+	ASSERT_EQ(a.posts.size(), 2u) << "one post for both replies to a";
+	ASSERT_EQ(b.posts.size(), 1u);
+	for (auto &post : a.posts)
+		post();
+	b.posts[0]();
+	EXPECT_EQ(ran, (std::vector<int>{0, 1, 3, 2}));
 }

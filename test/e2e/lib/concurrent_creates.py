@@ -4,7 +4,7 @@ THREADS keep-alive connections at once. Every 10th request of a thread is bad (u
 every 25th has a number beyond double range (refused by the sidecar's JSON check, which
 PostgreSQL's numeric would also refuse at this size). Every 3rd good request carries an
 idempotency key and is sent a second time at once, which must answer 200 with the same event
-(keyed and plain requests take different group-commit paths, api/group_commit.hpp). Prints one
+(in the same group commits as the plain and bad ones, api/group_commit.hpp). Prints one
 JSON line: {"ok": n201, "bad": n400, "dup": n200, "other": [statuses], "ids": [...]}.
 """
 import http.client, json, sys, threading
