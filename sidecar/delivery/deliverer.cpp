@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <list>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -42,6 +43,14 @@ constexpr auto kFlushInterval = std::chrono::milliseconds(200);
 // waits. After a crash the message in flight is redelivered once this has passed.
 constexpr int64_t kAckWaitNs = 15LL * 1000 * 1000 * 1000;
 constexpr auto kProgressInterval = std::chrono::seconds(5);
+// Messages a subscription's worker holds at most (its consumer's max ack pending), and POSTs it
+// runs at once (different event streams; one stream's events go one at a time, in order).
+constexpr int kWindow = 256;
+constexpr int kMaxInFlight = 32;
+constexpr int kRefill = kWindow / 4;
+// An idle worker's long poll for the next message; the safety expiry of a no-wait fetch.
+constexpr int64_t kLongPollMs = 500;
+constexpr int64_t kNoWaitExpiresNs = 1000LL * 1000 * 1000;
 constexpr size_t kMaxQueuedRecords = 100000;
 constexpr int kRetryClaimBatch = 100;
 // NOTIFY channels: subscriptions changed (create, delete, rotate); dead-letter retries requested.
@@ -309,70 +318,180 @@ struct RetryItem {
 	int attempts = 0; // made so far
 };
 
-// One subscription's delivery loop.
+// One unit of delivery: a JetStream message (msg) or a dead letter's retry (msg null).
+struct Job {
+	natsMsg *msg = nullptr;
+	uint64_t seq = 0;         // stream sequence (0 for a retry)
+	std::string key;          // the jobs of one key are posted one at a time, in stream order
+	std::string delivery_id, event_id;
+	std::string payload;      // a retry's stored payload (a message's body is its data)
+	int first_attempt = 1, made = 0;
+	PostResult last;
+	std::chrono::steady_clock::time_point not_before{};
+	WebhookRequest *request = nullptr; // while in flight
+
+	std::string_view Body() const {
+		return msg ? std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)))
+		           : std::string_view(payload);
+	}
+};
+
+// One subscription's delivery: a fetcher thread pulls batches from the durable consumer (up to
+// kWindow messages held, the consumer's max ack pending) and a poster thread runs the POSTs on a
+// curl multi handle, up to kMaxInFlight at once, one at a time per event stream in stream order.
 class Worker {
 public:
 	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder, RetryHolds *holds)
 		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), holds_(holds),
 		  rng_(std::random_device{}()) {}
 
-	void Start() { thread_ = std::thread([this] { Run(); }); }
-	void RequestStop() { stop_.store(true); }
-	// Queues a dead letter's retry; delivered between two JetStream messages.
+	void Start() {
+		multi_ = curl_multi_init();
+		thread_ = std::thread([this] { Run(); });
+	}
+	void RequestStop() {
+		stop_.store(true);
+		space_cv_.notify_all();
+		if (multi_)
+			curl_multi_wakeup(multi_);
+	}
+	// Queues a dead letter's retry; posted beside the JetStream messages (its own order key).
 	void Enqueue(RetryItem item) {
-		std::lock_guard<std::mutex> lock(retry_mu_);
-		retries_.push_back(std::move(item));
+		{
+			std::lock_guard<std::mutex> lock(in_mu_);
+			retries_.push_back(std::move(item));
+		}
+		if (multi_)
+			curl_multi_wakeup(multi_);
 	}
 	void Join() {
 		if (thread_.joinable())
 			thread_.join();
+		if (multi_)
+			curl_multi_cleanup(multi_);
+		multi_ = nullptr;
 	}
 	const Subscription &sub() const { return sub_; }
 
 private:
+	using Clock = std::chrono::steady_clock;
+
 	void Run() {
-		client_ = std::make_unique<WebhookClient>(&stop_);
-		natsSubscription *ns = nullptr;
+		if (!multi_) {
+			Log(LogLevel::kError, "delivery: curl_multi_init failed", {{"subscription_id", sub_.id}});
+			return;
+		}
+		curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxInFlight));
+		std::thread fetcher([this] { FetchLoop(); });
+		auto next_renewal = Clock::now() + kProgressInterval;
 		while (!stop_.load()) {
-			if (std::optional<RetryItem> item = PopRetry()) {
-				HandleRetry(*item);
-				continue;
+			TakeIncoming();
+			StartReady();
+			int running = 0;
+			curl_multi_perform(multi_, &running);
+			int left = 0;
+			bool finished = false;
+			while (CURLMsg *m = curl_multi_info_read(multi_, &left)) {
+				if (m->msg != CURLMSG_DONE)
+					continue;
+				Finished(m->easy_handle, m->data.result);
+				finished = true;
 			}
-			if (!ns && !Subscribe(&ns)) {
-				Sleep(1000);
-				continue;
+			auto now = Clock::now();
+			if (now >= next_renewal) {
+				Renew();
+				next_renewal = now + kProgressInterval;
 			}
-			natsMsgList list{};
-			jsErrCode jerr = static_cast<jsErrCode>(0);
-			natsStatus s = natsSubscription_Fetch(&list, ns, 1, 500, &jerr);
-			if (s == NATS_OK) {
-				for (int i = 0; i < list.Count; i++) {
-					Handle(list.Msgs[i]);
-					list.Msgs[i] = nullptr;
-				}
-				natsMsgList_Destroy(&list);
-			} else if (s != NATS_TIMEOUT) {
-				Sleep(500);
-			}
+			if (finished)
+				continue; // start the next of those streams at once
+			auto wake = std::min(next_renewal, NextDue(now, now + std::chrono::milliseconds(200)));
+			int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count());
+			curl_multi_poll(multi_, nullptr, 0, std::max(ms, 0), nullptr);
 		}
-		if (ns) {
-			natsSubscription_Unsubscribe(ns);
-			natsSubscription_Destroy(ns);
+		// Stopping: abort the requests in flight, let the fetcher end, give everything held back.
+		for (auto &[easy, job] : in_flight_) {
+			curl_multi_remove_handle(multi_, easy);
+			spare_.push_back(std::unique_ptr<WebhookRequest>(job->request));
+			job->request = nullptr;
 		}
-		client_.reset();
-		std::vector<std::string> released;
-		while (std::optional<RetryItem> item = PopRetry())
-			released.push_back(item->delivery_id);
-		holds_->Remove(released);
+		in_flight_.clear();
+		fetcher.join();
+		TakeIncoming();
+		Release();
+		if (ns_) {
+			natsSubscription_Unsubscribe(ns_);
+			natsSubscription_Destroy(ns_);
+			ns_ = nullptr;
+		}
+		spare_.clear();
 	}
 
-	std::optional<RetryItem> PopRetry() {
-		std::lock_guard<std::mutex> lock(retry_mu_);
-		if (retries_.empty())
-			return std::nullopt;
-		RetryItem item = std::move(retries_.front());
-		retries_.pop_front();
-		return item;
+	// The fetcher: a no-wait fetch of as many messages as the window has room for; when that
+	// finds none, a long poll for one (it returns as soon as one is there), then no-wait again.
+	void FetchLoop() {
+		bool idle = false;
+		while (!stop_.load()) {
+			if (!ns_ && !Subscribe(&ns_)) {
+				SleepUnlessStopped(1000);
+				continue;
+			}
+			// With a backlog, fetch again once a quarter of the window is free (not message by
+			// message); caught up, any room is enough for the long poll.
+			int room = kWindow - held_count_.load();
+			if (room <= 0 || (!idle && room < kRefill)) {
+				std::unique_lock<std::mutex> lock(in_mu_);
+				space_cv_.wait_for(lock, std::chrono::milliseconds(100),
+				                   [this] { return stop_.load() || kWindow - held_count_.load() >= kRefill; });
+				room = kWindow - held_count_.load();
+				if (room <= 0)
+					continue;
+			}
+			natsMsgList list{};
+			natsStatus s;
+			if (idle) {
+				jsErrCode jerr = static_cast<jsErrCode>(0);
+				s = natsSubscription_Fetch(&list, ns_, 1, kLongPollMs, &jerr);
+			} else {
+				jsFetchRequest req;
+				jsFetchRequest_Init(&req);
+				req.Batch = room;
+				req.NoWait = true;
+				req.Expires = kNoWaitExpiresNs;
+				s = natsSubscription_FetchRequest(&list, ns_, &req);
+			}
+			if (list.Count > 0) {
+				held_count_ += list.Count;
+				{
+					std::lock_guard<std::mutex> lock(in_mu_);
+					for (int i = 0; i < list.Count; i++) {
+						incoming_.push_back(list.Msgs[i]);
+						list.Msgs[i] = nullptr;
+					}
+				}
+				natsMsgList_Destroy(&list);
+				curl_multi_wakeup(multi_);
+				idle = false;
+			} else if (s == NATS_OK || s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
+				idle = true;
+			} else { // not connected, or the server counts the window full until our acks reach it
+				idle = true;
+				SleepUnlessStopped(100);
+			}
+		}
+	}
+
+	// n held messages were given back (acknowledged, terminated, merged): room for the fetcher.
+	void Given(int n) {
+		held_count_ -= n;
+		{
+			std::lock_guard<std::mutex> lock(in_mu_); // no lost wake-up between its check and wait
+		}
+		space_cv_.notify_all();
+	}
+
+	void SleepUnlessStopped(int ms) {
+		std::unique_lock<std::mutex> lock(in_mu_);
+		space_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 	}
 
 	// Creates the durable consumer if it does not exist, then binds a pull subscription to it.
@@ -393,10 +512,10 @@ private:
 		// those published before this worker ran); an existing durable resumes at its ack floor.
 		// Whole seconds: nats.c writes a fraction with leading zeros wrongly (.003 s as .3 s), which
 		// would skip events and make the durable's config differ at the next start; the events of
-		// that second committed before the subscription are skipped in Handle by commit time.
+		// that second committed before the subscription are skipped by commit time.
 		cc.DeliverPolicy = js_DeliverByStartTime;
 		cc.OptStartTime = sub_.created_us / 1000000 * 1000000000;
-		cc.MaxAckPending = 1;
+		cc.MaxAckPending = kWindow;
 		jsErrCode jerr = static_cast<jsErrCode>(0);
 		jsConsumerInfo *ci = nullptr;
 		natsStatus s = js_AddConsumer(&ci, js_, stream_.c_str(), &cc, nullptr, &jerr);
@@ -420,28 +539,225 @@ private:
 		return true;
 	}
 
-	// Sleeps ms, in slices, unless stopped; keeps msg in progress meanwhile. False when stopped.
-	bool Sleep(int64_t ms, natsMsg *msg = nullptr) {
-		auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-		auto next_progress = std::chrono::steady_clock::now() + kProgressInterval;
-		while (!stop_.load()) {
-			auto now = std::chrono::steady_clock::now();
-			if (now >= until)
-				return true;
-			if (msg && now >= next_progress) {
-				natsMsg_InProgress(msg, nullptr);
-				next_progress = now + kProgressInterval;
-			}
-			std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+	// Moves what the fetcher and the reloader queued into jobs (poster thread).
+	void TakeIncoming() {
+		std::vector<natsMsg *> msgs;
+		std::deque<RetryItem> retries;
+		{
+			std::lock_guard<std::mutex> lock(in_mu_);
+			msgs.swap(incoming_);
+			retries.swap(retries_);
 		}
-		return false;
+		for (natsMsg *msg : msgs)
+			Accept(msg);
+		for (RetryItem &item : retries) {
+			auto job = std::make_unique<Job>();
+			job->key = "retry:" + item.delivery_id;
+			job->delivery_id = std::move(item.delivery_id);
+			job->event_id = std::move(item.event_id);
+			job->payload = std::move(item.payload);
+			job->first_attempt = item.attempts + 1;
+			queues_[job->key].push_back(job.get());
+			retry_jobs_.push_back(std::move(job));
+		}
 	}
 
-	PostResult Post(const std::string &delivery_id, const std::string &event_id, std::string_view body) {
-		std::vector<std::string> secrets{sub_.secret};
-		if (!sub_.previous.empty())
-			secrets.push_back(sub_.previous);
-		return client_->Post(sub_.url, secrets, delivery_id, event_id, body);
+	// A fetched message: acknowledged at once when this subscription does not want it, merged
+	// with the held copy when JetStream redelivered a message still held, else queued behind the
+	// earlier held events of its stream.
+	void Accept(natsMsg *msg) {
+		std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+		relay::DecodedMessage e;
+		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
+		    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
+			natsMsg_Ack(msg, nullptr);
+			natsMsg_Destroy(msg);
+			Given(1);
+			return;
+		}
+		uint64_t seq = 0;
+		jsMsgMetaData *meta = nullptr;
+		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+			seq = meta->Sequence.Stream;
+			jsMsgMetaData_Destroy(meta);
+		}
+		if (auto it = held_.find(seq); it != held_.end()) {
+			// The ack wait ran out before a renewal reached the server: keep one copy (the newer
+			// delivery, whose acknowledgement the server expects), never post it twice at once.
+			Log(LogLevel::kWarn, "delivery: JetStream redelivered a message still held, kept once",
+			    {{"subscription_id", sub_.id}, {"stream_sequence", static_cast<unsigned long long>(seq)}});
+			std::swap(it->second->msg, msg);
+			natsMsg_Destroy(msg);
+			Given(1);
+			return;
+		}
+		auto job = std::make_unique<Job>();
+		job->msg = msg;
+		job->seq = seq;
+		job->event_id = std::string(e.event_id);
+		job->delivery_id = job->event_id + "." + sub_.id.substr(0, 8) + sub_.id.substr(9, 4);
+		// Events of no stream have no order among themselves.
+		job->key = e.stream_id.empty() ? "seq:" + std::to_string(seq) : "stream:" + std::string(e.stream_id);
+		std::deque<Job *> &q = queues_[job->key];
+		// In stream-sequence order (a redelivery after a restart may come behind a later event of
+		// its stream), but never before a head that has been tried already.
+		auto lowest = q.begin();
+		if (!q.empty() && (q.front()->request || q.front()->made > 0))
+			++lowest;
+		auto pos = q.end();
+		while (pos != lowest && (*(pos - 1))->seq > seq)
+			--pos;
+		q.insert(pos, job.get());
+		held_[seq] = std::move(job);
+	}
+
+	// Starts the head job of every key that is idle and due, up to kMaxInFlight requests.
+	void StartReady() {
+		auto now = Clock::now();
+		std::vector<std::pair<Job *, PostResult>> failed; // handled after the walk (it may end a queue)
+		for (auto &[key, q] : queues_) {
+			if (in_flight_.size() >= static_cast<size_t>(kMaxInFlight))
+				break;
+			Job *job = q.front();
+			if (job->request || job->not_before > now)
+				continue;
+			std::unique_ptr<WebhookRequest> request;
+			if (!spare_.empty()) {
+				request = std::move(spare_.back());
+				spare_.pop_back();
+			} else {
+				request = std::make_unique<WebhookRequest>();
+			}
+			std::vector<std::string> secrets{sub_.secret};
+			if (!sub_.previous.empty())
+				secrets.push_back(sub_.previous);
+			if (!request->Prepare(sub_.url, secrets, job->delivery_id, job->event_id, job->Body(), &stop_) ||
+			    curl_multi_add_handle(multi_, static_cast<CURL *>(request->easy())) != CURLM_OK) {
+				failed.emplace_back(job, request->Finish(CURLE_FAILED_INIT));
+				spare_.push_back(std::move(request));
+				continue;
+			}
+			job->request = request.release();
+			in_flight_[static_cast<CURL *>(job->request->easy())] = job;
+		}
+		for (auto &[job, r] : failed)
+			Attempted(job, r);
+	}
+
+	// A request ended: its outcome, then the job's next step.
+	void Finished(CURL *easy, CURLcode rc) {
+		auto it = in_flight_.find(easy);
+		if (it == in_flight_.end())
+			return;
+		Job *job = it->second;
+		in_flight_.erase(it);
+		curl_multi_remove_handle(multi_, easy);
+		std::unique_ptr<WebhookRequest> request(job->request);
+		job->request = nullptr;
+		PostResult r = request->Finish(rc);
+		spare_.push_back(std::move(request));
+		if (stop_.load() && r.status == 0)
+			return; // aborted by the stop: given back unacknowledged
+		Attempted(job, r);
+	}
+
+	// Records an attempt; a 2xx or the last attempt completes the job, else it waits its backoff.
+	void Attempted(Job *job, const PostResult &r) {
+		Record(job->delivery_id, job->event_id, job->first_attempt + job->made, r);
+		job->made++;
+		job->last = r;
+		if (r.status >= 200 && r.status <= 299)
+			Complete(job, true);
+		else if (job->made >= sub_.max_attempts)
+			Complete(job, false);
+		else
+			job->not_before = Clock::now() + std::chrono::milliseconds(Backoff(job->made, r));
+	}
+
+	// Delivered or given up: acknowledged or terminated (+ dead letter), or the retry's outcome;
+	// the next job of its key may start.
+	void Complete(Job *job, bool delivered) {
+		auto q = queues_.find(job->key);
+		if (q != queues_.end()) {
+			auto at = std::find(q->second.begin(), q->second.end(), job);
+			if (at != q->second.end())
+				q->second.erase(at);
+			if (q->second.empty())
+				queues_.erase(q);
+		}
+		if (!job->msg) {
+			const PostResult &last = job->last;
+			recorder_->AddRetryOutcome(job->delivery_id,
+			                           "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"delivered\":" +
+			                               (delivered ? "true" : "false") + ",\"attempts\":" + std::to_string(job->made) +
+			                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
+			                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
+			                               "\"}");
+			Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
+			    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
+			    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
+			retry_jobs_.remove_if([job](const std::unique_ptr<Job> &j) { return j.get() == job; });
+			return;
+		}
+		if (delivered) {
+			natsMsg_Ack(job->msg, nullptr);
+		} else {
+			natsMsg_Term(job->msg, nullptr);
+			std::string j = "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"subscription_id\":\"" + sub_.id +
+			                "\",\"event_id\":\"" + job->event_id + "\",\"stream_sequence\":" + std::to_string(job->seq) +
+			                ",\"attempts\":" + std::to_string(job->made) + ",\"last_status_code\":" +
+			                (job->last.status ? std::to_string(job->last.status) : "null") +
+			                ",\"last_error\":" + core::JsonQuote(job->last.error) + ",\"payload\":";
+			j.append(job->Body());
+			j += ",\"dead_at\":\"" + IsoNow() + "\"}";
+			recorder_->AddDeadLetter(std::move(j));
+			Log(LogLevel::kWarn, "delivery dead-lettered",
+			    {{"subscription_id", sub_.id}, {"event_id", job->event_id}, {"error", job->last.error}});
+		}
+		natsMsg_Destroy(job->msg);
+		held_.erase(job->seq);
+		Given(1);
+	}
+
+	// Every held message in progress again, in stream-sequence order: while a stream waits behind
+	// a slow or retried event none of its messages reaches the ack wait, and after a crash they
+	// run out (and come back) in that order.
+	void Renew() {
+		for (auto &[seq, job] : held_)
+			natsMsg_InProgress(job->msg, nullptr);
+	}
+
+	// When the earliest backoff after now ends (at most `limit`).
+	Clock::time_point NextDue(Clock::time_point now, Clock::time_point limit) const {
+		for (const auto &[key, q] : queues_) {
+			const Job *job = q.front();
+			if (!job->request && job->not_before > now && job->not_before < limit)
+				limit = job->not_before;
+		}
+		return limit;
+	}
+
+	// Stopped: every held message is given back (nak, in stream-sequence order, so the next worker
+	// gets them at once and in order) and the held retries are released for the next claim.
+	void Release() {
+		for (auto &[seq, job] : held_) {
+			natsMsg_Nak(job->msg, nullptr);
+			natsMsg_Destroy(job->msg);
+		}
+		held_.clear();
+		held_count_.store(0);
+		queues_.clear();
+		std::vector<std::string> released;
+		for (const auto &job : retry_jobs_)
+			released.push_back(job->delivery_id);
+		retry_jobs_.clear();
+		{
+			std::lock_guard<std::mutex> lock(in_mu_);
+			for (const RetryItem &item : retries_)
+				released.push_back(item.delivery_id);
+			retries_.clear();
+		}
+		holds_->Remove(released);
 	}
 
 	int64_t Backoff(int attempt, const PostResult &r) {
@@ -452,93 +768,6 @@ private:
 		if ((r.status == 429 || r.status == 503) && r.retry_after_s >= 0)
 			ms = std::max<int64_t>(ms, static_cast<int64_t>(r.retry_after_s) * 1000);
 		return ms;
-	}
-
-	void Handle(natsMsg *msg) {
-		std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-		relay::DecodedMessage e;
-		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
-		    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
-			natsMsg_Ack(msg, nullptr);
-			natsMsg_Destroy(msg);
-			return;
-		}
-		uint64_t seq = 0;
-		jsMsgMetaData *meta = nullptr;
-		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-			seq = meta->Sequence.Stream;
-			jsMsgMetaData_Destroy(meta);
-		}
-		std::string event_id(e.event_id);
-		std::string delivery_id = event_id + "." + sub_.id.substr(0, 8) + sub_.id.substr(9, 4);
-		PostResult last;
-		int made = 0;
-		Outcome outcome = Attempts(delivery_id, event_id, body, 1, msg, &last, &made);
-		if (outcome == Outcome::kStopped) { // not acknowledged: JetStream redelivers it (unless deleted)
-			natsMsg_Destroy(msg);
-			return;
-		}
-		if (outcome == Outcome::kDelivered) {
-			natsMsg_Ack(msg, nullptr);
-			natsMsg_Destroy(msg);
-			return;
-		}
-		natsMsg_Term(msg, nullptr);
-		std::string j = "{\"delivery_id\":" + core::JsonQuote(delivery_id) + ",\"subscription_id\":\"" + sub_.id +
-		                "\",\"event_id\":\"" + event_id + "\",\"stream_sequence\":" + std::to_string(seq) +
-		                ",\"attempts\":" + std::to_string(sub_.max_attempts) + ",\"last_status_code\":" +
-		                (last.status ? std::to_string(last.status) : "null") +
-		                ",\"last_error\":" + core::JsonQuote(last.error) + ",\"payload\":";
-		j.append(body);
-		j += ",\"dead_at\":\"" + IsoNow() + "\"}";
-		recorder_->AddDeadLetter(std::move(j));
-		Log(LogLevel::kWarn, "delivery dead-lettered",
-		    {{"subscription_id", sub_.id}, {"event_id", event_id}, {"error", last.error}});
-		natsMsg_Destroy(msg);
-	}
-
-	enum class Outcome { kDelivered, kFailed, kStopped };
-
-	// Up to max_attempts POSTs of body with backoff, numbered from first_attempt, each recorded;
-	// msg (if any) is kept in progress while waiting. *last is the last answer, *made the count.
-	Outcome Attempts(const std::string &delivery_id, const std::string &event_id, std::string_view body,
-	                 int first_attempt, natsMsg *msg, PostResult *last, int *made) {
-		for (int i = 1; i <= sub_.max_attempts; i++) {
-			if (stop_.load())
-				return Outcome::kStopped;
-			*last = Post(delivery_id, event_id, body);
-			if (stop_.load() && last->status == 0)
-				return Outcome::kStopped;
-			Record(delivery_id, event_id, first_attempt + i - 1, *last);
-			++*made;
-			if (last->status >= 200 && last->status <= 299)
-				return Outcome::kDelivered;
-			if (i < sub_.max_attempts && !Sleep(Backoff(i, *last), msg))
-				return Outcome::kStopped;
-		}
-		return Outcome::kFailed;
-	}
-
-	// A dead letter delivered again with the subscription's signing and retry policy (attempts
-	// numbered after the earlier ones); the outcome goes to event.finish_dead_letter_retries.
-	void HandleRetry(const RetryItem &item) {
-		PostResult last;
-		int made = 0;
-		Outcome outcome = Attempts(item.delivery_id, item.event_id, item.payload, item.attempts + 1, nullptr, &last, &made);
-		if (outcome == Outcome::kStopped) {
-			holds_->Remove({item.delivery_id});
-			return;
-		}
-		bool delivered = outcome == Outcome::kDelivered;
-		recorder_->AddRetryOutcome(item.delivery_id,
-		                           "{\"delivery_id\":" + core::JsonQuote(item.delivery_id) + ",\"delivered\":" +
-		                               (delivered ? "true" : "false") + ",\"attempts\":" + std::to_string(made) +
-		                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
-		                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
-		                               "\"}");
-		Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
-		    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
-		    {{"subscription_id", sub_.id}, {"delivery_id", item.delivery_id}, {"error", last.error}});
 	}
 
 	void Record(const std::string &delivery_id, const std::string &event_id, int attempt, const PostResult &r) {
@@ -557,13 +786,25 @@ private:
 	const std::string &stream_;
 	Recorder *recorder_;
 	RetryHolds *holds_;
-	std::mutex retry_mu_;
-	std::deque<RetryItem> retries_;
 	std::mt19937_64 rng_;
 	std::atomic<bool> stop_{false};
-	bool warned_ = false;
-	std::unique_ptr<WebhookClient> client_;
+	bool warned_ = false; // fetcher thread
+	natsSubscription *ns_ = nullptr; // made by the fetcher, destroyed by the poster after it ended
+	CURLM *multi_ = nullptr;
 	std::thread thread_;
+	// Between the threads (in_mu_): fetched messages and queued retries; held_count_ is every
+	// message fetched and not yet given back (the fetcher's window).
+	std::mutex in_mu_;
+	std::condition_variable space_cv_;
+	std::vector<natsMsg *> incoming_;
+	std::deque<RetryItem> retries_;
+	std::atomic<int> held_count_{0};
+	// Poster thread only.
+	std::map<uint64_t, std::unique_ptr<Job>> held_; // JetStream messages by stream sequence
+	std::list<std::unique_ptr<Job>> retry_jobs_;
+	std::map<std::string, std::deque<Job *>> queues_; // by order key, the head first
+	std::map<CURL *, Job *> in_flight_;
+	std::vector<std::unique_ptr<WebhookRequest>> spare_;
 };
 
 } // namespace
@@ -583,6 +824,10 @@ struct Deliverer::Impl {
 	bool stop = false;
 	bool reload_wanted = true, claim_wanted = true; // under mu: set by NOTIFY (listener)
 	std::atomic<bool> stopping{false};
+	// This process delivers only while it holds the session advisory lock (17751, hashtext(slot))
+	// on its listening connection: one deliverer per deployment at a time (several messages of a consumer
+	// are in flight at once, so two processes on one consumer would break the stream order).
+	std::atomic<bool> owner{false};
 	std::thread reloader, listener;
 	std::map<std::string, std::unique_ptr<Worker>> workers; // reloader thread only
 
@@ -685,6 +930,13 @@ struct Deliverer::Impl {
 	}
 
 	void Reload() {
+		if (!owner.load()) { // stand by: give every held message back
+			for (auto &[id, w] : workers)
+				w->RequestStop();
+			while (!workers.empty())
+				StopWorker(workers.begin(), false);
+			return;
+		}
 		std::vector<Subscription> subs;
 		if (!Load(&subs))
 			return;
@@ -759,7 +1011,7 @@ struct Deliverer::Impl {
 				res.reset(PQexec(conn.get(), (std::string("LISTEN ") + kSubscriptionsChannel + "; LISTEN " + kDeadLettersChannel).c_str()));
 			if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
 				if (!warned)
-					Log(LogLevel::kWarn, "delivery: LISTEN failed, polling only until it works",
+					Log(LogLevel::kWarn, "delivery: LISTEN failed, no deliveries until it works",
 					    {{"error", relay::PgError(conn.get())}});
 				warned = true;
 				for (int i = 0; i < 20 && !stopping.load(); i++)
@@ -767,7 +1019,9 @@ struct Deliverer::Impl {
 				continue;
 			}
 			warned = false;
+			bool owning = TryOwn(conn.get());
 			Wake(true, true);
+			auto next_try = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 			while (!stopping.load()) {
 				struct pollfd p {PQsocket(conn.get()), POLLIN, 0};
 				if (poll(&p, 1, 200) < 0 && errno != EINTR)
@@ -775,6 +1029,10 @@ struct Deliverer::Impl {
 				if (!PQconsumeInput(conn.get()))
 					break;
 				bool reload = false, claim = false;
+				if (!owning && std::chrono::steady_clock::now() >= next_try) {
+					owning = reload = claim = TryOwn(conn.get());
+					next_try = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+				}
 				while (PGnotify *n = PQnotifies(conn.get())) {
 					if (std::strcmp(n->relname, kSubscriptionsChannel) == 0)
 						reload = true;
@@ -785,8 +1043,28 @@ struct Deliverer::Impl {
 				if (reload || claim)
 					Wake(reload, claim);
 			}
+			if (owner.exchange(false))
+				Log(LogLevel::kWarn, "delivery: listening connection lost, deliveries paused until it is back");
+			Wake(true, false);
 		}
 	}
+
+	// Takes the delivery lock on the listening connection if free (the session keeps it): the
+	// advisory lock (17751, hashtext(slot)), one per deployment (the sidecars of one slot).
+	bool TryOwn(PGconn *conn) {
+		const char *params[1] = {config.slot.c_str()};
+		relay::PgResultPtr res(PQexecParams(conn, "SELECT pg_catalog.pg_try_advisory_lock(17751, pg_catalog.hashtext($1))",
+		                                    1, nullptr, params, nullptr, nullptr, 0));
+		bool got = res && PQresultStatus(res.get()) == PGRES_TUPLES_OK && PQntuples(res.get()) == 1 &&
+		           std::strcmp(PQgetvalue(res.get(), 0, 0), "t") == 0;
+		if (got)
+			owner.store(true);
+		else if (!standby_logged)
+			Log(LogLevel::kInfo, "delivery: another process delivers for this slot; standing by");
+		standby_logged = !got;
+		return got;
+	}
+	bool standby_logged = false; // listener thread
 };
 
 Deliverer::Deliverer(const Config &config, pg::Pool *pool) : impl_(std::make_unique<Impl>(config, pool)) {}

@@ -47,21 +47,26 @@ int AbortIfStopped(void *closure, curl_off_t, curl_off_t, curl_off_t, curl_off_t
 
 } // namespace
 
-WebhookClient::WebhookClient(const std::atomic<bool> *abort)
-	: curl_(curl_easy_init()), abort_(abort ? abort : &kNeverAbort) {}
+WebhookRequest::WebhookRequest() : curl_(curl_easy_init()), headers_(nullptr) {}
 
-WebhookClient::~WebhookClient() { curl_easy_cleanup(static_cast<CURL *>(curl_)); }
+WebhookRequest::~WebhookRequest() {
+	curl_slist_free_all(static_cast<struct curl_slist *>(headers_));
+	curl_easy_cleanup(static_cast<CURL *>(curl_));
+}
 
-PostResult WebhookClient::Post(const std::string &url, const std::vector<std::string> &secrets,
-                               const std::string &delivery_id, const std::string &event_id, std::string_view body) {
-	PostResult r;
+bool WebhookRequest::Prepare(const std::string &url, const std::vector<std::string> &secrets,
+                             const std::string &delivery_id, const std::string &event_id, std::string_view body,
+                             const std::atomic<bool> *abort) {
+	result_ = PostResult();
+	start_ = std::chrono::steady_clock::now();
 	CURL *curl = static_cast<CURL *>(curl_);
 	if (!curl) {
-		r.error = "curl_easy_init failed";
-		return r;
+		result_.error = "curl_easy_init failed";
+		return false;
 	}
 	int64_t t = static_cast<int64_t>(std::time(nullptr));
 	Signatures sig = Sign(secrets, delivery_id, t, body);
+	curl_slist_free_all(static_cast<struct curl_slist *>(headers_));
 	struct curl_slist *h = nullptr;
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, ("X-Event-Id: " + event_id).c_str());
@@ -71,11 +76,12 @@ PostResult WebhookClient::Post(const std::string &url, const std::vector<std::st
 	h = curl_slist_append(h, ("webhook-timestamp: " + std::to_string(t)).c_str());
 	h = curl_slist_append(h, ("webhook-signature: " + sig.webhook_signature).c_str());
 	h = curl_slist_append(h, "Expect:");
+	headers_ = h;
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+	curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, body.data());
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "event-sidecar");
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
@@ -85,16 +91,24 @@ PostResult WebhookClient::Post(const std::string &url, const std::vector<std::st
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &ReadHeader);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.retry_after_s);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result_.retry_after_s);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &AbortIfStopped);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, abort_);
-	auto start = std::chrono::steady_clock::now();
-	CURLcode rc = curl_easy_perform(curl);
-	r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-	curl_slist_free_all(h);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, abort ? abort : &kNeverAbort);
+	curl_easy_setopt(curl, CURLOPT_PRIVATE, this);
+	return true;
+}
+
+PostResult WebhookRequest::Finish(int rc) {
+	PostResult r = result_;
+	r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+	curl_slist_free_all(static_cast<struct curl_slist *>(headers_));
+	headers_ = nullptr;
+	CURL *curl = static_cast<CURL *>(curl_);
+	if (!curl)
+		return r;
 	if (rc != CURLE_OK) {
-		r.error = curl_easy_strerror(rc);
+		r.error = curl_easy_strerror(static_cast<CURLcode>(rc));
 		return r;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
@@ -102,6 +116,17 @@ PostResult WebhookClient::Post(const std::string &url, const std::vector<std::st
 	if (r.status < 200 || r.status > 299)
 		r.error = "HTTP " + std::to_string(r.status);
 	return r;
+}
+
+WebhookClient::WebhookClient(const std::atomic<bool> *abort) : abort_(abort) {}
+
+WebhookClient::~WebhookClient() = default;
+
+PostResult WebhookClient::Post(const std::string &url, const std::vector<std::string> &secrets,
+                               const std::string &delivery_id, const std::string &event_id, std::string_view body) {
+	if (!request_.Prepare(url, secrets, delivery_id, event_id, body, abort_))
+		return request_.Finish(CURLE_FAILED_INIT);
+	return request_.Finish(curl_easy_perform(static_cast<CURL *>(request_.easy())));
 }
 
 } // namespace event::sidecar::delivery

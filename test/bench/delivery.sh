@@ -9,7 +9,8 @@
 #      publishing of the backlog overlaps the deliveries);
 #   2. commit -> webhook received latency at 500 events/s (one commit per event, 10 s, one
 #      subscription; the receiver compares its clock with the event's commit_time), p50/p99,
-#      beside the p99 of the direct POST on one connection.
+#      beside the p99 of the direct POST on one connection; the relay's share (commit -> JetStream
+#      ack, p99 bucket bound of event_relay_commit_to_ack_seconds) is printed beside it.
 # Starts its own cluster, nats-server, sidecar and receiver; writes build/bench/delivery-results.md.
 # Environment: BENCH_DELIVERIES (20000), BENCH_SUBS ("1 10 100"), BENCH_RATE (500),
 # BENCH_RATE_SECONDS (10), BENCH_KEEP=1.
@@ -89,9 +90,13 @@ CALL pg_temp.paced($total, $rate);
 SQL
 for _ in $(seq 100); do [ "$(stat count)" -ge "$total" ] && break; sleep 0.1; done
 lat_n=$(stat latency_count) p50=$(stat p50_ms) p99=$(stat p99_ms) mx=$(stat max_ms)
+# Where the time goes: the relay's part (commit -> JetStream ack, its histogram's p99 bucket bound).
+relay_p99=$(curl -s "$sidecar_url/metrics" | awk '
+	/^event_relay_commit_to_ack_seconds_bucket/ { split($0, a, "le=\""); split(a[2], b, "\""); le[n] = b[1]; c[n++] = $2 }
+	END { for (i = 0; i < n; i++) if (c[i] >= 0.99 * c[n - 1]) { printf "%g", le[i] * 1000; exit } }')
 stop_sidecar
 base_p99=$("$wb" post "$R/hook/base" 5000 1 | awk '{ print $10 }')
-row "commit -> webhook p99 at $rate events/s ($lat_n events; p50 $p50 ms, max $mx ms)" "$p99" "$base_p99 (direct POST p99)" \
+row "commit -> webhook p99 at $rate events/s ($lat_n events; p50 $p50 ms, max $mx ms; relay commit -> JetStream p99 <= ${relay_p99:-?} ms)" "$p99" "$base_p99 (direct POST p99)" \
 	"$(fmt %.1fx "$(calc "$p99 / $base_p99")")" "< 50" "$(met "$p99" '<' 50)"
 
 {

@@ -69,6 +69,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(404)
 
 
+# A listen backlog like a production server's: a sidecar opens many connections at once (several
+# per subscription); Python's default of 5 drops SYNs, and the retransmits push requests past
+# the client's 10 s timeout.
+ThreadingHTTPServer.request_queue_size = 1024
 server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
 server.daemon_threads = True
 server.serve_forever()
