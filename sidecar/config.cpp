@@ -361,6 +361,39 @@ const std::vector<Option> &Options() {
 			 return err;
 		 },
 		 false},
+		{"processing-outbound-batch", "EVENT_PROCESSING_OUTBOUND_BATCH", "64",
+		 "webhook and nats processor calls claimed per batch (1-10000)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 10000)
+				 err = "must be at most 10000";
+			 c->processing_outbound_batch = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
+		{"processing-lease", "EVENT_PROCESSING_LEASE", "120s",
+		 "lease of claimed webhook/nats processor calls: a call not recorded by then is made again (100ms-24h)",
+		 [](Config *c, const std::string &v) {
+			 int64_t ms = 0;
+			 std::string err = Duration(v, 100, &ms);
+			 if (err.empty() && ms > 86400000)
+				 err = "must be at most 24h";
+			 c->processing_lease_ms = static_cast<int>(ms);
+			 return err;
+		 },
+		 false},
+		{"processing-concurrency", "EVENT_PROCESSING_CONCURRENCY", "8",
+		 "events whose webhook/nats processors are called in parallel (1-256)",
+		 [](Config *c, const std::string &v) -> std::string {
+			 int64_t n = 0;
+			 std::string err = ParseInt64(v, 1, &n);
+			 if (err.empty() && n > 256)
+				 err = "must be at most 256";
+			 c->processing_concurrency = static_cast<int>(n);
+			 return err;
+		 },
+		 false},
 		{"rudderstack-secret", "EVENT_RUDDERSTACK_SECRET", "",
 		 "secret of POST /webhooks/rudderstack: requests must carry X-Signature: sha256=<hex HMAC-SHA256 of the body> "
 		 "(empty: no signature required)",

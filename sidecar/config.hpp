@@ -61,6 +61,9 @@ struct Config {
 	bool processing = true;         // --processing: run event.process_batch in a loop (docs/architecture.md)
 	int processing_batch = 1000;    // --processing-batch: events per process_batch transaction
 	int processing_poll_ms = 200;   // --processing-poll: sleep when there was nothing to process
+	int processing_outbound_batch = 64; // --processing-outbound-batch: webhook/nats calls claimed at once
+	int processing_lease_ms = 120000;   // --processing-lease: how long a claimed call is ours
+	int processing_concurrency = 8;     // --processing-concurrency: events called out in parallel
 };
 
 enum class ConfigOutcome { kRun, kHelp, kError };

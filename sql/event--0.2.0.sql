@@ -615,6 +615,9 @@ CREATE TRIGGER events_insert_via_functions BEFORE INSERT ON event.events
 -- event.processing_results row per processor and attempt, and moves each event's status
 -- (pending -> processing -> processed | failed -> pending (retry) | archived) with its statistics
 -- deltas, all in one transaction: an sql processor's effects commit exactly once with the status.
+-- webhook and nats processors run in the sidecar after that transaction: process_batch leaves a
+-- task per event and outbound processor (event.processing_tasks, at the end of this script) and
+-- the event in status processing until the sidecar has recorded every task's outcome.
 ------------------------------------------------------------------------------
 
 CREATE TABLE event.event_processors (
@@ -723,13 +726,15 @@ CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
               'processor_type', p.processor_type, 'enabled', p.enabled, 'priority', p.priority,
               'filters', pg_catalog.jsonb_build_object('event_types', p.event_types, 'event_sources', p.event_sources,
                                                        'event_categories', p.event_categories),
-              'config', p.config,
+              'config', CASE WHEN p.config ? 'secret' THEN p.config OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                                 'secret', pg_catalog.left(p.config->>'secret', 8) OPERATOR(pg_catalog.||) '...')
+                             ELSE p.config END,
               'retry_policy', pg_catalog.jsonb_build_object('max_attempts', p.max_attempts,
                                                             'backoff_base_ms', p.backoff_base_ms,
                                                             'backoff_max_ms', p.backoff_max_ms),
               'created_at', pg_catalog.to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
               'updated_at', pg_catalog.to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))$$;
-COMMENT ON FUNCTION event._processor_json(event.event_processors) IS 'Internal: a processor as JSON';
+COMMENT ON FUNCTION event._processor_json(event.event_processors) IS 'Internal: a processor as JSON (a webhook secret masked)';
 REVOKE EXECUTE ON FUNCTION event._processor_json(event.event_processors) FROM PUBLIC;
 
 CREATE FUNCTION event.create_processor(processor_name text, processor_type text, config jsonb DEFAULT '{}',
@@ -771,10 +776,16 @@ BEGIN
         RAISE EXCEPTION 'invalid config.subject for a nats processor' USING ERRCODE = '22023',
             HINT = 'Give config {"subject": "a.b.c"}: dot-separated tokens of letters, digits, _ and - (no wildcards).';
     END IF;
-    IF processor_type <> 'sql' THEN
-        -- TODO(procs): the sidecar's execution of webhook and nats processors (docs/architecture.md).
-        RAISE EXCEPTION 'processor type "%" is not executed by this version', processor_type USING ERRCODE = '0A000',
-            HINT = 'Use an sql processor; for HTTP delivery of events use a webhook subscription (event.create_subscription).';
+    IF processor_type = 'webhook' AND config ? 'secret' AND (pg_catalog.jsonb_typeof(config->'secret') <> 'string'
+            OR pg_catalog.length(config->>'secret') NOT BETWEEN 16 AND 512) THEN
+        RAISE EXCEPTION 'invalid config.secret for a webhook processor' USING ERRCODE = '22023',
+            HINT = 'Give 16 to 512 characters, or leave it out to have one generated (whsec_...).';
+    END IF;
+    IF processor_type = 'webhook' AND NOT config ? 'secret' THEN
+        -- The signing secret (docs/sidecar.md "Outbound processors"): 32 random bytes, Standard Webhooks form.
+        config := config OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('secret', 'whsec_' OPERATOR(pg_catalog.||)
+            pg_catalog.encode(pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
+                OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'), 'base64'));
     END IF;
     IF event_types IS NULL OR event_sources IS NULL OR event_categories IS NULL THEN
         RAISE EXCEPTION 'filters must not be null' USING ERRCODE = '22004', HINT = 'Give an empty array for "any".';
@@ -819,9 +830,10 @@ BEGIN
         RAISE EXCEPTION 'processor "%" already exists', processor_name USING ERRCODE = '23505',
             HINT = 'Processor names are unique; list them with event.list_processors().';
     END;
-    RETURN event._processor_json(v_row);
+    -- The config in full (a webhook secret is shown only here).
+    RETURN event._processor_json(v_row) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('config', v_row.config);
 END $$;
-COMMENT ON FUNCTION event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer) IS 'Register a processor (sql: config.function(jsonb) run in the database; webhook: config.url; nats: config.subject); a duplicate name raises 23505';
+COMMENT ON FUNCTION event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer) IS 'Register a processor (sql: config.function(jsonb) run in the database; webhook: config.url, signed with config.secret (generated when absent, shown only here); nats: config.subject on JetStream); a duplicate name raises 23505';
 
 -- The strings under any of keys in object f (each value a string or an array of strings), as an array.
 CREATE FUNCTION event._json_strings(f jsonb, keys text[]) RETURNS text[]
@@ -965,13 +977,15 @@ REVOKE EXECUTE ON FUNCTION event._events_json(uuid[]) FROM PUBLIC;
 -- rolled back and the events are run one by one, each in its own, so a failing event fails
 -- alone and its processor's partial effects are undone. A batched call records each event's
 -- share of the statement's time as its duration. On a retry (attempt > 1, no replay) a
--- processor that already succeeded for the event is not run again. Returns per event: failed,
--- the summed duration, the first error ("processor: message"), the failed processors and, of the failed processors,
--- the smallest max_attempts and backoff.
+-- processor that already succeeded for the event is not run again. A webhook or nats processor
+-- is not run here: each of its events gets an event.processing_tasks row for the sidecar.
+-- Returns per event: failed, the summed duration, the first error ("processor: message"), the
+-- failed processors and, of the failed processors, the smallest max_attempts and backoff; pending:
+-- the tasks left for the sidecar.
 CREATE FUNCTION event._run_processors(event_ids uuid[], attempts integer[], replay uuid, target uuid)
     RETURNS TABLE (event_id uuid, failed boolean, duration_ms double precision, error text,
                    failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer,
-                   internal boolean)
+                   internal boolean, pending integer)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog
     AS $$
@@ -992,6 +1006,7 @@ DECLARE
     r_ok boolean[] := '{}';
     r_ms double precision[] := '{}';
     r_err text[] := '{}';
+    r_task integer[] := '{}';
 BEGIN
     v_json := event._events_json(event_ids);
     IF pg_catalog.cardinality(v_json) IS DISTINCT FROM pg_catalog.cardinality(event_ids) THEN
@@ -1008,6 +1023,16 @@ BEGIN
                 SELECT 1 FROM event.processing_results r WHERE r.event_id = g.id
                    AND r.processor_id = p.processor_id AND r.replay_id IS NULL AND r.status = 'success'));
         CONTINUE WHEN v_sel IS NULL;
+        IF p.processor_type <> 'sql' THEN
+            -- Called by the sidecar after this transaction (event.claim_processing_tasks), in
+            -- task_id order: per event, in the order of the processors.
+            INSERT INTO event.processing_tasks (task_id, event_id, processor_id, attempt, replay_id, claims,
+                                                lease_until, created_at)
+            SELECT event.uuid_v7(), event_ids[i.i], p.processor_id, attempts[i.i], replay, 0, NULL, pg_catalog.now()
+              FROM pg_catalog.unnest(v_sel) WITH ORDINALITY AS i(i, o) ORDER BY i.o;
+            r_task := r_task || v_sel;
+            CONTINUE;
+        END IF;
         v_fn := pg_catalog.to_regprocedure((p.config->>'function') || '(jsonb)');
         IF v_fn IS NULL THEN
             r_i := r_i || v_sel;
@@ -1065,13 +1090,15 @@ BEGIN
            pg_catalog.min(q.max_attempts) FILTER (WHERE NOT x.ok), pg_catalog.min(q.backoff_base_ms) FILTER (WHERE NOT x.ok),
            pg_catalog.min(q.backoff_max_ms) FILTER (WHERE NOT x.ok),
            -- The service's own events (source system, type event.*).
-           pg_catalog.bool_and(g.j->>'event_source' = 'system' AND pg_catalog.starts_with(g.j->>'event_type', 'event.'))
+           pg_catalog.bool_and(g.j->>'event_source' = 'system' AND pg_catalog.starts_with(g.j->>'event_type', 'event.')),
+           COALESCE(pg_catalog.max(tk.n), 0)::integer
       FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(v_json)) WITH ORDINALITY AS g(id, j, i)
       LEFT JOIN ROWS FROM (pg_catalog.unnest(r_i), pg_catalog.unnest(r_proc), pg_catalog.unnest(r_ok), pg_catalog.unnest(r_ms), pg_catalog.unnest(r_err)) WITH ORDINALITY AS x(i, p, ok, ms, err, n) ON x.i = g.i
       LEFT JOIN event.event_processors q ON q.processor_id = x.p
+      LEFT JOIN (SELECT t.t, pg_catalog.count(*) AS n FROM pg_catalog.unnest(r_task) AS t(t) GROUP BY t.t) tk ON tk.t = g.i
      GROUP BY g.i, g.id;
 END $$;
-COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) IS 'Internal: run the matching processors on events and record their processing_results';
+COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) IS 'Internal: run the matching processors on events and record their processing_results (webhook and nats: tasks for the sidecar)';
 REVOKE EXECUTE ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) FROM PUBLIC;
 
 CREATE FUNCTION event.process_batch(batch_size integer DEFAULT 1000) RETURNS jsonb
@@ -1147,7 +1174,7 @@ BEGIN
         RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0, 'cursor', COALESCE(v_last, v_cursor));
     END IF;
 
-    v_res := event._finish_processing(v_ids, v_old, v_att);
+    v_res := event._finish_processing(v_ids, v_old, v_att, false);
     RETURN v_res || pg_catalog.jsonb_build_object('busy', false, 'cursor', COALESCE(v_last, v_cursor));
 END $$;
 COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pending events (and as many due retries) with the enabled processors, in one transaction; returns counts. The sidecar calls it in a loop; any scheduler can';
@@ -1157,7 +1184,10 @@ COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pe
 -- the failed processors' max_attempts, archived (a processing dead letter); the status deltas of
 -- event.stat_deltas follow (statistics), and event.processed.success / event.processed.failed
 -- are stored (source system) listing the events, except the service's own (source system, type event.*).
-CREATE FUNCTION event._finish_processing(event_ids uuid[], old_statuses text[], old_attempts integer[]) RETURNS jsonb
+-- An event with tasks left for the sidecar (webhook, nats) stays processing; when the last one has
+-- reported, settle = true decides it from the attempt's processing_results (event._attempt_outcomes).
+CREATE FUNCTION event._finish_processing(event_ids uuid[], old_statuses text[], old_attempts integer[],
+                                         settle boolean) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog
     AS $$
@@ -1168,7 +1198,8 @@ DECLARE
 BEGIN
     WITH o AS MATERIALIZED (
         SELECT r.event_id, x.old AS old_status, x.att AS attempt,
-               CASE WHEN NOT r.failed THEN 'processed' WHEN x.att >= r.max_attempts THEN 'archived' ELSE 'failed' END
+               CASE WHEN r.pending > 0 THEN 'processing' WHEN NOT r.failed THEN 'processed'
+                    WHEN x.att >= COALESCE(r.max_attempts, 1) THEN 'archived' ELSE 'failed' END
                    AS new_status,
                r.duration_ms, r.error, r.failed_processors,
                -- No notification about the service's own events, or notifications about
@@ -1177,7 +1208,11 @@ BEGIN
                CASE WHEN r.failed THEN pg_catalog.now() + pg_catalog.make_interval(secs => LEAST(
                     r.backoff_base_ms::double precision * pg_catalog.power(2, x.att - 1), r.backoff_max_ms) / 1000)
                END AS due_at
-          FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a), NULL, NULL) r
+          FROM (SELECT * FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a),
+                                                    NULL, NULL) WHERE NOT settle
+                UNION ALL
+                SELECT * FROM event._attempt_outcomes(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a))
+                 WHERE settle) r
           JOIN (SELECT u.id, u.old, u.att0 + 1 AS att
                   FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(old_statuses), pg_catalog.unnest(old_attempts)) AS u(id, old, att0)) x ON x.id = r.event_id),
     st AS (
@@ -1195,8 +1230,9 @@ BEGIN
         SELECT 'status', d.k, pg_catalog.sum(d.n) FROM (
             SELECT o.old_status AS k, -1 AS n FROM o UNION ALL SELECT o.new_status, 1 FROM o) d
          GROUP BY d.k HAVING pg_catalog.sum(d.n) <> 0
-        UNION ALL SELECT 'processing', 'count', pg_catalog.count(*) FROM o
+        UNION ALL SELECT 'processing', 'count', pg_catalog.count(*) FROM o WHERE o.new_status <> 'processing'
         UNION ALL SELECT 'processing', 'ms_sum', COALESCE(pg_catalog.sum(o.duration_ms)::numeric, 0) FROM o
+         WHERE o.new_status <> 'processing'
         RETURNING 1),
     rt AS (
         INSERT INTO event.processing_retries (event_id, due_at)
@@ -1212,11 +1248,12 @@ BEGIN
     SELECT pg_catalog.array_agg(o.event_id ORDER BY o.event_id) FILTER (WHERE o.new_status = 'processed' AND NOT o.internal),
            pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('event_id', o.event_id, 'status', o.new_status,
                'attempt', o.attempt, 'error', o.error, 'processors', o.failed_processors) ORDER BY o.event_id)
-               FILTER (WHERE o.new_status <> 'processed' AND NOT o.internal),
+               FILTER (WHERE o.new_status NOT IN ('processed', 'processing') AND NOT o.internal),
            pg_catalog.jsonb_build_object('events', pg_catalog.count(*),
                'processed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'processed'),
                'failed', pg_catalog.count(*) FILTER (WHERE o.new_status = 'failed'),
                'archived', pg_catalog.count(*) FILTER (WHERE o.new_status = 'archived'),
+               'outbound', pg_catalog.count(*) FILTER (WHERE o.new_status = 'processing'),
                'writes', (SELECT pg_catalog.count(*) FROM st) + (SELECT pg_catalog.count(*) FROM sd)
                          + (SELECT pg_catalog.count(*) FROM rt) + (SELECT pg_catalog.count(*) FROM dl))
       INTO v_ok, v_bad, v_counts
@@ -1231,8 +1268,8 @@ BEGIN
     END IF;
     RETURN v_counts - 'writes';
 END $$;
-COMMENT ON FUNCTION event._finish_processing(uuid[], text[], integer[]) IS 'Internal: one processing attempt of events, their status changes, statistics, retries, dead letters and notifications';
-REVOKE EXECUTE ON FUNCTION event._finish_processing(uuid[], text[], integer[]) FROM PUBLIC;
+COMMENT ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean) IS 'Internal: one processing attempt of events, their status changes, statistics, retries, dead letters and notifications';
+REVOKE EXECUTE ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean) FROM PUBLIC;
 
 CREATE FUNCTION event.get_processing_results(event_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -1495,6 +1532,10 @@ BEGIN
     SELECT pg_catalog.array_agg(c.event_id ORDER BY c.position), pg_catalog.max(c.position) INTO v_ids, v_last
       FROM event._replay_candidates(v_row.request, v_row.target_processor, v_row.max_position, v_row.cursor_position,
                                     max_events) c;
+    IF v_ids IS NULL AND EXISTS (SELECT 1 FROM event.processing_tasks t WHERE t.replay_id = v_row.replay_id) THEN
+        -- Every event is taken; the sidecar still calls some webhook or nats processors.
+        RETURN pg_catalog.jsonb_build_object('events', 0, 'replay_id', v_row.replay_id, 'status', 'running');
+    END IF;
     IF v_ids IS NULL THEN
         UPDATE event.processing_replays r SET status = 'completed', finished_at = pg_catalog.now()
          WHERE r.replay_id = v_row.replay_id;
@@ -1931,3 +1972,189 @@ CREATE FUNCTION event.list_streams(entity_type text, after_entity_id text DEFAUL
           LIMIT $3$$;
 COMMENT ON FUNCTION event.list_streams(text, text, integer) IS 'Streams of one entity_type ordered by entity_id, after a cursor (the last entity_id of the previous page): version, created_at, last_event_at, last_event_id, last_position';
 REVOKE ALL ON FUNCTION event.list_streams(text, text, integer) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Outbound processors: webhook and nats processors executed by the sidecar (0.2.0, issue 15;
+-- docs/architecture.md "Event processing", docs/sidecar.md "Outbound processors"). A task per
+-- event and processor, left by event.process_batch (or process_replays), is claimed with a
+-- lease (event.claim_processing_tasks, one transaction), called by the sidecar with no
+-- transaction open, and its outcome recorded (event.complete_processing_tasks, a second
+-- transaction) as a processing_results row; when an event's last task of its attempt is
+-- recorded, its status moves on exactly as for sql processors (processed, failed -> retry,
+-- archived -> processing dead letter). A lease that expires (the sidecar died) lets the task be
+-- claimed again: the call is repeated with the same message id (at least once).
+------------------------------------------------------------------------------
+
+CREATE TABLE event.processing_tasks (
+    task_id      uuid        PRIMARY KEY,
+    event_id     uuid        NOT NULL,
+    processor_id uuid        NOT NULL,
+    attempt      integer     NOT NULL CHECK (attempt > 0),
+    replay_id    uuid,
+    claims       integer     NOT NULL,
+    lease_until  timestamptz,
+    created_at   timestamptz NOT NULL
+);
+COMMENT ON TABLE event.processing_tasks IS 'Calls of webhook and nats processors waiting for the sidecar (lease_until: claimed until then; claims: how often claimed)';
+CREATE INDEX processing_tasks_event_idx ON event.processing_tasks (event_id, attempt);
+SELECT pg_catalog.pg_extension_config_dump('event.processing_tasks', '');
+REVOKE ALL ON TABLE event.processing_tasks FROM PUBLIC;
+
+-- Internal: the outcome of one attempt of each event (attempts[i]) from its processing_results,
+-- in the shape of event._run_processors (pending 0).
+CREATE FUNCTION event._attempt_outcomes(event_ids uuid[], attempts integer[])
+    RETURNS TABLE (event_id uuid, failed boolean, duration_ms double precision, error text,
+                   failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer,
+                   internal boolean, pending integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT g.id, COALESCE(pg_catalog.bool_or(r.status = 'failed'), false), COALESCE(pg_catalog.sum(r.duration_ms), 0),
+           (pg_catalog.array_agg(r.error ORDER BY q.priority DESC, q.processor_name) FILTER (WHERE r.status = 'failed'))[1],
+           COALESCE(pg_catalog.array_agg(COALESCE(q.processor_name, r.processor_id::text) ORDER BY q.priority DESC,
+                    q.processor_name) FILTER (WHERE r.status = 'failed'), '{}'),
+           pg_catalog.min(q.max_attempts) FILTER (WHERE r.status = 'failed'),
+           pg_catalog.min(q.backoff_base_ms) FILTER (WHERE r.status = 'failed'),
+           pg_catalog.min(q.backoff_max_ms) FILTER (WHERE r.status = 'failed'),
+           pg_catalog.bool_and(e.event_source = 'system' AND pg_catalog.starts_with(e.event_type, 'event.')), 0
+      FROM ROWS FROM (pg_catalog.unnest(event_ids), pg_catalog.unnest(attempts)) AS g(id, a)
+      JOIN event.events e ON e.event_id = g.id
+      LEFT JOIN event.processing_results r ON r.event_id = g.id AND r.attempt = g.a AND r.replay_id IS NULL
+      LEFT JOIN event.event_processors q ON q.processor_id = r.processor_id
+     GROUP BY g.id;
+END $$;
+COMMENT ON FUNCTION event._attempt_outcomes(uuid[], integer[]) IS 'Internal: the outcome of an attempt of events from their processing_results';
+REVOKE EXECUTE ON FUNCTION event._attempt_outcomes(uuid[], integer[]) FROM PUBLIC;
+
+-- Internal: of these events (their status rows locked by the caller), those in status processing
+-- whose attempt has no task left move on (event._finish_processing with settle).
+CREATE FUNCTION event._settle_processing(event_ids uuid[]) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_ids uuid[];
+    v_att integer[];
+BEGIN
+    SELECT pg_catalog.array_agg(s.event_id ORDER BY s.event_id), pg_catalog.array_agg(s.attempts - 1 ORDER BY s.event_id)
+      INTO v_ids, v_att
+      FROM event.event_status s
+     WHERE s.event_id = ANY (event_ids) AND s.status = 'processing'
+       AND NOT EXISTS (SELECT 1 FROM event.processing_tasks t
+                        WHERE t.event_id = s.event_id AND t.attempt = s.attempts AND t.replay_id IS NULL);
+    IF v_ids IS NULL THEN
+        RETURN pg_catalog.jsonb_build_object('events', 0);
+    END IF;
+    RETURN event._finish_processing(v_ids, pg_catalog.array_fill('processing'::text, ARRAY[pg_catalog.cardinality(v_ids)]),
+                                    v_att, true);
+END $$;
+COMMENT ON FUNCTION event._settle_processing(uuid[]) IS 'Internal: move on the events in status processing whose webhook and nats calls have all reported';
+REVOKE EXECUTE ON FUNCTION event._settle_processing(uuid[]) FROM PUBLIC;
+
+CREATE FUNCTION event.claim_processing_tasks(max_tasks integer DEFAULT 100, lease_ms integer DEFAULT 120000)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_skip uuid[];
+    v jsonb;
+BEGIN
+    IF max_tasks IS NULL OR max_tasks NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'invalid max_tasks "%"', max_tasks USING ERRCODE = '22023', HINT = 'Give 1 to 10000.';
+    END IF;
+    IF lease_ms IS NULL OR lease_ms NOT BETWEEN 100 AND 86400000 THEN
+        RAISE EXCEPTION 'invalid lease_ms "%"', lease_ms USING ERRCODE = '22023', HINT = 'Give 100 to 86400000.';
+    END IF;
+    -- A processor disabled or deleted since its tasks were made is skipped: the tasks go, without
+    -- a result, and their events move on.
+    SELECT pg_catalog.array_agg(DISTINCT t.event_id) INTO v_skip
+      FROM event.processing_tasks t LEFT JOIN event.event_processors p ON p.processor_id = t.processor_id
+     WHERE p.processor_id IS NULL OR NOT p.enabled;
+    IF v_skip IS NOT NULL THEN
+        PERFORM 1 FROM event.event_status s WHERE s.event_id = ANY (v_skip) ORDER BY s.event_id FOR UPDATE;
+        DELETE FROM event.processing_tasks t WHERE t.event_id = ANY (v_skip)
+           AND NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.processor_id = t.processor_id AND p.enabled);
+        PERFORM event._settle_processing(v_skip);
+    END IF;
+    -- Unclaimed tasks and those whose lease ran out, oldest first; an idle call writes nothing.
+    WITH c AS (SELECT t.task_id FROM event.processing_tasks t
+                WHERE t.lease_until IS NULL OR t.lease_until < pg_catalog.clock_timestamp()
+                ORDER BY t.task_id LIMIT max_tasks FOR UPDATE SKIP LOCKED),
+    u AS (UPDATE event.processing_tasks t
+             SET lease_until = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => lease_ms / 1000.0),
+                 claims = t.claims + 1
+            FROM c WHERE t.task_id = c.task_id
+        RETURNING t.*)
+    SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('task_id', u.task_id, 'claim', u.claims,
+               'event_id', u.event_id, 'attempt', u.attempt, 'replay_id', u.replay_id,
+               'processor_id', p.processor_id, 'processor_name', p.processor_name, 'processor_type', p.processor_type,
+               'config', p.config,
+               -- Nats-Msg-Id and X-Event-Delivery-Id: the same for every call of this processor
+               -- on this event (and replay), so a repeated call is recognisable.
+               'message_id', p.processor_id::text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) u.event_id::text
+                   OPERATOR(pg_catalog.||) COALESCE(':' OPERATOR(pg_catalog.||) u.replay_id::text, ''),
+               'event', event.get_event_json(u.event_id)) ORDER BY u.task_id), '[]')
+      INTO v
+      FROM u JOIN event.event_processors p ON p.processor_id = u.processor_id;
+    RETURN v;
+END $$;
+COMMENT ON FUNCTION event.claim_processing_tasks(integer, integer) IS 'For the sidecar: claim up to max_tasks webhook/nats processor calls for lease_ms (each with its processor, config, event and message id); a task whose lease ran out is claimed again';
+
+CREATE FUNCTION event.complete_processing_tasks(results jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v_bad text;
+    v_ids uuid[];
+    v_n integer;
+BEGIN
+    IF results IS NULL OR pg_catalog.jsonb_typeof(results) <> 'array' THEN
+        RAISE EXCEPTION 'results must be a JSON array' USING ERRCODE = '22023',
+            HINT = 'Give [{"task_id": ..., "claim": n, "ok": true|false, "duration_ms": n, "error": "..."}].';
+    END IF;
+    SELECT x::text INTO v_bad FROM pg_catalog.jsonb_array_elements(results) AS x
+     WHERE pg_catalog.jsonb_typeof(x) <> 'object' OR pg_catalog.jsonb_typeof(x->'task_id') IS DISTINCT FROM 'string'
+        OR pg_catalog.jsonb_typeof(x->'claim') IS DISTINCT FROM 'number'
+        OR pg_catalog.jsonb_typeof(x->'ok') IS DISTINCT FROM 'boolean' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid result %', pg_catalog.left(v_bad, 200) USING ERRCODE = '22023',
+            HINT = 'Each result needs task_id (string), claim (number) and ok (boolean).';
+    END IF;
+    -- The events' status rows first, in a fixed order: two sidecars completing tasks of one event
+    -- take turns, so the later one sees every task the earlier removed and settles the event.
+    PERFORM 1 FROM event.event_status s
+     WHERE s.event_id IN (SELECT t.event_id FROM event.processing_tasks t
+                           WHERE t.task_id IN (SELECT (x->>'task_id')::uuid FROM pg_catalog.jsonb_array_elements(results) AS x))
+     ORDER BY s.event_id FOR UPDATE;
+    -- Only the current claim of a task may complete it (a lease that ran out was claimed again).
+    WITH r AS (SELECT * FROM pg_catalog.jsonb_to_recordset(results)
+                   AS r(task_id uuid, claim integer, ok boolean, duration_ms double precision, error text)),
+    d AS (DELETE FROM event.processing_tasks t USING r WHERE t.task_id = r.task_id AND t.claims = r.claim
+          RETURNING t.event_id, t.processor_id, t.attempt, t.replay_id, r.ok, r.duration_ms, r.error),
+    ins AS (INSERT INTO event.processing_results (event_id, processor_id, attempt, replay_id, status, duration_ms, error,
+                                                  processed_at)
+            SELECT d.event_id, d.processor_id, d.attempt, d.replay_id, CASE WHEN d.ok THEN 'success' ELSE 'failed' END,
+                   GREATEST(COALESCE(d.duration_ms, 0), 0),
+                   CASE WHEN NOT d.ok THEN pg_catalog.format('%s: %s', COALESCE(p.processor_name, d.processor_id::text),
+                                                             COALESCE(d.error, 'failed')) END,
+                   pg_catalog.now()
+              FROM d LEFT JOIN event.event_processors p ON p.processor_id = d.processor_id
+            RETURNING event_id, replay_id, status),
+    rp AS (UPDATE event.processing_replays p SET failed = p.failed + f.n
+             FROM (SELECT ins.replay_id, pg_catalog.count(DISTINCT ins.event_id) AS n FROM ins
+                    WHERE ins.replay_id IS NOT NULL AND ins.status = 'failed' GROUP BY ins.replay_id) f
+            WHERE p.replay_id = f.replay_id
+        RETURNING 1)
+    SELECT pg_catalog.array_agg(DISTINCT ins.event_id) FILTER (WHERE ins.replay_id IS NULL),
+           pg_catalog.count(*)::integer + 0 * (SELECT pg_catalog.count(*) FROM rp)::integer
+      INTO v_ids, v_n FROM ins;
+    RETURN pg_catalog.jsonb_build_object('recorded', v_n, 'stale', pg_catalog.jsonb_array_length(results) - v_n)
+           OPERATOR(pg_catalog.||) (event._settle_processing(COALESCE(v_ids, '{}')) - 'events');
+END $$;
+COMMENT ON FUNCTION event.complete_processing_tasks(jsonb) IS 'For the sidecar: record the outcomes of claimed webhook/nats processor calls (stale claims are ignored); events whose calls have all reported move on like after sql processors; returns counts';
+
+REVOKE EXECUTE ON FUNCTION event.claim_processing_tasks(integer, integer), event.complete_processing_tasks(jsonb) FROM PUBLIC;

@@ -279,4 +279,124 @@ bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent,
 	return true;
 }
 
+OnRows OneValue(int status, std::string request_id, std::string not_found) {
+	return [status, rid = std::move(request_id), nf = std::move(not_found)](const pg::Result &r) {
+		if (!nf.empty() && r.IsNull(0, 0))
+			return http::ErrorResponse(404, "not_found", nf, rid);
+		return Json(status, r.Value(0, 0));
+	};
+}
+
+void RunPathQuery(const Context &ctx, const http::Request &req, http::Reply reply, std::string sql,
+                  std::initializer_list<const char *> path_params, int status) {
+	std::vector<std::optional<std::string>> params;
+	for (const char *name : path_params) {
+		auto it = req.params.find(name);
+		params.emplace_back(it == req.params.end() ? std::nullopt : std::optional<std::string>(it->second));
+	}
+	RunQuery(ctx, req.request_id, std::move(reply), std::move(sql), std::move(params), OneValue(status));
+}
+
+namespace {
+
+std::string JoinNames(const std::vector<const char *> &names) {
+	std::string out;
+	for (const char *n : names)
+		out += (out.empty() ? "" : ", ") + std::string(n);
+	return out;
+}
+
+std::vector<const char *> Names(const std::vector<BodyField> &fields) {
+	std::vector<const char *> names;
+	for (const BodyField &f : fields)
+		names.push_back(f.name);
+	return names;
+}
+
+} // namespace
+
+bool QueryParams(const http::Request &req, const std::vector<const char *> &names, bool strict,
+                 std::vector<std::optional<std::string>> *out, http::Response *error) {
+	if (strict) {
+		for (const auto &[name, value] : req.query) {
+			bool known = false;
+			for (const char *n : names)
+				known = known || name == n;
+			if (!known) {
+				*error = http::ErrorResponse(
+					400, "bad_request", "unknown query parameter \"" + name + "\" (allowed: " + JoinNames(names) + ")",
+					req.request_id);
+				return false;
+			}
+		}
+	}
+	for (const char *n : names) {
+		const std::string *v = req.Query(n);
+		out->push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+	}
+	return true;
+}
+
+std::string TypeChecks(const std::string &obj, const std::string &prefix, const std::vector<BodyField> &fields) {
+	std::string out;
+	for (const BodyField &f : fields) {
+		std::string type = f.json_type;
+		if (type.empty())
+			continue;
+		std::string member = obj + "->'" + f.name + "'";
+		std::string what = f.string_items ? "an array of strings"
+		                                  : (type == "object" || type == "array" ? "an " : "a ") + type;
+		std::string message = prefix + f.name + " must be " + what;
+		out += " WHEN pg_catalog.jsonb_typeof(" + member + ") NOT IN ('" + type + "', 'null') THEN '" + message + "'";
+		if (f.string_items)
+			out += " WHEN pg_catalog.jsonb_typeof(" + member + ") = 'array' AND EXISTS (SELECT 1 FROM "
+			       "pg_catalog.jsonb_array_elements(" + member + ") e WHERE pg_catalog.jsonb_typeof(e) <> 'string') "
+			       "THEN '" + message + "'";
+	}
+	return out;
+}
+
+std::string UnknownFieldCheck(const std::string &obj, const std::vector<BodyField> &fields, const std::string &where) {
+	std::string known;
+	for (const BodyField &f : fields)
+		known += (known.empty() ? "'" : ", '") + std::string(f.name) + "'";
+	std::string unknown = "FROM pg_catalog.jsonb_object_keys(" + obj + ") k WHERE k NOT IN (" + known + ")";
+	std::string guard = where.empty() ? "" : "pg_catalog.jsonb_typeof(" + obj + ") = 'object' AND ";
+	return " WHEN " + guard + "EXISTS (SELECT 1 " + unknown + ") THEN 'unknown field" +
+	       (where.empty() ? "" : " in " + where) + " \"' || (SELECT pg_catalog.min(k) " + unknown +
+	       ") || '\" (allowed: " + JoinNames(Names(fields)) + ")'";
+}
+
+std::string CheckedBodySql(const std::string &call, const std::string &checks) {
+	return "SELECT CASE WHEN p IS NULL THEN " + call + " END, p FROM (SELECT r, CASE" + checks +
+	       " END AS p FROM (SELECT $1::jsonb AS r) x) y";
+}
+
+std::string CheckedBodySql(const std::string &call, const std::vector<BodyField> &fields) {
+	return CheckedBodySql(call, TypeChecks("r", "", fields) + UnknownFieldCheck("r", fields));
+}
+
+void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, const std::string &sql,
+                  StatusFor status_for, bool empty_is_object) {
+	std::string json;
+	http::Response error;
+	if (empty_is_object && req.body.empty())
+		req.body = "{}";
+	if (!PrepareBody(req, JsonKind::kObject, false, &json, &error))
+		return reply(std::move(error));
+	std::string rid = req.request_id;
+	RunQuery(ctx, rid, std::move(reply), sql, {std::move(json)},
+	         [rid, status_for = std::move(status_for)](const pg::Result &r) {
+		         if (r.columns > 1 && !r.IsNull(0, 1))
+			         return http::ErrorResponse(400, "bad_request", r.Value(0, 1), rid);
+		         return Json(status_for(r.Value(0, 0)), r.Value(0, 0));
+	         });
+}
+
+void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, const std::string &sql, int status,
+                  bool empty_is_object) {
+	RunBodyQuery(
+		ctx, std::move(req), std::move(reply), sql, [status](const std::string &) { return status; }, empty_is_object);
+}
+
 } // namespace event::sidecar::api

@@ -1,10 +1,13 @@
 // common.hpp — what every API resource file shares: the context (pool, group committer, metrics),
 // running one SQL function for a request and answering from its result, mapping database
-// failures to the one JSON error shape, and the transport-level JSON checks (well-formed JSON of
-// the expected kind, W3C traceparent into metadata). Field validation is the extension's.
+// failures to the one JSON error shape, the transport-level JSON checks (well-formed JSON of
+// the expected kind, W3C traceparent into metadata), and the request parsing the resource files
+// share: the shape of a JSON object body (member types, unknown members), query parameters as
+// SQL parameters (filters and paging), path ids. Field validation is the extension's.
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,5 +63,54 @@ const std::string *Traceparent(const http::Request &req, std::string *bad);
 // metadata when with_traceparent. False with the 400 in *error.
 bool PrepareBody(const http::Request &req, JsonKind kind, bool with_traceparent, std::string *json,
                  http::Response *error);
+
+// ---- Request parsing shared by the resources (subscriptions, processors, dead letters) ----
+
+// on_ok for a one-value result: that value as the JSON body with status; when not_found is given,
+// a NULL value is a 404 with that message.
+OnRows OneValue(int status = 200, std::string request_id = "", std::string not_found = "");
+
+// Runs sql with the named path parameters (ids: their casts in sql give 22P02 -> 400) as $1, $2,
+// ..., and answers status with its one value.
+void RunPathQuery(const Context &ctx, const http::Request &req, http::Reply reply, std::string sql,
+                  std::initializer_list<const char *> path_params, int status = 200);
+
+// The query parameters names (filters, then paging such as limit and offset), in that order, as
+// SQL parameters (nullopt when absent). With strict, another parameter name is refused: false
+// with the 400 in *error.
+bool QueryParams(const http::Request &req, const std::vector<const char *> &names, bool strict,
+                 std::vector<std::optional<std::string>> *out, http::Response *error);
+
+// One member of a JSON object body: name, the jsonb_typeof of an accepted non-null value ("" any)
+// and, for "array", whether its items must be strings.
+struct BodyField {
+	const char *name;
+	const char *json_type = "";
+	bool string_items = false;
+};
+
+// The shape checks of the object at SQL expression obj (members of fields, with messages
+// naming prefix + name), as CASE branches: " WHEN <member of the wrong type> THEN '<message>'".
+std::string TypeChecks(const std::string &obj, const std::string &prefix, const std::vector<BodyField> &fields);
+// A CASE branch for a member of obj that is not in fields: 'unknown field[ in where] "<name>"
+// (allowed: ...)'; with where, it applies only when obj is an object.
+std::string UnknownFieldCheck(const std::string &obj, const std::vector<BodyField> &fields,
+                              const std::string &where = "");
+// The statement over a JSON object body ($1, alias r): column 1 call (not run when the body's
+// shape is wrong), column 2 the problem: the first true branch of checks (from the two above).
+std::string CheckedBodySql(const std::string &call, const std::string &checks);
+// For the simple case: the shape of fields (types, then unknown members) checked before call.
+std::string CheckedBodySql(const std::string &call, const std::vector<BodyField> &fields);
+
+// The answer status for a result value (e.g. 200 for a dry run, 202 otherwise).
+using StatusFor = std::function<int(const std::string &value)>;
+
+// Runs sql (from CheckedBodySql, or any statement taking the body as $1) on the request's JSON
+// object body: 400 with column 2 when it is not NULL, else status_for(column 1) with column 1.
+// With empty_is_object an empty body counts as {}.
+void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, const std::string &sql,
+                  StatusFor status_for, bool empty_is_object = false);
+void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, const std::string &sql, int status,
+                  bool empty_is_object = false);
 
 } // namespace event::sidecar::api

@@ -19,13 +19,20 @@ bool FoundWork(const std::string &json) {
 
 } // namespace
 
-Loop::Loop(const Config &config, pg::Pool *pool) : config_(config), pool_(pool) {}
+Loop::Loop(const Config &config, pg::Pool *pool)
+	: config_(config), pool_(pool),
+	  outbound_(config, [this](const std::string &sql, std::vector<std::optional<std::string>> params) {
+		  bool ok = false;
+		  std::string v = Call(sql, &ok, std::move(params));
+		  return ok ? std::optional<std::string>(std::move(v)) : std::nullopt;
+	  }) {}
 
 Loop::~Loop() { Stop(); }
 
 void Loop::Start() {
 	stop_.store(false);
 	thread_ = std::thread([this] { Run(); });
+	outbound_.Start();
 }
 
 void Loop::Stop() {
@@ -36,6 +43,7 @@ void Loop::Stop() {
 	cv_.notify_all();
 	if (thread_.joinable())
 		thread_.join();
+	outbound_.Stop();
 }
 
 void Loop::Sleep(int ms) {
@@ -43,12 +51,13 @@ void Loop::Sleep(int ms) {
 	cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 }
 
-std::string Loop::Call(const std::string &sql, bool *ok) {
+std::string Loop::Call(const std::string &sql, bool *ok, std::vector<std::optional<std::string>> params) {
 	*ok = false;
 	auto promise = std::make_shared<std::promise<pg::Result>>();
 	std::future<pg::Result> future = promise->get_future();
 	pg::Query q;
 	q.sql = sql;
+	q.params = std::move(params);
 	q.done = [promise](pg::Result r) { promise->set_value(std::move(r)); };
 	pg::Result::Status refusal = pg::Result::Status::kUnavailable;
 	if (!pool_->Submit(std::move(q), &refusal))

@@ -5,17 +5,22 @@
 // work it sleeps --processing-poll. All state (cursor, statuses, retries, results) is in
 // PostgreSQL and changes in the same transaction as an sql processor's effects, so a killed or
 // restarted sidecar loses nothing and repeats nothing: the batch in flight either committed or
-// is taken again. PostgreSQL unavailable: the loop waits and retries.
+// is taken again. PostgreSQL unavailable: the loop waits and retries. webhook and nats
+// processors are called by a second thread (outbound.hpp), so a slow endpoint holds back
+// neither the sql processors nor event intake.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config.hpp"
 #include "pg/pool.hpp"
+#include "processing/outbound.hpp"
 
 namespace event::sidecar::processing {
 
@@ -32,8 +37,8 @@ public:
 
 private:
 	void Run();
-	// Runs sql and returns its first value ("" on failure, logged); *ok tells which.
-	std::string Call(const std::string &sql, bool *ok);
+	// Runs sql with params and returns its first value ("" on failure, logged); *ok tells which.
+	std::string Call(const std::string &sql, bool *ok, std::vector<std::optional<std::string>> params = {});
 	void Sleep(int ms);
 
 	const Config &config_;
@@ -42,6 +47,7 @@ private:
 	std::atomic<bool> stop_{false};
 	std::mutex mu_;
 	std::condition_variable cv_;
+	Outbound outbound_;
 };
 
 } // namespace event::sidecar::processing
