@@ -27,6 +27,7 @@ EVENT_END_PG_HEADERS
 #include "guard.hpp"
 #include "pg/event_record.hpp"
 #include "pg/extension_state.hpp"
+#include "pg/jsonb_builder.hpp"
 #include "pg/position.hpp"
 #include "pg/projections.hpp"
 #include "pg/uuid.hpp"
@@ -230,22 +231,6 @@ Definition *FindDefinition(const char *entity_type, const char *name) {
 // Reducers
 //
 
-JsonbValue StringValue(const char *s, int len) {
-	JsonbValue v;
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>(s);
-	v.val.string.len = len;
-	return v;
-}
-
-JsonbValue BinaryValue(Jsonb *jb) {
-	JsonbValue v;
-	v.type = jbvBinary;
-	v.val.binary.data = &jb->root;
-	v.val.binary.len = static_cast<int>(VARSIZE(jb) - VARHDRSZ);
-	return v;
-}
-
 bool IsObject(const JsonbValue &v) {
 	return v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data);
 }
@@ -296,15 +281,11 @@ JsonbValue *PushMerged(JsonbParseState **ps, JsonbContainer *target, JsonbContai
 
 // {"<key>": <number>}
 Jsonb *NumberObject(const char *key, Numeric n) {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue k = StringValue(key, static_cast<int>(strlen(key)));
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = n;
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddNumeric(key, n);
+	b.EndObject();
+	return b.Finish();
 }
 
 // The number under key in state (an object), 0 if absent.
@@ -316,12 +297,6 @@ Numeric NumberIn(Jsonb *state, const char *key) {
 	return v != nullptr && v->type == jbvNumeric ? v->val.numeric : int64_to_numeric(0);
 }
 
-Jsonb *EmptyObjectJsonb() {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
-}
-
 // The state before the first event.
 Jsonb *InitialState(const Definition &def) {
 	switch (def.reducer) {
@@ -330,7 +305,7 @@ Jsonb *InitialState(const Definition &def) {
 	case Reducer::kSum:
 		return NumberObject("sum", int64_to_numeric(0));
 	default:
-		return EmptyObjectJsonb();
+		return JsonbBuilder::EmptyObject();
 	}
 }
 
@@ -692,45 +667,20 @@ int CompareByStreamVersion(const void *a, const void *b) {
 // "version", "last_event_id", "updated_at"}.
 Jsonb *ProjectionJson(const Definition &def, const char *entity_id, Jsonb *state, int64 version,
                       const pg_uuid_t *last_event_id, TimestampTz updated_at) {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	auto key = [&ps](const char *k) {
-		JsonbValue v = StringValue(k, static_cast<int>(strlen(k)));
-		pushJsonbValue(&ps, WJB_KEY, &v);
-	};
-	auto str = [&ps](const char *s) {
-		JsonbValue v;
-		if (s == nullptr)
-			v.type = jbvNull;
-		else
-			v = StringValue(s, static_cast<int>(strlen(s)));
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	};
-	key("entity_type");
-	str(def.entity_type);
-	key("entity_id");
-	str(entity_id);
-	key("projection");
-	str(def.name);
-	key("state");
-	JsonbValue s = BinaryValue(state);
-	pushJsonbValue(&ps, WJB_VALUE, &s);
-	key("version");
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(version);
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	key("last_event_id");
-	str(last_event_id ? UuidText(*last_event_id) : nullptr);
-	key("updated_at");
-	if (updated_at == DT_NOBEGIN) {
-		str(nullptr);
-	} else {
-		char *ts = static_cast<char *>(palloc(40));
-		FormatTimestampUtc(updated_at, ts);
-		str(ts);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddString("entity_type", def.entity_type);
+	b.AddString("entity_id", entity_id);
+	b.AddString("projection", def.name);
+	b.AddJsonb("state", state);
+	b.AddInt("version", version);
+	b.AddString("last_event_id", last_event_id ? UuidText(*last_event_id) : nullptr);
+	if (updated_at == DT_NOBEGIN)
+		b.AddNull("updated_at");
+	else
+		b.AddTimestamp("updated_at", updated_at);
+	b.EndObject();
+	return b.Finish();
 }
 
 // The first column of the first row of the last SPI result (a jsonb), copied out of SPI.
@@ -1065,22 +1015,12 @@ EVENT_FUNCTION(event_rebuild_projections) {
 		MemoryContextReset(item_cxt);
 	}
 	MemoryContextSwitchTo(result_cxt);
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue k = StringValue("rebuilt", 7);
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(static_cast<int64>(n));
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	k = StringValue("last_entity_id", 14);
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	if (last == nullptr)
-		v.type = jbvNull;
-	else
-		v = StringValue(last, static_cast<int>(strlen(last)));
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	Jsonb *result = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddInt("rebuilt", static_cast<int64>(n));
+	b.AddString("last_entity_id", last);
+	b.EndObject();
+	Jsonb *result = b.Finish();
 	SPI_finish();
 	PG_RETURN_JSONB_P(result);
 }
