@@ -19,6 +19,7 @@ extern "C" {
 #include "pg/direct_insert.hpp"
 #include "pg/encoded_size.hpp"
 #include "pg/event_record.hpp"
+#include "pg/jsonb_builder.hpp"
 #include "pg/extension_state.hpp"
 #include "pg/partitions.hpp"
 #include "pg/position.hpp"
@@ -687,10 +688,8 @@ void InitInput(EventInput *in) {
 Jsonb *EmptyObject() {
 	static Jsonb *empty = nullptr;
 	if (empty == nullptr) {
-		JsonbParseState *state = nullptr;
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		Jsonb *built = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+		Jsonb *built = JsonbBuilder::EmptyObject();
 		MemoryContextSwitchTo(old);
 		empty = built;
 	}
@@ -935,110 +934,50 @@ bool StoreAllIsolated(Jsonb *requests, EventInput *items, EventOutcome *outs, in
 }
 
 Jsonb *ErrorJson(int index, const ItemError &err) {
-	JsonbParseState *state = nullptr;
-	auto key = [&state](const char *k) {
-		JsonbValue v;
-		v.type = jbvString;
-		v.val.string.val = const_cast<char *>(k);
-		v.val.string.len = static_cast<int>(strlen(k));
-		pushJsonbValue(&state, WJB_KEY, &v);
-	};
-	auto str = [&state](const char *s) {
-		JsonbValue v;
-		if (s == nullptr) {
-			v.type = jbvNull;
-		} else {
-			v.type = jbvString;
-			v.val.string.val = const_cast<char *>(s);
-			v.val.string.len = static_cast<int>(strlen(s));
-		}
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	};
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-	key("index");
-	JsonbValue num;
-	num.type = jbvNumeric;
-	num.val.numeric = int64_to_numeric(index);
-	pushJsonbValue(&state, WJB_VALUE, &num);
-	key("status");
-	str("error");
-	key("error");
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-	key("code");
-	str(err.sqlstate);
-	key("message");
-	str(err.message);
-	key("detail");
-	str(err.detail);
-	key("hint");
-	str(err.hint);
-	pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddInt("index", index);
+	b.AddString("status", "error");
+	b.Key("error");
+	b.BeginObject();
+	b.AddString("code", err.sqlstate);
+	b.AddString("message", err.message);
+	b.AddString("detail", err.detail);
+	b.AddString("hint", err.hint);
+	b.EndObject();
+	b.EndObject();
+	return b.Finish();
 }
 
 // {"index": i, "status": "created"|"duplicate", "event": {...}}
 Jsonb *ItemJson(int index, const EventOutcome &out, Jsonb *event) {
-	JsonbParseState *state = nullptr;
-	JsonbValue v;
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>("index");
-	v.val.string.len = 5;
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(index);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>("status");
-	v.val.string.len = 6;
-	pushJsonbValue(&state, WJB_KEY, &v);
-	const char *status = out.duplicate ? "duplicate" : "created";
-	v.val.string.val = const_cast<char *>(status);
-	v.val.string.len = static_cast<int>(strlen(status));
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	v.val.string.val = const_cast<char *>("event");
-	v.val.string.len = 5;
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvBinary;
-	v.val.binary.data = &event->root;
-	v.val.binary.len = static_cast<int>(VARSIZE(event) - VARHDRSZ);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddInt("index", index);
+	b.AddString("status", out.duplicate ? "duplicate" : "created");
+	b.AddJsonb("event", event);
+	b.EndObject();
+	return b.Finish();
 }
 
 // The same pushed into an enclosing array being built.
 void PushItemJson(JsonbParseState **state, int index, bool duplicate, const EventRecord &record) {
-	auto str = [state](const char *s, JsonbIteratorToken token) {
-		JsonbValue v;
-		v.type = jbvString;
-		v.val.string.val = const_cast<char *>(s);
-		v.val.string.len = static_cast<int>(strlen(s));
-		pushJsonbValue(state, token, &v);
-	};
-	pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-	str("index", WJB_KEY);
-	JsonbValue num;
-	num.type = jbvNumeric;
-	num.val.numeric = int64_to_numeric(index);
-	pushJsonbValue(state, WJB_VALUE, &num);
-	str("status", WJB_KEY);
-	str(duplicate ? "duplicate" : "created", WJB_VALUE);
-	str("event", WJB_KEY);
+	JsonbBuilder b(state);
+	b.BeginObject();
+	b.AddInt("index", index);
+	b.AddString("status", duplicate ? "duplicate" : "created");
+	b.Key("event");
 	PushEventRecord(state, record);
-	pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+	b.EndObject();
 }
 
 Jsonb *ArrayOf(Jsonb **items, int n) {
-	JsonbParseState *state = nullptr;
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
-	for (int i = 0; i < n; i++) {
-		JsonbValue v;
-		v.type = jbvBinary;
-		v.val.binary.data = &items[i]->root;
-		v.val.binary.len = static_cast<int>(VARSIZE(items[i]) - VARHDRSZ);
-		pushJsonbValue(&state, WJB_ELEM, &v);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+	JsonbBuilder b;
+	b.BeginArray();
+	for (int i = 0; i < n; i++)
+		b.Element(items[i]);
+	b.EndArray();
+	return b.Finish();
 }
 
 // Connects to SPI; returns the caller's memory context, where the call's results live.
@@ -1156,10 +1095,12 @@ EVENT_FUNCTION(event_create_events) {
 		MemoryContextSwitchTo(result_cxt);
 		// One array built in one parse state (no per-item serialisation and re-reading).
 		JsonbParseState *state = nullptr;
-		pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+		JsonbBuilder array_builder(&state);
+		array_builder.BeginArray();
 		for (int i = 0; i < n; i++)
 			PushEventRecord(&state, ResultRecord(outs, i));
-		Jsonb *array = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+		array_builder.EndArray();
+		Jsonb *array = array_builder.Finish();
 		SPI_finish();
 		PG_RETURN_JSONB_P(array);
 	} else {
@@ -1170,10 +1111,12 @@ EVENT_FUNCTION(event_create_events) {
 			// Every item stored: the result built in one parse state, like the atomic one.
 			MemoryContextSwitchTo(result_cxt);
 			JsonbParseState *state = nullptr;
-			pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+			JsonbBuilder array_builder(&state);
+			array_builder.BeginArray();
 			for (int i = 0; i < n; i++)
 				PushItemJson(&state, i, outs[i].duplicate, ResultRecord(outs, i));
-			Jsonb *array = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
+			array_builder.EndArray();
+			Jsonb *array = array_builder.Finish();
 			SPI_finish();
 			PG_RETURN_JSONB_P(array);
 		}

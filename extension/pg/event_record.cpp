@@ -9,89 +9,29 @@ extern "C" {
 #include "guard.hpp"
 #include "pg/extension_state.hpp"
 #include "pg/event_record.hpp"
+#include "pg/jsonb_builder.hpp"
 
 namespace event::pg {
 namespace {
 
-void PushKey(JsonbParseState **state, const char *key) {
-	JsonbValue v;
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>(key);
-	v.val.string.len = static_cast<int>(strlen(key));
-	pushJsonbValue(state, WJB_KEY, &v);
-}
-
-void PushString(JsonbParseState **state, const char *key, const char *value, int len = -1) {
-	PushKey(state, key);
-	JsonbValue v;
-	if (value == nullptr) {
-		v.type = jbvNull;
-	} else {
-		v.type = jbvString;
-		v.val.string.val = const_cast<char *>(value);
-		v.val.string.len = len >= 0 ? len : static_cast<int>(strlen(value));
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-void PushText(JsonbParseState **state, const char *key, const EventRecord &r, EventColumn col) {
+void AddText(JsonbBuilder &b, const char *key, const EventRecord &r, EventColumn col) {
 	if (r.nulls[col]) {
-		PushString(state, key, nullptr);
+		b.AddNull(key);
 		return;
 	}
 	text *t = DatumGetTextPP(r.values[col]);
-	PushString(state, key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+	b.AddString(key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
 }
 
-void PushInt(JsonbParseState **state, const char *key, bool isnull, int64 value) {
-	PushKey(state, key);
-	JsonbValue v;
-	if (isnull) {
-		v.type = jbvNull;
-	} else {
-		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(value);
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-void PushJsonb(JsonbParseState **state, const char *key, Datum value) {
-	PushKey(state, key);
-	Jsonb *jb = DatumGetJsonbP(value);
-	JsonbValue v;
-	v.type = jbvBinary;
-	v.val.binary.data = &jb->root;
-	v.val.binary.len = static_cast<int>(VARSIZE(jb) - VARHDRSZ);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-void PushTimestamp(JsonbParseState **state, const char *key, bool isnull, TimestampTz ts) {
-	if (isnull) {
-		PushString(state, key, nullptr);
-		return;
-	}
-	// pushJsonbValue keeps the pointer, so the text must outlive this frame.
-	char *buf = static_cast<char *>(palloc(40));
-	FormatTimestampUtc(ts, buf);
-	PushString(state, key, buf);
+void AddJsonbColumn(JsonbBuilder &b, const char *key, const EventRecord &r, EventColumn col) {
+	b.AddJsonb(key, DatumGetJsonbP(r.values[col]));
 }
 
 } // namespace
 
-void FormatTimestampUtc(TimestampTz ts, char out[40]) {
-	struct pg_tm tm;
-	fsec_t fsec;
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) {
-		snprintf(out, 40, "%s", TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
-		return;
-	}
-	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	         tm.tm_sec, static_cast<int>(fsec));
-}
-
-JsonbValue *PushEventRecord(JsonbParseState **state_ptr, const EventRecord &r) {
-	JsonbParseState *&state = *state_ptr;
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &r) {
+	JsonbBuilder b(state);
+	b.BeginObject();
 
 	// pushJsonbValue keeps the pointer until the outermost value is serialised: not on the stack.
 	char *id = static_cast<char *>(palloc(UUID_LEN * 2 + 5));
@@ -107,27 +47,33 @@ JsonbValue *PushEventRecord(JsonbParseState **state_ptr, const EventRecord &r) {
 	id[j] = '\0';
 	// Keys in jsonb's own order (shorter first, then bytewise): the object's key sort
 	// (uniqueifyJsonbObject) then finds them presorted, which matters for 1000-event pages.
-	PushJsonb(&state, "data", r.values[kColData]);
-	PushString(&state, "error", r.error);
-	PushString(&state, "status", r.status);
-	PushJsonb(&state, "context", r.values[kColContext]);
-	PushText(&state, "user_id", r, kColUserId);
-	PushInt(&state, "attempts", false, r.attempts);
-	PushString(&state, "event_id", id);
-	PushJsonb(&state, "metadata", r.values[kColMetadata]);
-	PushInt(&state, "position", false, DatumGetInt64(r.values[kColPosition]));
-	PushText(&state, "stream_id", r, kColStreamId);
-	PushTimestamp(&state, "timestamp", false, DatumGetTimestampTz(r.values[kColTimestamp]));
-	PushTimestamp(&state, "created_at", false, DatumGetTimestampTz(r.values[kColCreatedAt]));
-	PushText(&state, "event_type", r, kColEventType);
-	PushText(&state, "event_source", r, kColEventSource);
-	PushTimestamp(&state, "processed_at", !r.has_processed_at, r.processed_at);
-	PushText(&state, "event_category", r, kColEventCategory);
-	PushInt(&state, "stream_version", r.nulls[kColStreamVersion],
-	        r.nulls[kColStreamVersion] ? 0 : DatumGetInt64(r.values[kColStreamVersion]));
-	PushText(&state, "idempotency_key", r, kColIdempotencyKey);
+	AddJsonbColumn(b, "data", r, kColData);
+	b.AddString("error", r.error);
+	b.AddString("status", r.status);
+	AddJsonbColumn(b, "context", r, kColContext);
+	AddText(b, "user_id", r, kColUserId);
+	b.AddInt("attempts", r.attempts);
+	b.AddString("event_id", id);
+	AddJsonbColumn(b, "metadata", r, kColMetadata);
+	b.AddInt("position", DatumGetInt64(r.values[kColPosition]));
+	AddText(b, "stream_id", r, kColStreamId);
+	b.AddTimestamp("timestamp", DatumGetTimestampTz(r.values[kColTimestamp]));
+	b.AddTimestamp("created_at", DatumGetTimestampTz(r.values[kColCreatedAt]));
+	AddText(b, "event_type", r, kColEventType);
+	AddText(b, "event_source", r, kColEventSource);
+	if (r.has_processed_at)
+		b.AddTimestamp("processed_at", r.processed_at);
+	else
+		b.AddNull("processed_at");
+	AddText(b, "event_category", r, kColEventCategory);
+	if (r.nulls[kColStreamVersion])
+		b.AddNull("stream_version");
+	else
+		b.AddInt("stream_version", DatumGetInt64(r.values[kColStreamVersion]));
+	AddText(b, "idempotency_key", r, kColIdempotencyKey);
 
-	return pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+	b.EndObject();
+	return b.Result();
 }
 
 Jsonb *EventRecordToJsonb(const EventRecord &r) {

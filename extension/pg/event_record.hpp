@@ -5,6 +5,7 @@
 #include "pg/compat.hpp"
 
 #include "pg/column_types.hpp"
+#include "pg/jsonb_builder.hpp"
 
 namespace event::pg {
 
@@ -43,8 +44,5 @@ JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &record);
 
 // Fills record from a row of event.events (deformed; datums point into tuple).
 void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record);
-
-// Appends "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) of ts.
-void FormatTimestampUtc(TimestampTz ts, char out[40]);
 
 } // namespace event::pg

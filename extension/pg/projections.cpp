@@ -27,6 +27,8 @@ EVENT_END_PG_HEADERS
 #include "guard.hpp"
 #include "pg/event_record.hpp"
 #include "pg/extension_state.hpp"
+#include "pg/jsonb_builder.hpp"
+#include "pg/merge_tree.hpp"
 #include "pg/position.hpp"
 #include "pg/projections.hpp"
 #include "pg/uuid.hpp"
@@ -230,81 +232,17 @@ Definition *FindDefinition(const char *entity_type, const char *name) {
 // Reducers
 //
 
-JsonbValue StringValue(const char *s, int len) {
-	JsonbValue v;
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>(s);
-	v.val.string.len = len;
-	return v;
-}
-
-JsonbValue BinaryValue(Jsonb *jb) {
-	JsonbValue v;
-	v.type = jbvBinary;
-	v.val.binary.data = &jb->root;
-	v.val.binary.len = static_cast<int>(VARSIZE(jb) - VARHDRSZ);
-	return v;
-}
-
 bool IsObject(const JsonbValue &v) {
 	return v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data);
 }
 
-// Pushes target (an object container, or null for {}) merged with patch as an object value
-// (RFC 7386 merge patch: a null in the patch removes the key, objects merge, anything else
-// replaces). Returns pushJsonbValue's result of the closing brace.
-JsonbValue *PushMerged(JsonbParseState **ps, JsonbContainer *target, JsonbContainer *patch) {
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue k, v, found;
-	JsonbIteratorToken token;
-	if (target != nullptr) {
-		JsonbIterator *it = JsonbIteratorInit(target);
-		token = JsonbIteratorNext(&it, &v, true);
-		while ((token = JsonbIteratorNext(&it, &k, true)) == WJB_KEY) {
-			JsonbIteratorNext(&it, &v, true);
-			JsonbValue *p = getKeyJsonValueFromContainer(patch, k.val.string.val, k.val.string.len, &found);
-			if (p == nullptr) {
-				pushJsonbValue(ps, WJB_KEY, &k);
-				pushJsonbValue(ps, WJB_VALUE, &v);
-			} else if (p->type == jbvNull) {
-				continue;
-			} else if (IsObject(*p)) {
-				pushJsonbValue(ps, WJB_KEY, &k);
-				PushMerged(ps, IsObject(v) ? v.val.binary.data : nullptr, p->val.binary.data);
-			} else {
-				pushJsonbValue(ps, WJB_KEY, &k);
-				pushJsonbValue(ps, WJB_VALUE, p);
-			}
-		}
-	}
-	JsonbIterator *it = JsonbIteratorInit(patch);
-	token = JsonbIteratorNext(&it, &v, true);
-	while ((token = JsonbIteratorNext(&it, &k, true)) == WJB_KEY) {
-		JsonbIteratorNext(&it, &v, true);
-		if (target != nullptr && getKeyJsonValueFromContainer(target, k.val.string.val, k.val.string.len, &found))
-			continue;
-		if (v.type == jbvNull)
-			continue;
-		pushJsonbValue(ps, WJB_KEY, &k);
-		if (IsObject(v))
-			PushMerged(ps, nullptr, v.val.binary.data);
-		else
-			pushJsonbValue(ps, WJB_VALUE, &v);
-	}
-	return pushJsonbValue(ps, WJB_END_OBJECT, nullptr);
-}
-
 // {"<key>": <number>}
 Jsonb *NumberObject(const char *key, Numeric n) {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue k = StringValue(key, static_cast<int>(strlen(key)));
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = n;
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddNumeric(key, n);
+	b.EndObject();
+	return b.Finish();
 }
 
 // The number under key in state (an object), 0 if absent.
@@ -316,12 +254,6 @@ Numeric NumberIn(Jsonb *state, const char *key) {
 	return v != nullptr && v->type == jbvNumeric ? v->val.numeric : int64_to_numeric(0);
 }
 
-Jsonb *EmptyObjectJsonb() {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
-}
-
 // The state before the first event.
 Jsonb *InitialState(const Definition &def) {
 	switch (def.reducer) {
@@ -330,7 +262,7 @@ Jsonb *InitialState(const Definition &def) {
 	case Reducer::kSum:
 		return NumberObject("sum", int64_to_numeric(0));
 	default:
-		return EmptyObjectJsonb();
+		return JsonbBuilder::EmptyObject();
 	}
 }
 
@@ -349,58 +281,47 @@ Jsonb *EventJson(const EventRecord &r) {
 	return EventRecordToJsonb(copy);
 }
 
-// state folded with the event r by def's reducer; allocated in the current context.
-Jsonb *Reduce(const Definition &def, Jsonb *state, const EventRecord &r) {
-	Jsonb *data = DatumGetJsonbP(r.values[kColData]);
-	switch (def.reducer) {
-	case Reducer::kMerge: {
-		JsonbParseState *ps = nullptr;
-		return JsonbValueToJsonb(
-			PushMerged(&ps, JsonContainerIsObject(&state->root) ? &state->root : nullptr, &data->root));
+// The number at the sum reducer's field path in data; nullptr if it is absent or null. Raises if
+// it is not a number.
+Numeric SumOperand(const Definition &def, Jsonb *data) {
+	JsonbContainer *c = &data->root;
+	JsonbValue found;
+	JsonbValue *v = nullptr;
+	for (int i = 0; i < def.path_len; i++) {
+		v = JsonContainerIsObject(c) ? getKeyJsonValueFromContainer(c, def.path[i], static_cast<int>(strlen(def.path[i])), &found)
+		                             : nullptr;
+		if (v == nullptr || (i + 1 < def.path_len && !IsObject(*v)))
+			return nullptr;
+		if (i + 1 < def.path_len)
+			c = v->val.binary.data;
 	}
-	case Reducer::kReplace:
-		return CopyJsonb(data);
-	case Reducer::kCount:
-		return NumberObject("count", numeric_add_opt_error(NumberIn(state, "count"), int64_to_numeric(1), nullptr));
-	case Reducer::kSum: {
-		JsonbContainer *c = &data->root;
-		JsonbValue found;
-		JsonbValue *v = nullptr;
-		for (int i = 0; i < def.path_len; i++) {
-			v = JsonContainerIsObject(c) ? getKeyJsonValueFromContainer(c, def.path[i], static_cast<int>(strlen(def.path[i])), &found)
-			                             : nullptr;
-			if (v == nullptr || (i + 1 < def.path_len && !IsObject(*v))) {
-				v = nullptr;
-				break;
-			}
-			if (i + 1 < def.path_len)
-				c = v->val.binary.data;
-		}
-		if (v == nullptr || v->type == jbvNull)
-			return CopyJsonb(state);
-		if (v->type != jbvNumeric)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("data field is not a number"),
-			                errdetail("The sum reducer adds the number at the data path; this event has a %s there.",
-			                          v->type == jbvString ? "string" : v->type == jbvBool ? "boolean" : "container")));
-		return NumberObject("sum", numeric_add_opt_error(NumberIn(state, "sum"), v->val.numeric, nullptr));
-	}
-	case Reducer::kFunction: {
-		LOCAL_FCINFO(fcinfo, 2);
-		FmgrInfo flinfo;
-		fmgr_info(def.function, &flinfo);
-		InitFunctionCallInfoData(*fcinfo, &flinfo, 2, InvalidOid, nullptr, nullptr);
-		fcinfo->args[0].value = JsonbPGetDatum(state);
-		fcinfo->args[0].isnull = false;
-		fcinfo->args[1].value = JsonbPGetDatum(EventJson(r));
-		fcinfo->args[1].isnull = false;
-		Datum result = FunctionCallInvoke(fcinfo);
-		if (fcinfo->isnull)
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("reducer function returned NULL"),
-			                errhint("Return the new state as a jsonb value (for example the state unchanged).")));
-		return CopyJsonb(DatumGetJsonbP(result));
-	}
-	}
-	return nullptr;
+	if (v == nullptr || v->type == jbvNull)
+		return nullptr;
+	if (v->type != jbvNumeric)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("data field is not a number"),
+		                errdetail("The sum reducer adds the number at the data path; this event has a %s there.",
+		                          v->type == jbvString ? "string" : v->type == jbvBool ? "boolean" : "container")));
+	return v->val.numeric;
+}
+
+// state folded with the event r by a replace or function reducer; allocated in the current
+// context. (merge, count and sum fold into a live state: ReduceLive.)
+Jsonb *ReduceJsonb(const Definition &def, Jsonb *state, const EventRecord &r) {
+	if (def.reducer == Reducer::kReplace)
+		return CopyJsonb(DatumGetJsonbP(r.values[kColData]));
+	LOCAL_FCINFO(fcinfo, 2);
+	FmgrInfo flinfo;
+	fmgr_info(def.function, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 2, InvalidOid, nullptr, nullptr);
+	fcinfo->args[0].value = JsonbPGetDatum(state);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = JsonbPGetDatum(EventJson(r));
+	fcinfo->args[1].isnull = false;
+	Datum result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("reducer function returned NULL"),
+		                errhint("Return the new state as a jsonb value (for example the state unchanged).")));
+	return CopyJsonb(DatumGetJsonbP(result));
 }
 
 bool Folds(const Definition &def, const EventRecord &r) {
@@ -418,15 +339,132 @@ char *UuidText(const pg_uuid_t &id) {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(const_cast<pg_uuid_t *>(&id))));
 }
 
+//
+// Folding
+//
+
+// A state being folded, in two contexts used in turn: a step or a compaction builds the next
+// state in the other context and frees the current one.
+//
+// replace and function reducers hold the state as jsonb and make a new one per event. merge,
+// count and sum make it live at their first event instead: a MergeObject tree (merge_tree.hpp)
+// or a running numeric, updated in place per event, and serialised to jsonb (Materialize) only
+// when the state is read (snapshot, store, answer) or when the garbage of replaced values in the
+// context passes compact_at.
+struct Fold {
+	const Definition *def;
+	const char *entity_id;
+	Jsonb *state; // stale while live
+	int64 version;
+	pg_uuid_t last_event_id;
+	TimestampTz last_created_at;
+	bool write_snapshots;
+	bool live;
+	MergeObject *tree; // live merge state
+	Numeric total;     // live count or sum
+	Size compact_at;   // size of cxt[current] at which a live state is materialised
+	MemoryContext cxt[2];
+	int current;
+};
+
+// A live state is compacted when its context has grown to 4 times its size after loading, and
+// not below this (replaced values of about 20,000 small events).
+constexpr Size kCompactMinBytes = 4 * 1024 * 1024;
+
+bool FoldsLive(const Definition &def) {
+	return def.reducer == Reducer::kMerge || def.reducer == Reducer::kCount || def.reducer == Reducer::kSum;
+}
+
+const char *NumberKey(const Definition &def) {
+	return def.reducer == Reducer::kCount ? "count" : "sum";
+}
+
+// Turns a live state into f->state (jsonb) in the other context and frees the current one.
+void Materialize(Fold *f) {
+	if (!f->live)
+		return;
+	int next = 1 - f->current;
+	MemoryContext old = MemoryContextSwitchTo(f->cxt[next]);
+	f->state = f->def->reducer == Reducer::kMerge ? MergeTreeToJsonb(f->tree) : NumberObject(NumberKey(*f->def), f->total);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(f->cxt[f->current]);
+	f->current = next;
+	f->live = false;
+	f->tree = nullptr;
+	f->total = nullptr;
+}
+
+// f's state as jsonb.
+Jsonb *StateOf(Fold *f) {
+	Materialize(f);
+	return f->state;
+}
+
+// Makes f's state live, in the current context (which is cxt[current], where f->state is).
+void MakeLive(Fold *f) {
+	if (f->live)
+		return;
+	if (f->def->reducer == Reducer::kMerge)
+		f->tree = MergeTreeLoad(f->state);
+	else
+		f->total = NumberIn(f->state, NumberKey(*f->def));
+	f->live = true;
+	f->compact_at = std::max(kCompactMinBytes, 4 * MemoryContextMemAllocated(f->cxt[f->current], false));
+}
+
+// Folds the event r into f's live state (merge, count, sum).
+void ReduceLive(Fold *f, const EventRecord &r) {
+	MemoryContext old = MemoryContextSwitchTo(f->cxt[f->current]);
+	Jsonb *data = DatumGetJsonbP(r.values[kColData]); // a detoasted copy is made in this context
+	switch (f->def->reducer) {
+	case Reducer::kMerge:
+		MakeLive(f);
+		// The tree points into the data: it must outlive the row (SPI frees fetched rows).
+		if (reinterpret_cast<Pointer>(data) == DatumGetPointer(r.values[kColData]))
+			data = CopyJsonb(data);
+		MergeTreeApply(f->tree, &data->root);
+		break;
+	case Reducer::kCount:
+		MakeLive(f);
+		f->total = numeric_add_opt_error(f->total, int64_to_numeric(1), nullptr);
+		break;
+	default: {
+		Numeric operand = SumOperand(*f->def, data);
+		if (operand != nullptr) {
+			MakeLive(f);
+			f->total = numeric_add_opt_error(f->total, operand, nullptr);
+		}
+	}
+	}
+	MemoryContextSwitchTo(old);
+	if (f->live && MemoryContextMemAllocated(f->cxt[f->current], false) > f->compact_at)
+		Materialize(f);
+}
+
+// Folds the event r into f by its reducer.
+void Reduce(Fold *f, const EventRecord &r) {
+	if (FoldsLive(*f->def)) {
+		ReduceLive(f, r);
+		return;
+	}
+	int next = 1 - f->current;
+	MemoryContext old = MemoryContextSwitchTo(f->cxt[next]);
+	Jsonb *state = ReduceJsonb(*f->def, f->state, r);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(f->cxt[f->current]);
+	f->state = state;
+	f->current = next;
+}
+
 // Reduce, with a failure reported as "projection X of entity type T failed on event E (stream S
 // version V): <the reducer's message>" under the reducer's SQLSTATE. A plain C frame: PG_TRY
 // with nothing that has a destructor.
-Jsonb *ReduceReported(const Definition &def, Jsonb *state, const EventRecord &r) {
+void ReduceReported(Fold *f, const EventRecord &r) {
 	MemoryContext cxt = CurrentMemoryContext;
-	Jsonb *volatile result = nullptr;
+	const Definition &def = *f->def;
 	PG_TRY();
 	{
-		result = Reduce(def, state, r);
+		Reduce(f, r);
 	}
 	PG_CATCH();
 	{
@@ -441,25 +479,7 @@ Jsonb *ReduceReported(const Definition &def, Jsonb *state, const EventRecord &r)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
-	return result;
 }
-
-//
-// Folding
-//
-
-// A state being folded: two contexts used in turn, so that each step frees the previous state.
-struct Fold {
-	const Definition *def;
-	const char *entity_id;
-	Jsonb *state;
-	int64 version;
-	pg_uuid_t last_event_id;
-	TimestampTz last_created_at;
-	bool write_snapshots;
-	MemoryContext cxt[2];
-	int current;
-};
 
 void StartFold(Fold *f, const Definition *def, const char *entity_id, bool write_snapshots) {
 	memset(f, 0, sizeof(*f));
@@ -474,7 +494,8 @@ void StartFold(Fold *f, const Definition *def, const char *entity_id, bool write
 	f->last_created_at = DT_NOBEGIN;
 }
 
-void WriteSnapshot(const Fold &f) {
+void WriteSnapshot(Fold *f) {
+	Jsonb *state = StateOf(f);
 	static const Oid kTypes[] = {UUIDOID, TEXTOID, INT8OID, JSONBOID, UUIDOID, TIMESTAMPTZOID};
 	SPIPlanPtr plan = PreparedPlan(kInsertSnapshot,
 	                       "INSERT INTO event.projection_snapshots AS s (projection_id, entity_id, version, state, "
@@ -483,11 +504,10 @@ void WriteSnapshot(const Fold &f) {
 	                       "excluded.state, last_event_id = excluded.last_event_id, last_created_at = "
 	                       "excluded.last_created_at, created_at = excluded.created_at",
 	                       6, kTypes);
-	Datum args[6] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(&f.def->id)), CStringGetTextDatum(f.entity_id),
-	                 Int64GetDatum(f.version),
-	                 JsonbPGetDatum(f.state),
-	                 UUIDPGetDatum(const_cast<pg_uuid_t *>(&f.last_event_id)),
-	                 TimestampTzGetDatum(f.last_created_at)};
+	Datum args[6] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(&f->def->id)), CStringGetTextDatum(f->entity_id),
+	                 Int64GetDatum(f->version), JsonbPGetDatum(state),
+	                 UUIDPGetDatum(const_cast<pg_uuid_t *>(&f->last_event_id)),
+	                 TimestampTzGetDatum(f->last_created_at)};
 	if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "event: writing a projection snapshot failed");
 }
@@ -502,20 +522,13 @@ void Step(Fold *f, const EventRecord &r) {
 		                       static_cast<long long>(f->version)),
 		                errdetail("Events of the stream are missing, probably removed by retention."),
 		                errhint("A projection can be rebuilt only from a complete stream.")));
-	if (Folds(*f->def, r)) {
-		int next = 1 - f->current;
-		MemoryContext old = MemoryContextSwitchTo(f->cxt[next]);
-		Jsonb *state = ReduceReported(*f->def, f->state, r);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(f->cxt[f->current]);
-		f->state = state;
-		f->current = next;
-	}
+	if (Folds(*f->def, r))
+		ReduceReported(f, r);
 	f->version = version;
 	f->last_event_id = *DatumGetUUIDP(r.values[kColEventId]);
 	f->last_created_at = std::max(f->last_created_at, DatumGetTimestampTz(r.values[kColCreatedAt]));
 	if (f->write_snapshots && f->version % f->def->snapshot_every == 0)
-		WriteSnapshot(*f);
+		WriteSnapshot(f);
 }
 
 void EndFold(Fold *f) {
@@ -594,11 +607,11 @@ bool LoadState(Fold *f) {
 }
 
 // Writes f as the entity's state row (existed: whether LoadState found one).
-void StoreState(const Fold &f, bool existed) {
+void StoreState(Fold *f, bool existed) {
 	static const Oid kTypes[] = {UUIDOID, TEXTOID, JSONBOID, INT8OID, UUIDOID, TIMESTAMPTZOID};
-	Datum args[6] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(&f.def->id)), CStringGetTextDatum(f.entity_id),
-	                 JsonbPGetDatum(f.state), Int64GetDatum(f.version),
-	                 UUIDPGetDatum(const_cast<pg_uuid_t *>(&f.last_event_id)), TimestampTzGetDatum(f.last_created_at)};
+	Datum args[6] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(&f->def->id)), CStringGetTextDatum(f->entity_id),
+	                 JsonbPGetDatum(StateOf(f)), Int64GetDatum(f->version),
+	                 UUIDPGetDatum(const_cast<pg_uuid_t *>(&f->last_event_id)), TimestampTzGetDatum(f->last_created_at)};
 	if (existed) {
 		SPIPlanPtr plan = PreparedPlan(kUpdateState,
 		                       "UPDATE event.event_projections SET state = $3, version = $4, last_event_id = $5, "
@@ -674,7 +687,7 @@ void ApplyToEntity(const Definition *def, const char *stream_id, const char *ent
 		                       entity_id, static_cast<long long>(f.version)),
 		                errhint("Rebuild it with event.rebuild_projection.")));
 	FoldMarked(&f, stream_id, first - 1, events, m);
-	StoreState(f, existed);
+	StoreState(&f, existed);
 	EndFold(&f);
 }
 
@@ -692,45 +705,20 @@ int CompareByStreamVersion(const void *a, const void *b) {
 // "version", "last_event_id", "updated_at"}.
 Jsonb *ProjectionJson(const Definition &def, const char *entity_id, Jsonb *state, int64 version,
                       const pg_uuid_t *last_event_id, TimestampTz updated_at) {
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	auto key = [&ps](const char *k) {
-		JsonbValue v = StringValue(k, static_cast<int>(strlen(k)));
-		pushJsonbValue(&ps, WJB_KEY, &v);
-	};
-	auto str = [&ps](const char *s) {
-		JsonbValue v;
-		if (s == nullptr)
-			v.type = jbvNull;
-		else
-			v = StringValue(s, static_cast<int>(strlen(s)));
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	};
-	key("entity_type");
-	str(def.entity_type);
-	key("entity_id");
-	str(entity_id);
-	key("projection");
-	str(def.name);
-	key("state");
-	JsonbValue s = BinaryValue(state);
-	pushJsonbValue(&ps, WJB_VALUE, &s);
-	key("version");
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(version);
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	key("last_event_id");
-	str(last_event_id ? UuidText(*last_event_id) : nullptr);
-	key("updated_at");
-	if (updated_at == DT_NOBEGIN) {
-		str(nullptr);
-	} else {
-		char *ts = static_cast<char *>(palloc(40));
-		FormatTimestampUtc(updated_at, ts);
-		str(ts);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddString("entity_type", def.entity_type);
+	b.AddString("entity_id", entity_id);
+	b.AddString("projection", def.name);
+	b.AddJsonb("state", state);
+	b.AddInt("version", version);
+	b.AddString("last_event_id", last_event_id ? UuidText(*last_event_id) : nullptr);
+	if (updated_at == DT_NOBEGIN)
+		b.AddNull("updated_at");
+	else
+		b.AddTimestamp("updated_at", updated_at);
+	b.EndObject();
+	return b.Finish();
 }
 
 // The first column of the first row of the last SPI result (a jsonb), copied out of SPI.
@@ -762,9 +750,9 @@ Jsonb *RebuildEntity(const Definition *def, const char *entity_id, MemoryContext
 		                          2, const_cast<Oid *>(kKeyTypes), key, nullptr, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "event: removing a projection failed");
 	} else {
-		StoreState(f, false);
+		StoreState(&f, false);
 		MemoryContext old = MemoryContextSwitchTo(result_cxt);
-		result = ProjectionJson(*def, entity_id, f.state, f.version, &f.last_event_id, f.last_created_at);
+		result = ProjectionJson(*def, entity_id, StateOf(&f), f.version, &f.last_event_id, f.last_created_at);
 		MemoryContextSwitchTo(old);
 	}
 	EndFold(&f);
@@ -1065,22 +1053,12 @@ EVENT_FUNCTION(event_rebuild_projections) {
 		MemoryContextReset(item_cxt);
 	}
 	MemoryContextSwitchTo(result_cxt);
-	JsonbParseState *ps = nullptr;
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue k = StringValue("rebuilt", 7);
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	JsonbValue v;
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(static_cast<int64>(n));
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	k = StringValue("last_entity_id", 14);
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	if (last == nullptr)
-		v.type = jbvNull;
-	else
-		v = StringValue(last, static_cast<int>(strlen(last)));
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	Jsonb *result = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddInt("rebuilt", static_cast<int64>(n));
+	b.AddString("last_entity_id", last);
+	b.EndObject();
+	Jsonb *result = b.Finish();
 	SPI_finish();
 	PG_RETURN_JSONB_P(result);
 }
@@ -1161,7 +1139,7 @@ EVENT_FUNCTION(event_projection_at) {
 		                errdetail("The stream is at version %lld.", static_cast<long long>(f.version)),
 		                errhint("Ask for a version up to the stream's current one.")));
 	MemoryContextSwitchTo(result_cxt);
-	Jsonb *result = ProjectionJson(*def, entity_id, f.state, f.version, f.version > 0 ? &f.last_event_id : nullptr,
+	Jsonb *result = ProjectionJson(*def, entity_id, StateOf(&f), f.version, f.version > 0 ? &f.last_event_id : nullptr,
 	                               f.version > 0 ? f.last_created_at : DT_NOBEGIN);
 	EndFold(&f);
 	SPI_finish();

@@ -19,6 +19,7 @@ extern "C" {
 #include "pg/counters.hpp"
 #include "pg/event_json_sql.hpp"
 #include "pg/event_record.hpp"
+#include "pg/jsonb_builder.hpp"
 #include "pg/spi_plans.hpp"
 
 namespace event::pg {
@@ -225,29 +226,14 @@ char *BuildTotalSql(unsigned mask) {
 	return sql.data;
 }
 
-// Pushes a key and an integer value.
-void PushIntMember(JsonbParseState **state, const char *key, int64 value) {
-	JsonbValue v;
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>(key);
-	v.val.string.len = static_cast<int>(strlen(key));
-	pushJsonbValue(state, WJB_KEY, &v);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(value);
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
 // The query result object {"events", "total", "limit", "offset", "has_more"} from the page rows
 // in SPI_tuptable, in the current memory context (datums point into the SPI tuples).
 Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
 	JsonbParseState *state = nullptr;
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-	JsonbValue v;
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>("events");
-	v.val.string.len = 6;
-	pushJsonbValue(&state, WJB_KEY, &v);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+	JsonbBuilder b(&state);
+	b.BeginObject();
+	b.Key("events");
+	b.BeginArray();
 	TupleDesc desc = SPI_tuptable->tupdesc;
 	if (desc->natts != kPageColumns)
 		elog(ERROR, "event: query_events page has %d columns, expected %d", desc->natts, static_cast<int>(kPageColumns));
@@ -265,18 +251,13 @@ Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
 		record.processed_at = nulls[kPageProcessedAt] ? 0 : DatumGetTimestampTz(values[kPageProcessedAt]);
 		PushEventRecord(&state, record);
 	}
-	pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
-	PushIntMember(&state, "total", total);
-	PushIntMember(&state, "limit", limit);
-	PushIntMember(&state, "offset", offset);
-	v.type = jbvString;
-	v.val.string.val = const_cast<char *>("has_more");
-	v.val.string.len = 8;
-	pushJsonbValue(&state, WJB_KEY, &v);
-	v.type = jbvBool;
-	v.val.boolean = static_cast<int64>(offset) + static_cast<int64>(SPI_processed) < total;
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+	b.EndArray();
+	b.AddInt("total", total);
+	b.AddInt("limit", limit);
+	b.AddInt("offset", offset);
+	b.AddBool("has_more", static_cast<int64>(offset) + static_cast<int64>(SPI_processed) < total);
+	b.EndObject();
+	return b.Finish();
 }
 
 // Checks limit, offset, time range and the allowed values; raises 22023 on the first bad one.

@@ -23,6 +23,7 @@ extern "C" {
 #include "core/validate.hpp"
 #include "guard.hpp"
 #include "pg/extension_state.hpp"
+#include "pg/jsonb_builder.hpp"
 #include "pg/schemas.hpp"
 #include "pg/sqlstate.hpp"
 
@@ -141,17 +142,11 @@ void CheckData(const char *event_type, CachedSchema *s, const char *data_text) {
 
 // metadata || {"schema_version": version}
 Jsonb *WithSchemaVersion(Jsonb *metadata, int version) {
-	JsonbParseState *state = nullptr;
-	JsonbValue key, value;
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-	key.type = jbvString;
-	key.val.string.val = const_cast<char *>("schema_version");
-	key.val.string.len = 14;
-	pushJsonbValue(&state, WJB_KEY, &key);
-	value.type = jbvNumeric;
-	value.val.numeric = int64_to_numeric(version);
-	pushJsonbValue(&state, WJB_VALUE, &value);
-	Jsonb *tag = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
+	JsonbBuilder b;
+	b.BeginObject();
+	b.AddInt("schema_version", version);
+	b.EndObject();
+	Jsonb *tag = b.Finish();
 	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(metadata), JsonbPGetDatum(tag)));
 }
 

@@ -3,12 +3,15 @@
 #
 #   P1. append cost with 0, 1 and 3 merge projections of the entity type: single create_event
 #       calls on 10,000 entities (pgbench), time per append as a ratio to 0 projections;
-#       goal: one projection adds <= 25 %.
+#       goal: one projection adds <= 25 %. P1': the same appends with and without one projection
+#       interleaved in one pgbench run (two scripts, weight 1:1), so both see the same load;
+#       ratio of their average latencies.
 #   P2. projection read: event.get_projection of a random entity, median of BENCH_RUNS timed calls
 #       inside the server, beside the same index lookup as plain SQL; goal <= 0.2 ms.
 #   P3. state at version 10,000 (and at a random version 10,000..10,999) of a 100,000-event entity
 #       with snapshots every 1,000 events (event.projection_at), beside the replay from zero (a
-#       projection without snapshots); goal <= 5 ms.
+#       projection without snapshots); goal <= 5 ms. P3c: rebuild_projection of that entity
+#       (one fold of 100,000 events), beside reading the same events' data in SQL.
 # Starts its own throwaway cluster; writes build/bench/projections.md.
 # Environment: BENCH_SECONDS (pgbench run, default 10; 5 with BENCH_QUICK=1), BENCH_CLIENTS
 # (default 4), BENCH_RUNS (default 200), BENCH_ROUNDS (P1 rounds, default 3; 2 quick), BENCH_KEEP=1.
@@ -54,14 +57,27 @@ SQL
 
 # ---------------------------------------------------------------- P1. append cost
 log "P1. append cost with 0, 1 and 3 merge projections, $clients clients, ${secs}s per run, $rounds rounds (best of each)"
-tps() { # tps ENTITY_TYPE
-	local script=$tmp/append_$1.sql out=$tmp/append_$1.log
+append_script() { # append_script ENTITY_TYPE: writes the pgbench script of one append, prints its path
+	local script=$tmp/append_$1.sql
 	cat >"$script" <<EOS
 \\set id random(1, 10000)
 SELECT event.create_event('bench.set', jsonb_build_object('v', :id::int, 'name', 'n' || :id::text, 'o', jsonb_build_object('k', :id::int)), stream_id => '$1:' || :id::text);
 EOS
+	echo "$script"
+}
+tps() { # tps ENTITY_TYPE
+	local script out=$tmp/append_$1.log
+	script=$(append_script "$1")
 	pgbench -n -c "$clients" -j 2 -M prepared -T "$secs" -f "$script" >"$out" 2>&1 || { tail -20 "$out" >&2; exit 1; }
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out"
+}
+mix() { # mix OURS BASE (entity types): one pgbench run picking either append 1:1 per transaction;
+	# prints the ratio of their average latencies ours / base, then both (ms)
+	local out=$tmp/mix_$1_$2.log
+	pgbench -n -c "$clients" -j 2 -M prepared -T "$secs" -f "$(append_script "$1")@1" -f "$(append_script "$2")@1" \
+		>"$out" 2>&1 || { tail -20 "$out" >&2; exit 1; }
+	awk '/^SQL script [0-9]+:/ { s++ } /^ - latency average = / && s { l[s] = $5 }
+	     END { if (l[1] > 0 && l[2] > 0) printf "%.6f %.3f %.3f\n", l[1] / l[2], l[1], l[2]; else exit 1 }' "$out"
 }
 declare -A best=([bp0]=0 [bp1]=0 [bp3]=0)
 for round in $(seq 1 "$rounds"); do
@@ -77,6 +93,10 @@ row "P1a. append with 1 merge projection (tps, best of $rounds)" "$(fmt %.0f "${
 	"$(fmt %.2f "$r1")" "<= 1.25" "$(met "$r1" '<=' 1.25)"
 row "P1b. append with 3 merge projections (tps, best of $rounds)" "$(fmt %.0f "${best[bp3]}")" "$(fmt %.0f "${best[bp0]}") (no projection)" \
 	"$(fmt %.2f "$r3")" "—" "—"
+log "P1'. the same appends to bp1 and bp0 interleaved in one run, ${secs}s"
+read -r rm l1 l0 < <(mix bp1 bp0)
+row "P1'. append with 1 merge projection vs none, interleaved in one pgbench run (avg latency ms)" "$l1" "$l0 (no projection)" \
+	"$(fmt %.2f "$rm")" "<= 1.25" "$(met "$rm" '<=' 1.25)"
 check=$(q "SELECT count(*) FROM event.event_projections p JOIN event.projection_definitions d ON d.id = p.projection_id
            AND d.entity_type = 'bp1' JOIN event.event_streams s ON s.stream_id = 'bp1:' || p.entity_id WHERE p.version <> s.version")
 [ "$check" = 0 ] || { echo "bench: $check bp1 projections differ from their stream version" >&2; exit 1; }
@@ -106,7 +126,14 @@ same=$(q "SELECT count(*) FROM (SELECT 10000 + floor(random() * 1000)::bigint AS
 row "P3a. projection_at version 10,000 of 100,000, snapshots every 1,000 (median ms)" "$(fmt %.2f "$exact_ms")" \
 	"$(fmt %.2f "$zero_ms") (replay from zero)" "$(fmt %.3f "$(calc "$exact_ms / $zero_ms")")" "<= 5 ms" "$(met "$exact_ms" '<=' 5)"
 row "P3b. projection_at a random version 10,000-10,999 (up to 999 events folded after the snapshot; median ms)" \
-	"$(fmt %.2f "$at_ms")" "$(fmt %.2f "$zero_ms") (replay from zero)" "$(fmt %.3f "$(calc "$at_ms / $zero_ms")")" "—" "—"
+	"$(fmt %.2f "$at_ms")" "$(fmt %.2f "$zero_ms") (replay from zero)" "$(fmt %.3f "$(calc "$at_ms / $zero_ms")")" "<= 5 ms" \
+	"$(met "$at_ms" '<=' 5)"
+rebuild_ms=$(q "SELECT public.median_ms('SELECT event.rebuild_projection(''bt'', ''1'', ''plain'')', 3)")
+scan_ms=$(q "SELECT public.median_ms('SELECT count(data) FROM event.events WHERE stream_id = ''bt:1''', 3)")
+same=$(q "SELECT event.rebuild_projection('bt', '1', 'plain')->'state' = event.get_projection('bt', '1', 'snap')->'state'")
+[ "$same" = t ] || { echo "bench: the rebuilt state differs from the incremental one" >&2; exit 1; }
+row "P3c. rebuild_projection of the 100,000-event entity (median ms of 3)" "$(fmt %.1f "$rebuild_ms")" \
+	"$(fmt %.1f "$scan_ms") (reading its events' data)" "$(fmt %.2f "$(calc "$rebuild_ms / $scan_ms")")" "—" "—"
 
 mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 {

@@ -1,0 +1,138 @@
+// jsonb_builder.cpp — JsonbBuilder (jsonb_builder.hpp): the JsonbValues of keys and scalars.
+#include "pg/compat.hpp"
+
+#include "pg/jsonb_builder.hpp"
+
+namespace event::pg {
+
+void JsonbBuilder::Push(JsonbIteratorToken token, const JsonbValue *value) {
+	last_ = pushJsonbValue(state_, token, const_cast<JsonbValue *>(value));
+}
+
+void JsonbBuilder::BeginObject() {
+	Push(WJB_BEGIN_OBJECT, nullptr);
+}
+
+void JsonbBuilder::EndObject() {
+	Push(WJB_END_OBJECT, nullptr);
+}
+
+void JsonbBuilder::BeginArray() {
+	Push(WJB_BEGIN_ARRAY, nullptr);
+}
+
+void JsonbBuilder::EndArray() {
+	Push(WJB_END_ARRAY, nullptr);
+}
+
+void JsonbBuilder::Key(const char *key) {
+	Key(key, static_cast<int>(strlen(key)));
+}
+
+void JsonbBuilder::Key(const char *key, int len) {
+	JsonbValue v = String(key, len);
+	Push(WJB_KEY, &v);
+}
+
+void JsonbBuilder::Value(const JsonbValue &value) {
+	Push(WJB_VALUE, &value);
+}
+
+void JsonbBuilder::Element(const JsonbValue &value) {
+	Push(WJB_ELEM, &value);
+}
+
+void JsonbBuilder::Element(Jsonb *value) {
+	JsonbValue v = Binary(value);
+	Push(WJB_ELEM, &v);
+}
+
+void JsonbBuilder::AddString(const char *key, const char *value) {
+	if (value == nullptr)
+		AddNull(key);
+	else
+		AddString(key, value, static_cast<int>(strlen(value)));
+}
+
+void JsonbBuilder::AddString(const char *key, const char *value, int len) {
+	Key(key);
+	Value(String(value, len));
+}
+
+void JsonbBuilder::AddInt(const char *key, int64 value) {
+	AddNumeric(key, int64_to_numeric(value));
+}
+
+void JsonbBuilder::AddNumeric(const char *key, Numeric value) {
+	Key(key);
+	JsonbValue v;
+	v.type = jbvNumeric;
+	v.val.numeric = value;
+	Value(v);
+}
+
+void JsonbBuilder::AddBool(const char *key, bool value) {
+	Key(key);
+	JsonbValue v;
+	v.type = jbvBool;
+	v.val.boolean = value;
+	Value(v);
+}
+
+void JsonbBuilder::AddNull(const char *key) {
+	Key(key);
+	JsonbValue v;
+	v.type = jbvNull;
+	Value(v);
+}
+
+void JsonbBuilder::AddJsonb(const char *key, Jsonb *value) {
+	Key(key);
+	Value(Binary(value));
+}
+
+void JsonbBuilder::AddTimestamp(const char *key, TimestampTz value) {
+	char *text = static_cast<char *>(palloc(40)); // kept by pushJsonbValue: not on the stack
+	FormatTimestampUtc(value, text);
+	AddString(key, text);
+}
+
+Jsonb *JsonbBuilder::Finish() const {
+	return JsonbValueToJsonb(last_);
+}
+
+JsonbValue JsonbBuilder::String(const char *value, int len) {
+	JsonbValue v;
+	v.type = jbvString;
+	v.val.string.val = const_cast<char *>(value);
+	v.val.string.len = len;
+	return v;
+}
+
+JsonbValue JsonbBuilder::Binary(Jsonb *value) {
+	JsonbValue v;
+	v.type = jbvBinary;
+	v.val.binary.data = &value->root;
+	v.val.binary.len = static_cast<int>(VARSIZE(value) - VARHDRSZ);
+	return v;
+}
+
+Jsonb *JsonbBuilder::EmptyObject() {
+	JsonbBuilder b;
+	b.BeginObject();
+	b.EndObject();
+	return b.Finish();
+}
+
+void FormatTimestampUtc(TimestampTz ts, char out[40]) {
+	struct pg_tm tm;
+	fsec_t fsec;
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) {
+		snprintf(out, 40, "%s", TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
+		return;
+	}
+	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec, static_cast<int>(fsec));
+}
+
+} // namespace event::pg
