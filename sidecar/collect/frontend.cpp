@@ -6,6 +6,8 @@
 #include <rapidjson/writer.h>
 #include <sys/random.h>
 
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "api/common.hpp"
@@ -25,13 +27,29 @@ constexpr auto kAckTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxHeaderValueBytes = 1024;
 constexpr char kDefaultCategory[] = "user_action";
 
+// Random bytes from getrandom, fetched 4 KiB at a time per thread: one system call per ~400
+// event ids instead of one per id (system calls are the collection path's largest cost).
 bool StrongRandom(uint8_t *buf, size_t len) {
+	thread_local uint8_t pool[4096];
+	thread_local size_t left = 0;
 	while (len > 0) {
-		ssize_t n = getrandom(buf, len, 0);
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= static_cast<size_t>(n);
+		if (left == 0) {
+			size_t got = 0;
+			while (got < sizeof pool) {
+				ssize_t n = getrandom(pool + got, sizeof pool - got, 0);
+				if (n <= 0)
+					return false;
+				got += static_cast<size_t>(n);
+			}
+			left = sizeof pool;
+		}
+		size_t take = std::min(len, left);
+		uint8_t *from = pool + sizeof pool - left;
+		std::memcpy(buf, from, take);
+		std::memset(from, 0, take); // a byte is handed out once
+		left -= take;
+		buf += take;
+		len -= take;
 	}
 	return true;
 }
@@ -198,47 +216,63 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 		if (it != ev.MemberEnd() && !it->value.IsNull() && !it->value.IsObject())
 			return std::string(obj) + " must be a JSON object";
 	}
-	// metadata: the event's own, then client_info keys it does not have, then "client" (ours).
-	rapidjson::Value metadata(rapidjson::kObjectType);
+	// metadata: the event's own keys, then the client_info keys it does not have, then "client"
+	// (ours, already JSON text: written as is, not parsed again).
+	const rapidjson::Value *own = nullptr;
 	auto mit = ev.FindMember("metadata");
 	if (mit != ev.MemberEnd() && mit->value.IsObject())
-		metadata.CopyFrom(mit->value, alloc);
+		own = &mit->value;
+	Doc info(&alloc);
 	if (!client_info.empty()) {
-		Doc info(&alloc);
 		info.Parse<kParseFlags>(client_info.c_str(), client_info.size());
 		if (info.HasParseError() || !info.IsObject())
 			return "client_info must be a JSON object";
-		for (auto it = info.MemberBegin(); it != info.MemberEnd(); ++it)
-			if (!metadata.HasMember(it->name))
-				metadata.AddMember(rapidjson::Value(it->name, alloc), rapidjson::Value(it->value, alloc), alloc);
 	}
-	metadata.RemoveMember("client");
-	Doc client_doc(&alloc);
-	client_doc.Parse(client.c_str(), client.size());
-	metadata.AddMember("client", rapidjson::Value(client_doc, alloc), alloc);
 
 	out->event_id = NewEventId();
 	out->subject = core::EventSubject("frontend", category, event_type);
 	std::string &p = out->payload;
 	p.clear();
+	p.reserve(event_json.size() + client.size() + client_info.size() + 256);
 	AppendMessageHead(p, out->event_id, event_type, category, has_user ? &user_id : nullptr);
 	rapidjson::StringBuffer sb;
+	rapidjson::Writer<rapidjson::StringBuffer> w(sb);
 	p += ",\"data\":";
 	auto dit = ev.FindMember("data");
 	if (dit != ev.MemberEnd() && dit->value.IsObject()) {
-		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
 		dit->value.Accept(w);
 		p.append(sb.GetString(), sb.GetSize());
 	} else {
 		p += "{}";
 	}
-	sb.Clear();
-	p += ",\"metadata\":";
-	{
-		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-		metadata.Accept(w);
-		p.append(sb.GetString(), sb.GetSize());
-	}
+	p += ",\"metadata\":{";
+	bool first = true;
+	auto member = [&](const rapidjson::Value &name, const rapidjson::Value &value) {
+		sb.Clear();
+		w.Reset(sb);
+		// A one-member object serialises the pair; its braces are dropped.
+		w.StartObject();
+		name.Accept(w);
+		value.Accept(w);
+		w.EndObject();
+		if (!first)
+			p += ',';
+		first = false;
+		p.append(sb.GetString() + 1, sb.GetSize() - 2);
+	};
+	if (own)
+		for (auto it = own->MemberBegin(); it != own->MemberEnd(); ++it)
+			if (!(it->name == "client"))
+				member(it->name, it->value);
+	if (info.IsObject())
+		for (auto it = info.MemberBegin(); it != info.MemberEnd(); ++it)
+			if (!(it->name == "client") && !(own && own->HasMember(it->name)))
+				member(it->name, it->value);
+	if (!first)
+		p += ',';
+	p += "\"client\":";
+	p += client;
+	p += '}';
 	if (has_ts) {
 		p += ",\"timestamp\":";
 		core::AppendJsonString(p, timestamp);
@@ -256,10 +290,9 @@ FrontendCollector::~FrontendCollector() {
 }
 
 bool FrontendCollector::Start(std::string *error) {
-	publisher_ = std::make_unique<nats::Publisher>(config_, &metrics_, [this] {
-		std::lock_guard<std::mutex> lock(mutex_);
-		Wake();
-	});
+	// The maintenance thread looks at the connection every 100 ms: no wake-up is needed.
+	publisher_ = std::make_unique<nats::Publisher>(config_, &metrics_, nullptr);
+	publisher_->SetTrackedAckHandler([this](uint64_t token, const nats::TrackedAck &ack) { OnAck(token, ack); });
 	if (!publisher_->Start(error))
 		return false;
 	thread_ = std::thread([this] { Run(); });
@@ -276,46 +309,122 @@ void FrontendCollector::Stop() {
 	}
 	if (thread_.joinable())
 		thread_.join();
-	if (publisher_)
+	if (publisher_) {
+		std::unique_lock<std::shared_mutex> lock(publish_mutex_);
 		publisher_->Close();
+	}
 }
 
-void FrontendCollector::Finish(const std::shared_ptr<Pending> &p, http::Response r) {
-	if (p->done)
-		return;
-	p->done = true;
-	p->reply(std::move(r));
-}
-
-void FrontendCollector::Fail(const std::shared_ptr<Pending> &p, int status, const std::string &message) {
-	if (p->done)
-		return;
+std::optional<http::Response> FrontendCollector::FailLocked(Pending &p, int status, const std::string &message) {
+	if (p.done)
+		return std::nullopt;
+	p.done = true;
 	Refused(status == 413 ? "too_large" : "nats").Inc();
-	http::Response r = http::ErrorResponse(status, http::CodeForStatus(status), message, p->request_id);
+	http::Response r = http::ErrorResponse(status, http::CodeForStatus(status), message, p.request_id);
 	if (status == 503)
 		r.headers.emplace_back("Retry-After", "1");
-	Finish(p, std::move(r));
+	return r;
 }
 
-void FrontendCollector::Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages) {
+void FrontendCollector::Fail(const PendingPtr &p, int status, const std::string &message) {
+	std::optional<http::Response> r;
+	{
+		std::lock_guard<std::mutex> lock(mutex_);
+		r = FailLocked(*p, status, message);
+	}
+	if (r)
+		p->reply(std::move(*r));
+}
+
+void FrontendCollector::Submit(PendingPtr p, std::vector<FrontendMessage> messages) {
 	if (!metrics_.nats_up.load())
-		return Fail(pending, 503, "NATS is not connected: the events were not accepted");
-	pending->left = pending->events = messages.size();
-	pending->deadline = std::chrono::steady_clock::now() + kAckTimeout;
-	std::lock_guard<std::mutex> lock(mutex_);
-	if (stop_)
-		return Fail(pending, 503, "the sidecar is stopping");
-	queue_.push_back(Job{std::move(pending), std::move(messages)});
-	Wake();
+		return Fail(p, 503, "NATS is not connected: the events were not accepted");
+	const size_t n = messages.size();
+	p->left = p->events = n;
+	p->deadline = std::chrono::steady_clock::now() + kAckTimeout;
+	// The tokens are registered before anything is sent: an answer can come before the publish
+	// call returns.
+	uint64_t first = 0;
+	{
+		std::unique_lock<std::mutex> lock(mutex_);
+		if (stop_ || waiting_.size() + n > static_cast<uint64_t>(config_.max_inflight)) {
+			std::optional<http::Response> r =
+				FailLocked(*p, 503, stop_ ? "the sidecar is stopping" : "too many events waiting for JetStream");
+			lock.unlock();
+			return p->reply(std::move(*r));
+		}
+		first = next_token_;
+		next_token_ += n;
+		for (size_t i = 0; i < n; i++)
+			waiting_.emplace(first + i, p);
+		open_.push_back(p);
+	}
+	int status = 0;
+	std::string message;
+	{
+		// Never waits: the lock is taken exclusively only while a connection is replaced.
+		std::shared_lock<std::shared_mutex> lock(publish_mutex_, std::try_to_lock);
+		if (!lock.owns_lock()) {
+			status = 503;
+			message = "NATS is reconnecting: the events were not accepted";
+		}
+		for (size_t i = 0; i < n && status == 0; i++) {
+			const FrontendMessage &m = messages[i];
+			std::string error;
+			switch (publisher_->PublishTracked(first + i, m.event_id.c_str(), m.subject.c_str(), m.payload, &error)) {
+			case nats::PublishResult::kOk:
+				break;
+			case nats::PublishResult::kTooLarge:
+				status = 413;
+				message = "event " + m.event_id + " is larger than NATS accepts: " + error;
+				break;
+			case nats::PublishResult::kNotConnected:
+				status = 503;
+				message = "NATS is not connected: the events were not accepted";
+				break;
+			case nats::PublishResult::kError:
+				status = 503;
+				message = "NATS publish failed: " + error;
+				break;
+			}
+		}
+	}
+	if (status == 0)
+		return;
+	std::optional<http::Response> r;
+	{
+		std::lock_guard<std::mutex> lock(mutex_);
+		for (size_t i = 0; i < n; i++)
+			waiting_.erase(first + i); // late answers of what was sent are ignored
+		r = FailLocked(*p, status, message);
+	}
+	if (r)
+		p->reply(std::move(*r));
 }
 
-// With mutex_ held. Signals the collector thread only if it has not been woken since it last
-// looked: it takes everything queued at once, so one wake-up (a futex call) serves a burst.
-void FrontendCollector::Wake() {
-	if (woken_)
-		return;
-	woken_ = true;
-	cv_.notify_one();
+void FrontendCollector::OnAck(uint64_t token, const nats::TrackedAck &ack) {
+	PendingPtr p;
+	std::optional<http::Response> r;
+	{
+		std::lock_guard<std::mutex> lock(mutex_);
+		auto it = waiting_.find(token);
+		if (it == waiting_.end())
+			return; // late answer of a request already answered
+		p = std::move(it->second);
+		waiting_.erase(it);
+		if (p->done)
+			return;
+		if (!ack.ok) {
+			r = FailLocked(*p, 503, "JetStream did not acknowledge an event: " +
+			                          (ack.no_responders ? std::string("no stream on the subject") : ack.error));
+		} else if (--p->left == 0) {
+			p->done = true;
+			p->accepted->Inc(p->events);
+			r = api::Json(p->ok_status, std::move(p->ok_body));
+		}
+	}
+	if (r)
+		p->reply(std::move(*r));
 }
 
 void FrontendCollector::PublishMessages(std::vector<FrontendMessage> messages, int ok_status, std::string ok_body,
@@ -332,74 +441,49 @@ void FrontendCollector::PublishMessages(std::vector<FrontendMessage> messages, i
 }
 
 void FrontendCollector::Run() {
-	std::vector<Job> jobs;
-	std::vector<nats::Completion> completions;
-	auto next_sweep = std::chrono::steady_clock::now();
 	static metrics::Gauge &nats_up =
 		metrics::Default().Gauge("event_frontend_nats_up", "1 while the frontend collector's NATS connection is up.").With();
+	auto next_sweep = std::chrono::steady_clock::now();
+	std::vector<std::pair<PendingPtr, http::Response>> answers;
 	for (;;) {
 		bool stopping;
 		{
 			std::unique_lock<std::mutex> lock(mutex_);
-			cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return woken_ || stop_; });
-			woken_ = false;
+			cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
 			stopping = stop_;
-			jobs.swap(queue_);
 		}
-		publisher_->TakeReconnected();
+		if (publisher_->NeedsRestart()) {
+			std::unique_lock<std::shared_mutex> lock(publish_mutex_);
+			publisher_->TakeReconnected();
+		} else {
+			publisher_->TakeReconnected(); // replaces nothing: no exclusive lock
+		}
 		nats_up.Set(metrics_.nats_up.load() ? 1 : 0);
-		for (Job &job : jobs) {
-			const std::shared_ptr<Pending> &p = job.pending;
-			open_.push_back(p);
-			for (FrontendMessage &m : job.messages) {
-				if (p->done)
-					break;
-				std::string error;
-				nats::PublishResult r = publisher_->Publish(m.event_id.c_str(), m.subject.c_str(), m.payload, &error);
-				if (r == nats::PublishResult::kOk) {
-					waiting_.emplace(m.event_id, p);
-				} else if (r == nats::PublishResult::kTooLarge) {
-					Fail(p, 413, "event " + m.event_id + " is larger than NATS accepts: " + error);
-				} else {
-					Fail(p, 503, "NATS publish failed: " + error);
-				}
-			}
-		}
-		jobs.clear();
-		publisher_->TakeCompletions(&completions);
-		for (const nats::Completion &c : completions) {
-			auto it = waiting_.find(std::string(c.EventId()));
-			if (it == waiting_.end())
-				continue; // late ack of a request already answered
-			std::shared_ptr<Pending> p = std::move(it->second);
-			waiting_.erase(it);
-			if (!c.ok) {
-				Fail(p, 503, "JetStream did not acknowledge event " + std::string(c.EventId()) + ": " +
-				             (c.no_responders ? std::string("no stream on the subject") : c.error));
-				continue;
-			}
-			if (--p->left == 0 && !p->done) {
-				p->accepted->Inc(p->events);
-				Finish(p, api::Json(p->ok_status, std::move(p->ok_body)));
-			}
-		}
 		auto now = std::chrono::steady_clock::now();
-		if (now >= next_sweep || stopping) {
-			next_sweep = now + std::chrono::milliseconds(200);
+		if (now < next_sweep && !stopping)
+			continue;
+		next_sweep = now + std::chrono::milliseconds(200);
+		{
+			std::lock_guard<std::mutex> lock(mutex_);
 			size_t keep = 0;
 			for (auto &p : open_) {
 				if (!p->done && (stopping || now >= p->deadline))
-					Fail(p, 503, stopping ? "the sidecar is stopping" : "no JetStream acknowledgement in time");
+					if (std::optional<http::Response> r = FailLocked(
+							*p, 503, stopping ? "the sidecar is stopping" : "no JetStream acknowledgement in time"))
+						answers.emplace_back(p, std::move(*r));
 				if (!p->done)
 					open_[keep++] = std::move(p);
 			}
 			open_.resize(keep);
-			if (waiting_.size() > 0 && open_.empty())
+			if (open_.empty())
 				waiting_.clear();
 			else
 				for (auto it = waiting_.begin(); it != waiting_.end();)
 					it = it->second->done ? waiting_.erase(it) : std::next(it);
 		}
+		for (auto &[p, r] : answers)
+			p->reply(std::move(r));
+		answers.clear();
 		if (stopping)
 			return;
 	}

@@ -10,9 +10,13 @@
 // sent only after JetStream acknowledged every event of the request; NATS down, a negative ack or
 // no ack within the timeout answer 503 (the client retries; nothing is silently dropped).
 //
-// Threads: handlers (I/O threads) only validate, build the messages and queue them; one
-// collector thread owns its own nats::Publisher (its own connection), publishes asynchronously
-// and calls each request's Reply when its acks (or failure) arrived.
+// Threads: handlers (I/O threads) validate, build the messages and publish them themselves on
+// the collector's own NATS connection (nats::Publisher::PublishTracked, each message with a
+// reply subject carrying a token); nats.c's thread of the reply subscription matches each
+// JetStream answer to its request by the token and answers the request when its last message is
+// acknowledged (or at the first failure). A maintenance thread replaces a connection nats.c gave
+// up on and answers requests past their deadline. At most --max-inflight messages wait for their
+// ack; more are answered 503 at once.
 #pragma once
 
 #include <atomic>
@@ -20,6 +24,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -95,37 +101,36 @@ private:
 		size_t left = 0;   // events still waiting for their ack
 		size_t events = 0; // events of the request
 		metrics::Counter *accepted = nullptr; // counts the events once all are acknowledged
-		bool done = false;
+		bool done = false; // answered (mutex_)
 		std::chrono::steady_clock::time_point deadline;
 	};
-	struct Job {
-		std::shared_ptr<Pending> pending;
-		std::vector<FrontendMessage> messages;
-	};
+	using PendingPtr = std::shared_ptr<Pending>;
 
-	void Submit(std::shared_ptr<Pending> pending, std::vector<FrontendMessage> messages);
-	void Wake(); // mutex_ held
-	void Run();
-	void Finish(const std::shared_ptr<Pending> &p, http::Response r);
-	void Fail(const std::shared_ptr<Pending> &p, int status, const std::string &message);
+	void Submit(PendingPtr pending, std::vector<FrontendMessage> messages);
+	void OnAck(uint64_t token, const nats::TrackedAck &ack); // nats.c's thread
+	void Run();                                              // the maintenance thread
+	// With mutex_ held: marks p answered and returns its 503/413 (nothing when already answered).
+	std::optional<http::Response> FailLocked(Pending &p, int status, const std::string &message);
+	void Fail(const PendingPtr &p, int status, const std::string &message);
 	void Single(http::Request &&req, http::Reply reply);
 	void Batch(http::Request &&req, http::Reply reply);
 	void Health(http::Request &&req, http::Reply reply);
 
 	const Config &config_;
 	Metrics metrics_; // the collector connection's own NATS state (not the relay's)
-	std::unique_ptr<nats::Publisher> publisher_;
-	std::mutex mutex_;
+	std::mutex mutex_; // waiting_, open_, stop_, every Pending's done/left
 	std::condition_variable cv_;
-	std::vector<Job> queue_;
 	bool stop_ = false;
-	bool woken_ = false;
+	uint64_t next_token_ = 1;
+	// Messages waiting for their JetStream answer, by the token of their reply subject (one per
+	// publish: two requests in flight may carry the same event id, a tracking-API client
+	// retrying a messageId, and each gets its own answer).
+	std::unordered_map<uint64_t, PendingPtr> waiting_;
+	std::vector<PendingPtr> open_; // requests not yet answered, for their deadlines
 	std::thread thread_;
-	// Collector thread only: requests waiting for acks, by event id. A multimap: two requests in
-	// flight may carry the same id (a tracking-API client retrying a messageId); each publish gets
-	// its own ack (the second a duplicate ack) and each ack answers one of them.
-	std::unordered_multimap<std::string, std::shared_ptr<Pending>> waiting_;
-	std::vector<std::shared_ptr<Pending>> open_; // for deadlines
+	// Publishing (shared) against replacing the connection (exclusive, the maintenance thread).
+	std::shared_mutex publish_mutex_;
+	std::unique_ptr<nats::Publisher> publisher_; // last: destroyed first, its callbacks use the above
 };
 
 } // namespace event::sidecar::collect

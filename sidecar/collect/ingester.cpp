@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include <chrono>
+#include <deque>
 #include <future>
 
 #include "log.hpp"
@@ -19,6 +20,7 @@ namespace {
 
 constexpr int64_t kNanosPerMs = 1000000;
 constexpr int kFetchTimeoutMs = 500;
+constexpr size_t kParallelBatches = 2; // batches stored at once (each on its own pool connection)
 constexpr int64_t kAckWaitMs = 10000; // an unacknowledged message (a crash) is redelivered after this
 
 metrics::Counter &Ingested(const char *outcome) {
@@ -319,41 +321,46 @@ void Ingester::UpdateLag() {
 
 void Ingester::Run() {
 	auto next_lag = std::chrono::steady_clock::now();
-	auto fetch = [this](natsMsgList *into) {
-		jsErrCode jerr = static_cast<jsErrCode>(0);
-		return natsSubscription_Fetch(into, sub_, config_.ingest_batch, kFetchTimeoutMs, &jerr);
-	};
-	natsMsgList list{}; // a batch fetched ahead while the previous one was stored (Count 0: none)
+	// Batches being stored, oldest first: up to kParallelBatches at once, each on its own pool
+	// connection, while the next one is fetched. Their messages are disjoint (MaxAckPending
+	// leaves room for all of them); a prefetched batch not stored before a stop is never
+	// acknowledged and is redelivered after the ack wait.
+	std::deque<std::future<void>> storing;
 	while (!stop_) {
 		if (!sub_ && !Connect()) {
 			std::this_thread::sleep_for(std::chrono::seconds(1));
 			continue;
 		}
-		natsStatus s = list.Count > 0 ? NATS_OK : fetch(&list);
-		natsMsgList next{};
+		natsMsgList list{};
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		natsStatus s = natsSubscription_Fetch(&list, sub_, config_.ingest_batch, kFetchTimeoutMs, &jerr);
 		if (s == NATS_OK && list.Count > 0) {
-			// The next batch is fetched while this one is stored (MaxAckPending leaves room for
-			// both; nats.c subscriptions are thread-safe). Never acknowledged if we stop first:
-			// redelivered after the ack wait.
-			std::future<natsStatus> ahead = std::async(std::launch::async, fetch, &next);
-			while (!stop_ && !Store(list.Msgs, list.Count))
-				std::this_thread::sleep_for(std::chrono::milliseconds(500)); // PostgreSQL down: retry
-			if (ahead.get() != NATS_OK) {
-				natsMsgList_Destroy(&next);
-				next = natsMsgList{};
+			if (storing.size() >= kParallelBatches) {
+				storing.front().get();
+				storing.pop_front();
 			}
-		} else if (s != NATS_OK && s != NATS_TIMEOUT) {
-			std::this_thread::sleep_for(std::chrono::milliseconds(200));
+			storing.push_back(std::async(std::launch::async, [this, list]() mutable {
+				while (!stop_ && !Store(list.Msgs, list.Count))
+					std::this_thread::sleep_for(std::chrono::milliseconds(500)); // PostgreSQL down: retry
+				natsMsgList_Destroy(&list);
+			}));
+		} else {
+			natsMsgList_Destroy(&list);
+			if (s != NATS_OK && s != NATS_TIMEOUT)
+				std::this_thread::sleep_for(std::chrono::milliseconds(200));
 		}
-		natsMsgList_Destroy(&list);
-		list = next;
+		while (!storing.empty() && storing.front().wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+			storing.front().get();
+			storing.pop_front();
+		}
 		auto now = std::chrono::steady_clock::now();
 		if (now >= next_lag) {
 			next_lag = now + std::chrono::seconds(1);
 			UpdateLag();
 		}
 	}
-	natsMsgList_Destroy(&list);
+	for (auto &f : storing)
+		f.get();
 }
 
 } // namespace event::sidecar::collect

@@ -4,10 +4,26 @@
 #include "nats/connect_options.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "log.hpp"
+
+// nats.c 3.4 (Debian's libnats, DEB_PACKAGES) exports two functions of its private msg.h that
+// the tracked publishing uses: a message made with its header block as raw bytes (no header
+// hash map to build and encode per message), and freeing a message at once (natsMsg_Destroy
+// hands every message to the library's garbage-collector thread: a lock, a wake-up and a free
+// from another thread per message). Other versions take the public calls.
+#if NATS_VERSION_MAJOR == 3 && NATS_VERSION_MINOR == 4
+#define EVENT_NATS_RAW_MESSAGES 1
+extern "C" {
+natsStatus natsMsg_create(natsMsg **newMsg, const char *subject, int subjLen, const char *reply, int replyLen,
+                          const char *buf, int bufLen, int hdrLen);
+void natsMsg_free(void *object);
+}
+#endif
 
 namespace event::sidecar::nats {
 
@@ -118,6 +134,25 @@ bool Publisher::Connect(std::string *error) {
 			return false;
 		}
 		conn_.reset(nc);
+	}
+
+	if (tracked_handler_) {
+		natsInbox *inbox = nullptr;
+		s = natsInbox_Create(&inbox);
+		if (s == NATS_OK) {
+			tracked_prefix_ = std::string(inbox) + ".";
+			natsInbox_Destroy(inbox);
+			natsSubscription *sub = nullptr;
+			s = natsConnection_Subscribe(&sub, conn_.get(), (tracked_prefix_ + "*").c_str(), &Publisher::OnTrackedReply,
+			                             this);
+			tracked_sub_.reset(sub);
+		}
+		if (s == NATS_OK)
+			s = natsSubscription_SetPendingLimits(tracked_sub_.get(), -1, -1);
+		if (s != NATS_OK) {
+			*error = "reply subscription: " + StatusText(s);
+			return false;
+		}
 	}
 
 	jsOptions jo;
@@ -246,6 +281,45 @@ PublishResult Publisher::Publish(const char *event_id, const char *subject, std:
 		s = js_PublishMsgAsync(js_.get(), &m, nullptr);
 		msg.reset(m); // nullptr when the library took ownership
 	}
+	return Result(s, payload.size(), error);
+}
+
+PublishResult Publisher::PublishTracked(uint64_t token, const char *event_id, const char *subject,
+                                        std::string_view payload, std::string *error) {
+	if (!tracked_sub_ || !Connected())
+		return PublishResult::kNotConnected;
+	char reply[160];
+	size_t n = tracked_prefix_.copy(reply, sizeof reply - 24);
+	auto [end, ec] = std::to_chars(reply + n, reply + sizeof reply - 1, token);
+	(void)ec; // 20 digits always fit
+	*end = '\0';
+	natsMsg *raw = nullptr;
+#ifdef EVENT_NATS_RAW_MESSAGES
+	// The header block and the payload in one buffer (event ids are UUIDs: no CR or LF).
+	thread_local std::string block;
+	block.assign("NATS/1.0\r\nNats-Msg-Id: ");
+	block += event_id;
+	block += "\r\n\r\n";
+	const int header_len = static_cast<int>(block.size());
+	block.append(payload.data(), payload.size());
+	natsStatus s = natsMsg_create(&raw, subject, static_cast<int>(std::strlen(subject)), reply,
+	                              static_cast<int>(end - reply), block.data(), static_cast<int>(block.size()), header_len);
+	if (s == NATS_OK) {
+		s = natsConnection_PublishMsg(conn_.get(), raw);
+		natsMsg_free(raw);
+	}
+#else
+	natsStatus s = natsMsg_Create(&raw, subject, reply, payload.data(), static_cast<int>(payload.size()));
+	MsgPtr msg(raw);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", event_id);
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(conn_.get(), msg.get());
+#endif
+	return Result(s, payload.size(), error);
+}
+
+PublishResult Publisher::Result(natsStatus s, size_t payload_size, std::string *error) {
 	if (s == NATS_OK) {
 		metrics_->events_published++;
 		return PublishResult::kOk;
@@ -254,7 +328,7 @@ PublishResult Publisher::Publish(const char *event_id, const char *subject, std:
 	if (s == NATS_MAX_PAYLOAD) {
 		// nats.c checks payload + headers against the server's max_payload before sending; the
 		// same message will fail the same way every time, so this is not a retryable error.
-		*error += " (" + std::to_string(payload.size()) + " bytes of payload, server max_payload " +
+		*error += " (" + std::to_string(payload_size) + " bytes of payload, server max_payload " +
 				  std::to_string(natsConnection_GetMaxPayload(conn_.get())) + ")";
 		return PublishResult::kTooLarge;
 	}
@@ -299,6 +373,7 @@ void Publisher::MaybeRestart() {
 	restart_pending_ = false;
 	closed_ = false;
 	js_.reset();
+	tracked_sub_.reset();
 	conn_.reset();
 	metrics_->nats_reconnects++;
 	std::string error;
@@ -331,6 +406,7 @@ void Publisher::Close() {
 		natsConnection_Close(conn_.get());
 	}
 	js_.reset();
+	tracked_sub_.reset();
 	conn_.reset();
 	opts_.reset();
 }
@@ -374,6 +450,35 @@ void Publisher::OnAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, voi
 	natsMsg_Destroy(msg);
 	if (wake)
 		self->Wake();
+}
+
+void Publisher::OnTrackedReply(natsConnection *, natsSubscription *, natsMsg *msg, void *closure) noexcept {
+	auto *self = static_cast<Publisher *>(closure);
+	try {
+		const char *subject = natsMsg_GetSubject(msg);
+		std::string_view token_text = subject ? subject : "";
+		token_text.remove_prefix(std::min(token_text.size(), self->tracked_prefix_.size()));
+		uint64_t token = 0;
+		auto [end, ec] = std::from_chars(token_text.data(), token_text.data() + token_text.size(), token);
+		if (ec == std::errc() && end == token_text.data() + token_text.size() && !token_text.empty()) {
+			TrackedAck ack;
+			if (natsMsg_IsNoResponders(msg)) {
+				ack.no_responders = true;
+				ack.error = "no responders";
+			} else {
+				const char *data = natsMsg_GetData(msg);
+				ack = ParsePubAck(std::string_view(data ? data : "", static_cast<size_t>(natsMsg_GetDataLength(msg))));
+			}
+			self->tracked_handler_(token, ack);
+		}
+	} catch (...) {
+		Log(LogLevel::kError, "nats: reply handler failed");
+	}
+#ifdef EVENT_NATS_RAW_MESSAGES
+	natsMsg_free(msg);
+#else
+	natsMsg_Destroy(msg);
+#endif
 }
 
 void Publisher::OnConnected(natsConnection *, void *closure) noexcept {

@@ -20,6 +20,7 @@
 
 #include "config.hpp"
 #include "metrics.hpp"
+#include "nats/pub_ack.hpp"
 
 namespace event::sidecar::nats {
 
@@ -38,12 +39,16 @@ struct StreamInfoDeleter {
 struct MsgDeleter {
 	void operator()(natsMsg *p) const { natsMsg_Destroy(p); }
 };
+struct SubscriptionDeleter {
+	void operator()(natsSubscription *p) const { natsSubscription_Destroy(p); }
+};
 
 using OptionsPtr = std::unique_ptr<natsOptions, OptionsDeleter>;
 using ConnectionPtr = std::unique_ptr<natsConnection, ConnectionDeleter>;
 using JsCtxPtr = std::unique_ptr<jsCtx, JsCtxDeleter>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoDeleter>;
 using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
+using SubscriptionPtr = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
 
 // Result of one publish acknowledgement, matched to the event by its Nats-Msg-Id. The id is kept
 // inline (event ids are 36-character UUIDs) so that an acknowledgement costs no allocation.
@@ -73,6 +78,10 @@ struct Completion {
 // kTooLarge: the message is over the server's max_payload and can never be published (terminal).
 enum class PublishResult { kOk, kNotConnected, kError, kTooLarge };
 
+// Called on nats.c's thread of the reply subscription, once per answer, with the token given to
+// Publisher::PublishTracked. Must not block.
+using TrackedAckHandler = std::function<void(uint64_t token, const TrackedAck &ack)>;
+
 class Publisher {
 public:
 	Publisher(const Config &config, Metrics *metrics, std::function<void()> wake);
@@ -91,12 +100,26 @@ public:
 	// Publishes payload on subject with header Nats-Msg-Id: event_id.
 	PublishResult Publish(const char *event_id, const char *subject, std::string_view payload, std::string *error);
 
+	// Tracked publishing, a lighter form of the async publish above for callers that keep their
+	// own table of what is in flight (the frontend collector): set the handler before Start; the
+	// publisher then subscribes to a reply inbox of its own on every connection, and
+	// PublishTracked sends the message with reply subject <inbox>.<token>, so that JetStream's
+	// answer reaches the handler with the token (no per-message map, timer or JSON document in
+	// nats.c). No answer ever comes for a message lost with a connection: the caller times out.
+	// PublishTracked may run on several threads at once, but not during Start, TakeReconnected
+	// or Close (the caller serialises those).
+	void SetTrackedAckHandler(TrackedAckHandler handler) { tracked_handler_ = std::move(handler); }
+	PublishResult PublishTracked(uint64_t token, const char *event_id, const char *subject, std::string_view payload,
+	                             std::string *error);
+
 	// Replaces *out (cleared first; its capacity is reused) with the acknowledgements received
 	// since the last call.
 	void TakeCompletions(std::vector<Completion> *out);
 	// True once after each (re)connect since the last call. Also replaces a connection that nats.c
 	// closed for good (it gives up after a repeated authentication error), with backoff.
 	bool TakeReconnected();
+	// True while the connection is gone for good: the next TakeReconnected calls may replace it.
+	bool NeedsRestart() const { return closed_.load() && !closing_.load(); }
 	// Takes back every publish nats.c still waits an ack for (late acks are then ignored).
 	int ReclaimPending();
 	// Flushes and closes the connection.
@@ -104,6 +127,7 @@ public:
 
 private:
 	static void OnAck(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure) noexcept;
+	static void OnTrackedReply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) noexcept;
 	static void OnConnected(natsConnection *nc, void *closure) noexcept;
 	static void OnDisconnected(natsConnection *nc, void *closure) noexcept;
 	static void OnReconnected(natsConnection *nc, void *closure) noexcept;
@@ -112,6 +136,8 @@ private:
 	static int64_t ReconnectDelay(natsConnection *nc, int attempts, void *closure) noexcept;
 
 	void Wake() noexcept;
+	// The outcome of a publish call with status s (counts it when sent).
+	PublishResult Result(natsStatus s, size_t payload_size, std::string *error);
 	// Connects with opts_ (first attempt in the foreground, so a failure is logged with its
 	// reason; then nats.c retries in the background) and creates the JetStream context.
 	bool Connect(std::string *error);
@@ -123,6 +149,9 @@ private:
 	OptionsPtr opts_;
 	ConnectionPtr conn_;
 	JsCtxPtr js_;
+	TrackedAckHandler tracked_handler_;
+	SubscriptionPtr tracked_sub_; // declared after conn_: destroyed before it
+	std::string tracked_prefix_;  // "<inbox>."
 	std::atomic<bool> reconnected_{false};
 	std::atomic<bool> closing_{false}; // Close() was called: a closed connection is expected
 	std::atomic<bool> closed_{false};  // the connection is gone for good and must be replaced
