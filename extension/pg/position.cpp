@@ -21,6 +21,16 @@
 // A rolled-back transaction releases its lock like a committed one: its hole never stalls
 // readers. An open transaction holds the horizon back until it ends; that is the price of
 // never skipping. The locks are advisory locks with our own field4 values, visible in pg_locks.
+//
+// Finding m cheaply. Listing every lock of the server (GetLockStatusData) costs ~20 us with 200
+// max_connections, more than the page read it guards. Only a transaction's first position is
+// locked, and it is locked as it is taken, never later; so a position that was not locked when
+// this backend last looked (below the sequence value it saw then) will never be. Each backend
+// remembers that value and the positions it found locked below it; the next horizon tests only
+// those, and the positions taken since, each with a conditional lock (held by another backend:
+// in flight). This backend's own open position counts too: its own locks never conflict with it.
+// When many positions were taken since, or the sequence is not the one remembered (recreated,
+// restarted: keyed on its OID and file), the full lock list is read as before.
 #include "pg/compat.hpp"
 
 extern "C" {
@@ -28,6 +38,9 @@ extern "C" {
 #include "common/hashfn.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "utils/fmgrprotos.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/resowner.h"
 }
 
@@ -44,22 +57,105 @@ constexpr uint16 kGateField4 = 0x4501;
 constexpr uint16 kPositionField4 = 0x4502;
 constexpr uint16 kStreamOrderField4 = 0x4504;
 
+// Positions taken since the last look that are tested one by one (a test costs well under a
+// microsecond); beyond, the lock list is read.
+constexpr int64 kMaxProbedPositions = 16;
+// Locked positions remembered between two horizons; with more, the next one reads the list.
+constexpr int kMaxRememberedPositions = 32;
+
 LocalTransactionId registered_lxid = InvalidLocalTransactionId;
+int64 registered_position = 0; // the position locked by the transaction registered_lxid
+
+// What this backend saw at its last horizon: on sequence `sequence` (file `file`), the positions
+// <= checked_to locked by other transactions were exactly locked[0..n), ascending.
+struct LockedPositions {
+	Oid sequence = InvalidOid;
+	Oid file = InvalidOid;
+	int64 checked_to = 0;
+	int n = 0;
+	int64 locked[kMaxRememberedPositions];
+};
+LockedPositions seen;
 
 void GateTag(LOCKTAG *tag) {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, 0, kGateField4);
 }
 
-// The sequence's last value (0 before the first nextval).
-int64 SequenceLastValue() {
-	SPIPlanPtr plan = CachedPlan(PlanId::kSequenceLastValue,
-	                             "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event.events_position_seq",
-	                             0, nullptr);
-	if (SPI_execute_plan(plan, nullptr, nullptr, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "event: reading the position sequence failed");
-	bool isnull;
-	Datum value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? 0 : DatumGetInt64(value);
+void PositionTag(LOCKTAG *tag, int64 position) {
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, static_cast<uint32>(static_cast<uint64>(position) >> 32),
+	                     static_cast<uint32>(position), kPositionField4);
+}
+
+// The sequence's last value (0 before the first nextval), read by the builtin behind
+// pg_sequence_last_value() rather than a query: no executor run per horizon.
+int64 SequenceLastValue(Oid seq) {
+	LOCAL_FCINFO(call, 1);
+	InitFunctionCallInfoData(*call, nullptr, 1, InvalidOid, nullptr, nullptr);
+	call->args[0].value = ObjectIdGetDatum(seq);
+	call->args[0].isnull = false;
+	Datum value = pg_sequence_last_value(call);
+	return call->isnull ? 0 : DatumGetInt64(value);
+}
+
+Oid SequenceFile(Oid seq) {
+	Relation rel = RelationIdGetRelation(seq);
+	if (!RelationIsValid(rel))
+		elog(ERROR, "event: could not open relation %u", seq);
+	Oid file = rel->rd_node.relNode;
+	RelationClose(rel);
+	return file;
+}
+
+// Whether another transaction holds the lock of position p.
+bool LockedByOther(int64 p) {
+	LOCKTAG tag;
+	PositionTag(&tag, p);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
+}
+
+// The positions locked now: those remembered that are still locked, then those taken since the
+// last look, tested one by one. False (nothing changed) if that would take too many tests.
+bool ProbeLocked(LockedPositions *next, Oid seq, Oid file, int64 last) {
+	if (seen.sequence != seq || seen.file != file || last < seen.checked_to || last - seen.checked_to > kMaxProbedPositions)
+		return false;
+	next->n = 0;
+	for (int i = 0; i < seen.n; i++)
+		if (LockedByOther(seen.locked[i]))
+			next->locked[next->n++] = seen.locked[i];
+	for (int64 p = seen.checked_to + 1; p <= last; p++) {
+		if (!LockedByOther(p))
+			continue;
+		if (next->n == kMaxRememberedPositions)
+			return false;
+		next->locked[next->n++] = p;
+	}
+	return true;
+}
+
+// The same from the full lock list (this backend's own lock is in it too, and is left out).
+void ListLocked(LockedPositions *next) {
+	next->n = 0;
+	bool overflow = false;
+	LockData *locks = GetLockStatusData();
+	for (int i = 0; i < locks->nelements; i++) {
+		const LockInstanceData &lock = locks->locks[i];
+		if (lock.locktag.locktag_type != LOCKTAG_ADVISORY || lock.locktag.locktag_field4 != kPositionField4 ||
+		    lock.locktag.locktag_field1 != MyDatabaseId || lock.holdMask == 0 || lock.pid == MyProcPid)
+			continue;
+		int64 p = static_cast<int64>((static_cast<uint64>(lock.locktag.locktag_field2) << 32) |
+		                             lock.locktag.locktag_field3);
+		if (next->n < kMaxRememberedPositions)
+			next->locked[next->n++] = p;
+		else
+			overflow = true;
+		next->locked[0] = std::min(next->locked[0], p); // the lowest survives an overflow
+	}
+	std::sort(next->locked, next->locked + next->n);
+	if (overflow)
+		next->sequence = InvalidOid; // not remembered: the next horizon reads the list again
 }
 
 void CheckCatchUpArgs(int64 after, int32 max_count) {
@@ -89,8 +185,7 @@ int64 NextPosition() {
 	(void)LockAcquire(&gate, ShareLock, false, false);
 	int64 first = nextval_internal(seq, true);
 	LOCKTAG mine;
-	SET_LOCKTAG_ADVISORY(mine, MyDatabaseId, static_cast<uint32>(static_cast<uint64>(first) >> 32),
-	                     static_cast<uint32>(first), kPositionField4);
+	PositionTag(&mine, first);
 	// Held by the top-level transaction, so a rolled-back savepoint does not release it early.
 	ResourceOwner saved = CurrentResourceOwner;
 	CurrentResourceOwner = TopTransactionResourceOwner;
@@ -98,6 +193,7 @@ int64 NextPosition() {
 	CurrentResourceOwner = saved;
 	LockRelease(&gate, ShareLock, false);
 	registered_lxid = MyProc->lxid;
+	registered_position = first;
 	return first;
 }
 
@@ -115,22 +211,23 @@ void LockStreamOrder(const char *stream_id) {
 
 int64 SafePosition() {
 	CheckHorizonPreconditions(); // not on a standby, sequence CACHE 1 (horizon_checks.cpp)
+	Oid seq = EventRelation("events_position_seq");
 	LOCKTAG gate;
 	GateTag(&gate);
 	(void)LockAcquire(&gate, ExclusiveLock, false, false);
-	int64 last = SequenceLastValue();
-	int64 lowest_in_flight = PG_INT64_MAX;
-	LockData *locks = GetLockStatusData();
-	for (int i = 0; i < locks->nelements; i++) {
-		const LockInstanceData &lock = locks->locks[i];
-		if (lock.locktag.locktag_type != LOCKTAG_ADVISORY || lock.locktag.locktag_field4 != kPositionField4 ||
-		    lock.locktag.locktag_field1 != MyDatabaseId || lock.holdMask == 0)
-			continue;
-		int64 p = static_cast<int64>((static_cast<uint64>(lock.locktag.locktag_field2) << 32) |
-		                             lock.locktag.locktag_field3);
-		lowest_in_flight = std::min(lowest_in_flight, p);
-	}
+	int64 last = SequenceLastValue(seq);
+	Oid file = SequenceFile(seq);
+	LockedPositions next;
+	next.sequence = seq;
+	next.file = file;
+	next.checked_to = last;
+	if (!ProbeLocked(&next, seq, file, last))
+		ListLocked(&next);
 	LockRelease(&gate, ExclusiveLock, false);
+	seen = next;
+	int64 lowest_in_flight = next.n > 0 ? next.locked[0] : PG_INT64_MAX;
+	if (MyProc->lxid == registered_lxid)
+		lowest_in_flight = std::min(lowest_in_flight, registered_position);
 	return lowest_in_flight == PG_INT64_MAX ? last : std::min(last, lowest_in_flight - 1);
 }
 
@@ -138,11 +235,7 @@ int64 SafePosition() {
 
 // event.safe_position(): the catch-up horizon.
 EVENT_FUNCTION(event_safe_position) {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "event: SPI_connect failed");
-	int64 horizon = event::pg::SafePosition();
-	SPI_finish();
-	PG_RETURN_INT64(horizon);
+	PG_RETURN_INT64(event::pg::SafePosition());
 }
 
 // event.read_all(after_position, max_count): all events after a position, never past the horizon.

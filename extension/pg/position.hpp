@@ -17,7 +17,6 @@ int64 NextPosition();
 void LockStreamOrder(const char *stream_id);
 
 // Highest position p such that every event with position <= p is committed or rolled back.
-// SPI must be connected.
 int64 SafePosition();
 
 } // namespace event::pg

@@ -29,7 +29,6 @@ enum class PlanId {
 	kStreamUpsertMany,
 	kLoadSources,
 	kLoadCategories,
-	kSequenceLastValue,
 	kReadAll,
 	kReadCategory,
 	kCount

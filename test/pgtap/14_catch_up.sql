@@ -3,7 +3,7 @@
 -- random event_type suffix, so only this run's rows are compared. The main session writes
 -- nothing (its own open position would hold the horizon back).
 BEGIN;
-SELECT plan(18);
+SELECT plan(25);
 
 CREATE TEMP TABLE t14 AS SELECT 't14.' || md5(random()::text) AS t;
 SELECT dblink_connect('t14_a', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())),
@@ -33,6 +33,34 @@ SELECT is(pg_temp.mine(p), '{}'::bigint[], 'rollback variant: nothing while A is
 SELECT dblink_exec('t14_a', 'ROLLBACK') \gset _
 SELECT is(pg_temp.mine(s.p), ARRAY[b.p], 'after A rolls back: the reader passes the hole') FROM t14_start2 s, t14_p4 b;
 SELECT ok(event.safe_position() >= (SELECT p FROM t14_p4), 'safe_position passes the rolled-back position');
+
+-- Each backend remembers its last horizon and tests only the positions above it, one by one when
+-- there are few (position.cpp). A held position in the middle of such a short range:
+CREATE TEMP TABLE t14_h AS SELECT event.safe_position() AS h;
+CREATE TEMP TABLE t14_before AS SELECT max(p) AS p FROM t14, generate_series(1, 3),
+	dblink('t14_b', format($$SELECT (event.create_event(%L)).position$$, t)) AS x(p bigint);
+SELECT dblink_exec('t14_a', 'BEGIN') \gset _
+CREATE TEMP TABLE t14_p5 AS SELECT p FROM t14, dblink('t14_a', format($$SELECT (event.create_event(%L)).position$$, t)) AS x(p bigint);
+CREATE TEMP TABLE t14_after AS SELECT max(p) AS p FROM t14, generate_series(1, 3),
+	dblink('t14_b', format($$SELECT (event.create_event(%L)).position$$, t)) AS x(p bigint);
+SELECT ok(event.safe_position() BETWEEN b.p AND a.p - 1, 'short range: the horizon stops just below the held position')
+FROM t14_before b, t14_p5 a;
+-- ... then more commits than are tested one by one (the full lock list is read):
+CREATE TEMP TABLE t14_many AS SELECT max(p) AS p FROM t14, generate_series(1, 40),
+	dblink('t14_b', format($$SELECT (event.create_event(%L)).position$$, t)) AS x(p bigint);
+SELECT ok(event.safe_position() BETWEEN b.p AND a.p - 1, 'long range: still below the held position')
+FROM t14_before b, t14_p5 a;
+SELECT ok(event.safe_position() BETWEEN b.p AND a.p - 1, 'and again from the remembered horizon')
+FROM t14_before b, t14_p5 a;
+-- A transaction's own open position holds its own horizon back, on both paths.
+SELECT is((SELECT h FROM dblink('t14_a', 'SELECT event.safe_position()') AS x(h bigint)), p - 1,
+          'the writer''s own horizon is below its open position') FROM t14_p5;
+SELECT is((SELECT h FROM dblink('t14_a', 'SELECT event.safe_position()') AS x(h bigint)), p - 1,
+          'and again from the remembered horizon') FROM t14_p5;
+SELECT dblink_exec('t14_a', 'COMMIT') \gset _
+SELECT ok(event.safe_position() >= (SELECT p FROM t14_many), 'after the commit: the horizon passes every position');
+SELECT ok((SELECT h FROM dblink('t14_a', 'SELECT event.safe_position()') AS x(h bigint)) >= (SELECT p FROM t14_many),
+          'and the writer''s own horizon too');
 SELECT count(dblink_disconnect(c)) FROM unnest(ARRAY['t14_a', 't14_b']) c \gset _
 
 -- Randomized: 4 writers, 25 transactions each (some rolled back), a paging reader.
