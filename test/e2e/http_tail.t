@@ -9,7 +9,7 @@
 PROBE="python3 $(dirname "$0")/lib/http_probe.py"
 TEST_SERVER=${HTTP_TEST_SERVER:-$REPO_ROOT/sidecar/http-test-server}
 [ -x "$TEST_SERVER" ] || bail "$TEST_SERVER not built (make -C sidecar)"
-plan 9
+plan 10
 
 start_nats
 start_sidecar s
@@ -53,6 +53,25 @@ sql -c "SELECT event.create_event(event_type => 'live.now', data => '{}', event_
 			event_category => 'order', stream_id => '$P:9')" >/dev/null
 wait "$reader"
 is "$(cut -f2,3 "$T_TMP/live.out" | tr '\t\n' ' |')" "live.now $P:9|" "an open tail receives an event committed later"
+
+# nats-server restarted under an open tail (same port and store): the tail goes on with the events
+# committed after the restart, nothing skipped or repeated.
+TAIL_READ_DEADLINE=90 $PROBE "$tport" tail_read "/api/v1/events/tail?from_position=$last&event_type=outage." 3 1 \
+	>"$T_TMP/outage.out" 2>"$T_TMP/outage.err" &
+reader=$!
+sleep 1
+sql -c "SELECT event.create_event(event_type => 'outage.before', data => '{}', stream_id => '$P:10')" >/dev/null
+wait_until 20 js_has_at_least "$P:10" 1 || diag "outage.before not in JetStream"
+sleep 1
+stop_nats
+sleep 3
+start_nats "$NATS_PORT"
+sql -c "SELECT event.create_event(event_type => 'outage.after', data => '{}', stream_id => '$P:10');
+		SELECT event.create_event(event_type => 'outage.later', data => '{}', stream_id => '$P:10')" >/dev/null
+wait "$reader"
+is "$(cut -f2,3 "$T_TMP/outage.out" | tr '\t\n' ' |')" "outage.before $P:10|outage.after $P:10|outage.later $P:10|" \
+	"a tail open across a nats-server restart receives the events before and after it, once each"
+[ -s "$T_TMP/outage.err" ] && diag "$(cat "$T_TMP/outage.err")"
 
 out=$(tail_read "/api/v1/events/tail?from_position=abc" 1 0)
 is "$out" "status 400" "malformed from_position: 400"
