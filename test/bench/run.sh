@@ -94,11 +94,11 @@ fi
 if want 1; then
 r=$(calc "$b1_ours / $b1_base")
 row "1. create_event, 1 event/txn, $clients clients (tps)" "$(fmt %.0f "$b1_ours")" "$(fmt %.0f "$b1_base") (INSERT)" \
-	"$(fmt %.2f "$r")" "≥ 1.0 (floor 0.9)" "$(met "$r" ">=" 1.0)"
+	"$(fmt %.2f "$r")" "≥ 1.0 (floor 0.9)" "$(met_floor "$r" 1.0 0.9)"
 q "CHECKPOINT" >/dev/null
 read -r r l_ours l_base < <(pgbench_mix b1_mix "$work/b1_ours.sql" "$work/b1_base.sql")
 row "1'. create_event vs INSERT interleaved in one pgbench run (avg latency ms; ratio base/ours)" "$l_ours" \
-	"$l_base (INSERT)" "$(fmt %.2f "$r")" "≥ 1.0 (floor 0.9)" "$(met "$r" ">=" 1.0)"
+	"$l_base (INSERT)" "$(fmt %.2f "$r")" "≥ 1.0 (floor 0.9)" "$(met_floor "$r" 1.0 0.9)"
 fi
 
 # ------------------------------------------------------------------ 2. 100 events per transaction
@@ -149,7 +149,7 @@ b2_ins_eps=$(calc "$b2_ins * 100")
 r_copy=$(calc "$b2_ours_eps / $b2_copy_eps")
 r_ins=$(calc "$b2_ours_eps / $b2_ins_eps")
 row "2a. create_events, 100 events/txn vs COPY (events/s)" "$(fmt %.0f "$b2_ours_eps")" \
-	"$(fmt %.0f "$b2_copy_eps") (COPY)" "$(fmt %.2f "$r_copy")" "≥ 0.70" "$(met "$r_copy" ">=" 0.70)"
+	"$(fmt %.0f "$b2_copy_eps") (COPY)" "$(fmt %.2f "$r_copy")" "≥ 1.0 (floor 0.75)" "$(met_floor "$r_copy" 1.0 0.75)"
 row "2b. create_events, 100 events/txn vs multi-row INSERT (events/s)" "$(fmt %.0f "$b2_ours_eps")" \
 	"$(fmt %.0f "$b2_ins_eps") (INSERT 100 rows)" "$(fmt %.2f "$r_ins")" "—" "—"
 fi
@@ -169,11 +169,11 @@ b3_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
 conflict_pct=$(fmt %.2f "$(calc "100 * ($c1 - $c0) / ($b3_tx + $c1 - $c0)")")
 r=$(calc "$b3 / $b1_base")
 row "3. expected-version append, 1000 streams (appends/s; $((c1 - c0)) EV001 retried = ${conflict_pct}% of attempts)" \
-	"$(fmt %.0f "$b3")" "$(fmt %.0f "$b1_base") (INSERT, bench 1)" "$(fmt %.2f "$r")" "≥ 0.9 (floor 0.8)" "$(met "$r" ">=" 0.9)"
+	"$(fmt %.0f "$b3")" "$(fmt %.0f "$b1_base") (INSERT, bench 1)" "$(fmt %.2f "$r")" "≥ 0.9 (floor 0.8)" "$(met_floor "$r" 0.9 0.8)"
 q "CHECKPOINT" >/dev/null
 read -r r l_ours l_base < <(pgbench_mix b3_mix "$work/b3.sql" "$work/b1_base.sql")
 row "3'. expected-version append vs INSERT interleaved in one pgbench run (avg latency ms; ratio base/ours)" "$l_ours" \
-	"$l_base (INSERT)" "$(fmt %.2f "$r")" "≥ 0.9 (floor 0.8)" "$(met "$r" ">=" 0.9)"
+	"$l_base (INSERT)" "$(fmt %.2f "$r")" "≥ 0.9 (floor 0.8)" "$(met_floor "$r" 0.9 0.8)"
 fi
 
 # ------------------------------------------------------------------ 4. load + reads
@@ -212,6 +212,9 @@ log "VACUUM ANALYZE, compact_statistics"
 q "SELECT event.compact_statistics()" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -c "VACUUM ANALYZE" >/dev/null
 q "CHECKPOINT" >/dev/null
+# The load leaves gigabytes of dirty pages in the kernel; time the reads after they are written
+# (one 10M run measured read_stream at 2.8x while the writeback went on, 1.1-1.3x after it).
+sync
 
 hot_stream=account:hot0
 stream_len=$(q "SELECT version FROM event.event_streams WHERE stream_id = '$hot_stream'")
