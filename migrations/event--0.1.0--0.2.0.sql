@@ -64,6 +64,12 @@ FROM PUBLIC;
 
 COMMENT ON FUNCTION event.safe_position() IS 'Internal (EXECUTE not granted by default): the catch-up horizon; use read_all/read_category, which take their snapshot after computing it';
 
+CREATE FUNCTION event.query_events_text(request jsonb) RETURNS json
+    AS 'MODULE_PATHNAME', 'event_query_events_text' LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.query_events_text(jsonb) IS 'event.query_events_json as json text, written as it is built (what the HTTP API sends)';
+REVOKE EXECUTE ON FUNCTION event.query_events_text(jsonb) FROM PUBLIC;
+
 ------------------------------------------------------------------------------
 -- Plain INSERT or COPY into event.events is refused (EV004) with the function to use; the
 -- write path's own insert passes. Statement level: one call per statement.

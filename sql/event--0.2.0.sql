@@ -235,6 +235,12 @@ CREATE FUNCTION event.query_events_json(request jsonb) RETURNS jsonb
     SET search_path = pg_catalog;
 COMMENT ON FUNCTION event.query_events_json(jsonb) IS 'event.query_events from an EventQueryRequest object';
 
+CREATE FUNCTION event.query_events_text(request jsonb) RETURNS json
+    AS 'MODULE_PATHNAME', 'event_query_events_text' LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog;
+COMMENT ON FUNCTION event.query_events_text(jsonb) IS 'event.query_events_json as json text, written as it is built (what the HTTP API sends)';
+REVOKE EXECUTE ON FUNCTION event.query_events_text(jsonb) FROM PUBLIC;
+
 CREATE FUNCTION event.read_stream(stream_id text, from_version bigint DEFAULT 1, max_count integer DEFAULT 1000)
     RETURNS SETOF event.events
     AS 'MODULE_PATHNAME', 'event_read_stream' LANGUAGE C STABLE STRICT

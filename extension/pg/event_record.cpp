@@ -1,4 +1,4 @@
-// event_record.cpp — EventResponse JSON built with the jsonb API (no text round trip).
+// event_record.cpp — EventResponse JSON built with the jsonb API (no text round trip), or as text.
 #include "pg/compat.hpp"
 
 extern "C" {
@@ -14,7 +14,8 @@ extern "C" {
 namespace event::pg {
 namespace {
 
-void AddText(JsonbBuilder &b, const char *key, const EventRecord &r, EventColumn col) {
+template <class Builder>
+void AddText(Builder &b, const char *key, const EventRecord &r, EventColumn col) {
 	if (r.nulls[col]) {
 		b.AddNull(key);
 		return;
@@ -23,14 +24,14 @@ void AddText(JsonbBuilder &b, const char *key, const EventRecord &r, EventColumn
 	b.AddString(key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
 }
 
-void AddJsonbColumn(JsonbBuilder &b, const char *key, const EventRecord &r, EventColumn col) {
+template <class Builder>
+void AddJsonbColumn(Builder &b, const char *key, const EventRecord &r, EventColumn col) {
 	b.AddJsonb(key, DatumGetJsonbP(r.values[col]));
 }
 
-} // namespace
-
-JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &r) {
-	JsonbBuilder b(state);
+// The EventResponse object, written once for both builders (JsonbBuilder, JsonTextBuilder).
+template <class Builder>
+void WriteEventRecordWith(Builder &b, const EventRecord &r) {
 	b.BeginObject();
 
 	// pushJsonbValue keeps the pointer until the outermost value is serialised: not on the stack.
@@ -71,9 +72,23 @@ JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &r) {
 	else
 		b.AddInt("stream_version", DatumGetInt64(r.values[kColStreamVersion]));
 	AddText(b, "idempotency_key", r, kColIdempotencyKey);
-
 	b.EndObject();
+}
+
+} // namespace
+
+JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &r) {
+	JsonbBuilder b(state);
+	WriteEventRecordWith(b, r);
 	return b.Result();
+}
+
+void WriteEventRecord(JsonbBuilder &b, const EventRecord &r) {
+	WriteEventRecordWith(b, r);
+}
+
+void WriteEventRecord(JsonTextBuilder &b, const EventRecord &r) {
+	WriteEventRecordWith(b, r);
 }
 
 Jsonb *EventRecordToJsonb(const EventRecord &r) {

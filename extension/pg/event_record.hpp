@@ -42,6 +42,11 @@ Jsonb *EventRecordToJsonb(const EventRecord &record);
 // being built, without serialising each object on its own); returns pushJsonbValue's result.
 JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &record);
 
+// Writes the same object with b (as the element of the array or the value of the key b is at):
+// into b's jsonb, or as JSON text.
+void WriteEventRecord(JsonbBuilder &b, const EventRecord &record);
+void WriteEventRecord(JsonTextBuilder &b, const EventRecord &record);
+
 // Fills record from a row of event.events (deformed; datums point into tuple).
 void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record);
 

@@ -1,6 +1,10 @@
 // jsonb_builder.cpp — JsonbBuilder (jsonb_builder.hpp): the JsonbValues of keys and scalars.
 #include "pg/compat.hpp"
 
+extern "C" {
+#include "utils/json.h"
+}
+
 #include "pg/jsonb_builder.hpp"
 
 namespace event::pg {
@@ -122,6 +126,107 @@ Jsonb *JsonbBuilder::EmptyObject() {
 	b.BeginObject();
 	b.EndObject();
 	return b.Finish();
+}
+
+void JsonTextBuilder::Separate() {
+	if (after_key_) {
+		after_key_ = false;
+		return;
+	}
+	if (!first_[depth_])
+		appendStringInfoChar(out_, ',');
+	first_[depth_] = false;
+}
+
+void JsonTextBuilder::Begin(char bracket) {
+	Separate();
+	if (depth_ == kMaxDepth)
+		elog(ERROR, "event: JSON text nested deeper than %d levels", kMaxDepth);
+	appendStringInfoChar(out_, bracket);
+	first_[++depth_] = true;
+}
+
+void JsonTextBuilder::End(char bracket) {
+	appendStringInfoChar(out_, bracket);
+	depth_--;
+}
+
+void JsonTextBuilder::BeginObject() {
+	Begin('{');
+}
+
+void JsonTextBuilder::EndObject() {
+	End('}');
+}
+
+void JsonTextBuilder::BeginArray() {
+	Begin('[');
+}
+
+void JsonTextBuilder::EndArray() {
+	End(']');
+}
+
+void JsonTextBuilder::String(const char *value, int len) {
+	// PostgreSQL 15's escape_json takes a NUL-terminated string only; text datums are not.
+	char *copy = pnstrdup(value, len);
+	escape_json(out_, copy);
+	pfree(copy);
+}
+
+void JsonTextBuilder::Key(const char *key) {
+	Separate();
+	escape_json(out_, key);
+	appendStringInfoChar(out_, ':');
+	after_key_ = true;
+}
+
+void JsonTextBuilder::AddString(const char *key, const char *value) {
+	if (value == nullptr)
+		return AddNull(key);
+	Key(key);
+	Separate();
+	escape_json(out_, value);
+}
+
+void JsonTextBuilder::AddString(const char *key, const char *value, int len) {
+	Key(key);
+	Separate();
+	String(value, len);
+}
+
+void JsonTextBuilder::AddInt(const char *key, int64 value) {
+	Key(key);
+	Separate();
+	appendStringInfo(out_, INT64_FORMAT, value);
+}
+
+void JsonTextBuilder::AddBool(const char *key, bool value) {
+	Key(key);
+	Separate();
+	appendStringInfoString(out_, value ? "true" : "false");
+}
+
+void JsonTextBuilder::AddNull(const char *key) {
+	Key(key);
+	Separate();
+	appendStringInfoString(out_, "null");
+}
+
+void JsonTextBuilder::AddJsonb(const char *key, Jsonb *value) {
+	Key(key);
+	Separate();
+	(void)JsonbToCString(out_, &value->root, static_cast<int>(VARSIZE(value)));
+}
+
+void JsonTextBuilder::AddTimestamp(const char *key, TimestampTz value) {
+	char text[40];
+	FormatTimestampUtc(value, text);
+	Key(key);
+	Separate();
+	appendStringInfoChar(out_, '"');
+	appendStringInfoString(out_, text);
+	appendStringInfoChar(out_, '"');
 }
 
 void FormatTimestampUtc(TimestampTz ts, char out[40]) {

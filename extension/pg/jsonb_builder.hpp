@@ -71,6 +71,46 @@ private:
 };
 static_assert(std::is_trivially_destructible_v<JsonbBuilder>, "an ereport may longjmp over a JsonbBuilder");
 
+// The same members written as JSON text into a StringInfo, for results that leave the server as
+// text anyway (the HTTP API's query page): no jsonb tree to build, serialise and print again.
+// Code that builds a value for both writes it once as a template over the builder
+// (event_record.cpp). Separators are tracked per nesting level, up to kMaxDepth.
+class JsonTextBuilder {
+public:
+	static constexpr int kMaxDepth = 8;
+
+	explicit JsonTextBuilder(StringInfo out) : out_(out) {
+	}
+	JsonTextBuilder(const JsonTextBuilder &) = delete;
+	JsonTextBuilder &operator=(const JsonTextBuilder &) = delete;
+
+	void BeginObject();
+	void EndObject();
+	void BeginArray();
+	void EndArray();
+	void Key(const char *key);
+
+	void AddString(const char *key, const char *value); // NULL value: JSON null
+	void AddString(const char *key, const char *value, int len);
+	void AddInt(const char *key, int64 value);
+	void AddBool(const char *key, bool value);
+	void AddNull(const char *key);
+	void AddJsonb(const char *key, Jsonb *value); // printed as jsonb_out prints it
+	void AddTimestamp(const char *key, TimestampTz value);
+
+private:
+	void Begin(char bracket);
+	void End(char bracket);
+	void Separate(); // the comma before a member or element that is not the first
+	void String(const char *value, int len);
+
+	StringInfo out_;
+	int depth_ = 0;
+	bool after_key_ = false;
+	bool first_[kMaxDepth + 1] = {true};
+};
+static_assert(std::is_trivially_destructible_v<JsonTextBuilder>, "an ereport may longjmp over a JsonTextBuilder");
+
 // Writes "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) of ts, "infinity" / "-infinity" if not finite.
 void FormatTimestampUtc(TimestampTz ts, char out[40]);
 

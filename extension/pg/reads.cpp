@@ -227,10 +227,10 @@ char *BuildTotalSql(unsigned mask) {
 }
 
 // The query result object {"events", "total", "limit", "offset", "has_more"} from the page rows
-// in SPI_tuptable, in the current memory context (datums point into the SPI tuples).
-Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
-	JsonbParseState *state = nullptr;
-	JsonbBuilder b(&state);
+// in SPI_tuptable, written with b (JsonbBuilder or JsonTextBuilder; datums point into the SPI
+// tuples).
+template <class Builder>
+void WriteQueryResult(Builder &b, int64 total, int32 limit, int32 offset) {
 	b.BeginObject();
 	b.Key("events");
 	b.BeginArray();
@@ -249,7 +249,7 @@ Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
 		record.error = nulls[kPageError] ? nullptr : TextDatumGetCString(values[kPageError]);
 		record.has_processed_at = !nulls[kPageProcessedAt];
 		record.processed_at = nulls[kPageProcessedAt] ? 0 : DatumGetTimestampTz(values[kPageProcessedAt]);
-		PushEventRecord(&state, record);
+		WriteEventRecord(b, record);
 	}
 	b.EndArray();
 	b.AddInt("total", total);
@@ -257,7 +257,29 @@ Jsonb *BuildQueryResult(int64 total, int32 limit, int32 offset) {
 	b.AddInt("offset", offset);
 	b.AddBool("has_more", static_cast<int64>(offset) + static_cast<int64>(SPI_processed) < total);
 	b.EndObject();
-	return b.Finish();
+}
+
+// The result as a datum in the caller's context (built in SPI memory, freed by SPI_finish):
+// jsonb, or json text for event.query_events_text.
+Datum QueryResultDatum(int64 total, int32 limit, int32 offset, bool as_text) {
+	if (as_text) {
+		StringInfoData out;
+		initStringInfo(&out);
+		enlargeStringInfo(&out, static_cast<int>(std::min<uint64>(SPI_processed * 640 + 128, MaxAllocSize / 2)));
+		JsonTextBuilder b(&out);
+		WriteQueryResult(b, total, limit, offset);
+		text *result = static_cast<text *>(SPI_palloc(VARHDRSZ + out.len));
+		SET_VARSIZE(result, VARHDRSZ + out.len);
+		memcpy(VARDATA(result), out.data, out.len);
+		return PointerGetDatum(result);
+	}
+	JsonbParseState *state = nullptr;
+	JsonbBuilder b(&state);
+	WriteQueryResult(b, total, limit, offset);
+	Jsonb *built = b.Finish();
+	Jsonb *result = static_cast<Jsonb *>(SPI_palloc(VARSIZE(built)));
+	memcpy(result, built, VARSIZE(built));
+	return JsonbPGetDatum(result);
 }
 
 // Checks limit, offset, time range and the allowed values; raises 22023 on the first bad one.
@@ -281,8 +303,9 @@ void ValidateQuery(const QueryArgs &args) {
 		CheckStatus(args.status);
 }
 
-// Runs query_events for plain arguments (validated here); returns the result object.
-Datum QueryEvents(QueryArgs args) {
+// Runs query_events for plain arguments (validated here); returns the result object, as jsonb
+// or as json text.
+Datum QueryEvents(QueryArgs args, bool as_text = false) {
 	if (args.status != nullptr)
 		args.mask |= strcmp(args.status, "pending") == 0 ? kFilterPending : kFilterStatus;
 	ValidateQuery(args);
@@ -324,12 +347,9 @@ Datum QueryEvents(QueryArgs args) {
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	PopActiveSnapshot();
-	// Built in SPI memory (freed by SPI_finish), then copied into the caller's context.
-	Jsonb *built = BuildQueryResult(total, args.limit, args.offset);
-	Jsonb *result = static_cast<Jsonb *>(SPI_palloc(VARSIZE(built)));
-	memcpy(result, built, VARSIZE(built));
+	Datum result = QueryResultDatum(total, args.limit, args.offset, as_text);
 	SPI_finish();
-	return JsonbPGetDatum(result);
+	return result;
 }
 
 // Names and meaning of the EventQueryRequest keys, for the unknown-key hint.
@@ -576,6 +596,14 @@ EVENT_FUNCTION(event_query_events_json) {
 	QueryArgs args = DefaultQueryArgs();
 	ParseQueryRequest(PG_GETARG_JSONB_P(0), &args);
 	return QueryEvents(args);
+}
+
+// event.query_events_text(request): the same result as json text, printed as it is built (what
+// the HTTP API sends; no jsonb tree to build and print again).
+EVENT_FUNCTION(event_query_events_text) {
+	QueryArgs args = DefaultQueryArgs();
+	ParseQueryRequest(PG_GETARG_JSONB_P(0), &args);
+	return QueryEvents(args, true);
 }
 
 // event.read_stream(stream_id, from_version, max_count): the stream's events in version order.

@@ -2,7 +2,7 @@
 //   POST /api/v1/events/create      -> event.create_events(array, ...) via group commit (one item)
 //   POST /api/v1/events/batch       -> event.create_events(array, atomic)
 //   GET  /api/v1/events/{event_id}  -> event.get_event_json(uuid)
-//   POST /api/v1/events/query       -> event.query_events_json(request)
+//   POST /api/v1/events/query       -> event.query_events_text(request)
 // Statuses: create 201 (200 when the idempotency key returned an existing event); batch 201
 // atomic, 200 with per-item results otherwise; errors by the SQLSTATE table.
 #include "api/routes.hpp"
@@ -79,7 +79,7 @@ void Query(const Context &ctx, http::Request &&req, http::Reply reply) {
 	http::Response error;
 	if (!PrepareBody(req, JsonKind::kObject, false, &json, &error))
 		return reply(std::move(error));
-	RunQuery(ctx, req.request_id, std::move(reply), "SELECT event.query_events_json($1::jsonb)", {std::move(json)},
+	RunQuery(ctx, req.request_id, std::move(reply), "SELECT event.query_events_text($1::jsonb)", {std::move(json)},
 	         [](const pg::Result &r) { return Json(200, r.Value(0, 0)); });
 }
 

@@ -2,7 +2,7 @@
 -- Fixtures go through event.create_event (the real write path); names are prefixed t20_ so rows
 -- committed by other tests never match the filters.
 BEGIN;
-SELECT plan(78);
+SELECT plan(87);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -150,6 +150,20 @@ SELECT throws_ok($$SELECT event.query_events_json('{"start_time": "yesterday-ish
                  'invalid value for "start_time": "yesterday-ish"', 'unparsable start_time');
 SELECT throws_ok($$SELECT event.query_events_json('[]')$$, '22023', 'invalid EventQueryRequest', 'array request');
 SELECT throws_ok($$SELECT event.query_events_json('"x"')$$, '22023', 'invalid EventQueryRequest', 'scalar request');
+
+-- query_events_text: the same result written as text (the HTTP API's query page)
+SELECT event.create_event('t20.text', data => $j${"q": "say \"hi\"\\ \n\t\u0001 é 😀 </script>", "n": 12345678901234567890.5,
+	"deep": {"a": [1, null, true, {"b": []}]}, "empty": {}}$j$, user_id => 't20_text "quoted"\', stream_id => 't20text:1',
+	metadata => '{"m": "\u001f"}', context => '{"ip": "::1"}', idempotency_key => 't20-text-key') \gset _
+SELECT event.create_event('t20.text', user_id => 't20_text "quoted"\') \gset _
+SELECT event.update_status(event_id, 'failed', 'it "broke"\', 12.5) FROM event.events WHERE event_type = 't20.text' AND stream_id IS NULL \gset _
+SELECT is(pg_typeof(event.query_events_text('{}'))::text, 'json', 'query_events_text returns json');
+SELECT is(event.query_events_text(r)::jsonb, event.query_events_json(r), 'query_events_text equals query_events_json: ' || r::text)
+FROM (VALUES ('{"event_type": "t20.text"}'::jsonb), ('{"user_id": "t20_text \"quoted\"\\", "limit": 1, "offset": 1}'),
+             ('{"user_id": "t20_alice", "limit": 3}'), ('{"event_type": "t20.none"}'), ('{"status": "failed", "event_type": "t20.text"}'),
+             ('{"limit": 1000}')) AS v(r);
+SELECT is(json_typeof(event.query_events_text('{"event_type": "t20.none"}')->'events'), 'array', 'no match: an empty events array');
+SELECT throws_ok($$SELECT event.query_events_text('{"limit": 0}')$$, '22023', 'invalid limit "0"', 'query_events_text: the same validation');
 
 -- read_stream
 SELECT is((SELECT array_agg(stream_version ORDER BY stream_version) FROM event.read_stream('t20order:42')),

@@ -17,7 +17,7 @@ GRANT EXECUTE ON FUNCTION event.create_event(text, jsonb, text, text, text, text
     event.update_status(uuid, text, text, double precision) TO ev50_writer;
 GRANT EXECUTE ON FUNCTION event.get_event(uuid), event.get_event_json(uuid),
     event.query_events(text, text, text, text, text, timestamptz, timestamptz, integer, integer),
-    event.query_events_json(jsonb), event.read_stream(text, bigint, integer), event.get_stream_json(text, bigint),
+    event.query_events_json(jsonb), event.query_events_text(jsonb), event.read_stream(text, bigint, integer), event.get_stream_json(text, bigint),
     event.read_all(bigint, integer), event.read_category(text, bigint, integer), event.get_statistics() TO ev50_reader;
 GRANT EXECUTE ON FUNCTION event.create_partitions(timestamptz), event.add_source(text), event.add_category(text, text),
     event.compact_statistics() TO ev50_admin;
