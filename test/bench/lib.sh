@@ -15,7 +15,7 @@ row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); log "$1: ours $2, baseline $3
 met() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
 	ok = (op == ">=") ? (v >= l) : (op == "<") ? (v < l) : (v <= l); print ok ? "yes" : "**NO**" }'; }
 # met_floor VALUE GOAL FLOOR: "yes" at or above the goal, "floor only" between floor and goal.
-met_floor() { awk -v v="$1" -v g="$2" -v f="$3" 'BEGIN { print v >= g ? "yes" : v >= f ? "floor only" : "**NO**" }'; }
+met_floor() { awk -v v="$1" -v g="$2" -v f="$3" 'BEGIN { print ((v >= g) ? "yes" : (v >= f) ? "floor only" : "**NO**") }'; }
 
 # ------------------------------------------------------------------ set-up and tear-down
 # One way for every script: bench_dir creates the work directory and installs the one EXIT trap;

@@ -242,13 +242,15 @@ read_row "4b. query_events(user_id, limit 1000), user with $user_n events" \
 read_row "4b'. query_events vs spec" "SELECT event.query_events(user_id => 'user_hot', \"limit\" => 1000)" - 200 ms 200
 read_row "4c. get_event(id)" "SELECT event.get_event('$mid_id')" \
 	"SELECT * FROM bench.base_events WHERE event_id = '$mid_id'" "plain SELECT by primary key" ms 1
+# count(s.data), not count(*): over a plain subquery count(*) lets the planner read only the
+# index (Index Only Scan), a page of positions without its events; both sides must fetch them.
 read_row "4d. read_stream(stream of $stream_len events, 1, 1000)" \
-	"SELECT count(*) FROM event.read_stream('$hot_stream', 1, 1000)" \
-	"SELECT count(*) FROM (SELECT * FROM bench.base_events WHERE stream_id = '$hot_stream' AND stream_version >= 1 ORDER BY stream_version LIMIT 1000) s" \
+	"SELECT count(s.data) FROM event.read_stream('$hot_stream', 1, 1000) s" \
+	"SELECT count(s.data) FROM (SELECT * FROM bench.base_events WHERE stream_id = '$hot_stream' AND stream_version >= 1 ORDER BY stream_version LIMIT 1000) s" \
 	"plain SELECT … ORDER BY stream_version LIMIT 1000" ratio 1.5
 read_row "4e. read_all(position $mid, 1000)" \
-	"SELECT count(*) FROM event.read_all($mid, 1000)" \
-	"SELECT count(*) FROM (SELECT * FROM bench.base_events WHERE position > $mid ORDER BY position LIMIT 1000) s" \
+	"SELECT count(s.data) FROM event.read_all($mid, 1000) s" \
+	"SELECT count(s.data) FROM (SELECT * FROM bench.base_events WHERE position > $mid ORDER BY position LIMIT 1000) s" \
 	"plain SELECT … ORDER BY position LIMIT 1000" ratio 1.5
 fi
 
