@@ -75,6 +75,42 @@ run_wrk query /api/v1/events/query "$tmp/query.json" 8; q_rps=$RPS q_p99=$P99_MS
 BENCH_BODY_FILE=$tmp/query.json BENCH_KEY=$key wrk -t2 -c8 -d"${secs}s" --latency "$base/health" >"$tmp/wrk.health.txt" 2>&1
 h_p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else sub(/ms$/, "", v); print v }' "$tmp/wrk.health.txt")
 row "query of 1000 results at $(q "SELECT count(*) FROM event.events") events, p99 (ms)" "$q_p99" "$h_p99 (GET /health)" "$(fmt %.1fx "$(calc "$q_p99 / $h_p99")")" "< 30" "$(met "$q_p99" '<' 30)"
+# Sidecar memory with 1,000 idle keep-alive connections (each opened with one GET /health and left
+# open), beside its RSS just before they were opened.
+rss_before=$(awk '/VmRSS/ { print $2 }' "/proc/$sidecar_pid/status")
+python3 - "$hport" 1000 "/proc/$sidecar_pid/status" >"$tmp/idle.txt" <<'PY'
+import socket, sys, time
+port, n, status = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+conns = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
+    conns.append(s)
+answered = 0
+for s in conns:  # each answer, then the connection stays open (keep-alive)
+    s.settimeout(10)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    answered += buf.startswith(b"HTTP/1.1 ")
+time.sleep(1)
+rss = next(l.split()[1] for l in open(status) if l.startswith("VmRSS"))
+still_open = 0
+for s in conns:  # an idle connection the server closed reads as EOF
+    s.setblocking(False)
+    try:
+        still_open += s.recv(65536) != b""
+    except BlockingIOError:
+        still_open += 1
+print(rss, answered, still_open)
+PY
+read -r rss_idle idle_answered idle_open <"$tmp/idle.txt"
+row "sidecar RSS with 1000 idle keep-alive connections ($idle_answered answered, $idle_open still open; kB)" \
+	"$rss_idle" "$rss_before (before they were opened)" "$(fmt %.2fx "$(calc "$rss_idle / $rss_before")")" \
+	"$(fmt %.1f "$(calc "($rss_idle - $rss_before) / 1000")") kB per connection" "—"
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$sidecar_pid/status")
 log "sidecar RSS after the runs: $rss kB; non-2xx/errors: create $c_bad, baseline $b_bad, batch $e_bad, query $q_bad"
 
