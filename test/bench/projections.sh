@@ -29,24 +29,11 @@ rounds=${BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 2 || echo 3)}
 bench_dir proj
 
 log "starting cluster in $tmp"
-bench_cluster "$tmp"
+bench_cluster "$tmp" --api # the extension, partitions and setup.sql's bench.median_ms
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-CREATE EXTENSION event;
-SELECT event.create_partitions(now() + interval '1 month');
 SELECT event.create_projection('bp1');
 SELECT event.create_projection('bp3', name => 'a'), event.create_projection('bp3', name => 'b'),
        event.create_projection('bp3', name => 'c');
--- Median of n timed executions of q, in milliseconds (each timed on its own, inside the server).
-CREATE FUNCTION public.median_ms(q text, n integer) RETURNS double precision LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz; d double precision[] := '{}';
-BEGIN
-	FOR i IN 1..n LOOP
-		t0 := clock_timestamp();
-		EXECUTE q;
-		d := d || extract(epoch FROM clock_timestamp() - t0) * 1000;
-	END LOOP;
-	RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(d) x);
-END $$;
 -- The baseline of P2: the same primary-key lookup as a plain statement with a cached plan.
 CREATE FUNCTION public.plain_lookup(entity text) RETURNS jsonb LANGUAGE plpgsql AS $$
 BEGIN
@@ -103,8 +90,8 @@ check=$(q "SELECT count(*) FROM event.event_projections p JOIN event.projection_
 
 # ---------------------------------------------------------------- P2. read
 log "P2. projection read, $runs runs"
-read_ms=$(q "SELECT public.median_ms('SELECT event.get_projection(''bp1'', (1 + floor(random() * 10000))::int::text)', $runs)")
-plain_ms=$(q "SELECT public.median_ms('SELECT public.plain_lookup((1 + floor(random() * 10000))::int::text)', $runs)")
+read_ms=$(q "SELECT bench.median_ms('SELECT event.get_projection(''bp1'', (1 + floor(random() * 10000))::int::text)', $runs)")
+plain_ms=$(q "SELECT bench.median_ms('SELECT public.plain_lookup((1 + floor(random() * 10000))::int::text)', $runs)")
 row "P2. get_projection (median ms, in the server)" "$(fmt %.3f "$read_ms")" "$(fmt %.3f "$plain_ms") (plain SQL lookup, cached plan)" \
 	"$(fmt %.2f "$(calc "$read_ms / $plain_ms")")" "<= 0.2 ms" "$(met "$read_ms" '<=' 0.2)"
 
@@ -117,9 +104,9 @@ for b in $(seq 0 99); do
 done
 q "VACUUM ANALYZE" >/dev/null
 p3_runs=$((runs / 10)); [ "$p3_runs" -lt 10 ] && p3_runs=10
-exact_ms=$(q "SELECT public.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000, name => ''snap'')', $p3_runs)")
-at_ms=$(q "SELECT public.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000 + floor(random() * 1000)::bigint, name => ''snap'')', $p3_runs)")
-zero_ms=$(q "SELECT public.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000 + floor(random() * 1000)::bigint, name => ''plain'')', 5)")
+exact_ms=$(q "SELECT bench.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000, name => ''snap'')', $p3_runs)")
+at_ms=$(q "SELECT bench.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000 + floor(random() * 1000)::bigint, name => ''snap'')', $p3_runs)")
+zero_ms=$(q "SELECT bench.median_ms('SELECT event.projection_at(''bt'', ''1'', version => 10000 + floor(random() * 1000)::bigint, name => ''plain'')', 5)")
 same=$(q "SELECT count(*) FROM (SELECT 10000 + floor(random() * 1000)::bigint AS v FROM generate_series(1, 5)) x
           WHERE event.projection_at('bt', '1', version => v, name => 'snap')->'state' = event.projection_at('bt', '1', version => v, name => 'plain')->'state'")
 [ "$same" = 5 ] || { echo "bench: time travel from a snapshot differs from the replay" >&2; exit 1; }
@@ -128,8 +115,8 @@ row "P3a. projection_at version 10,000 of 100,000, snapshots every 1,000 (median
 row "P3b. projection_at a random version 10,000-10,999 (up to 999 events folded after the snapshot; median ms)" \
 	"$(fmt %.2f "$at_ms")" "$(fmt %.2f "$zero_ms") (replay from zero)" "$(fmt %.3f "$(calc "$at_ms / $zero_ms")")" "<= 5 ms" \
 	"$(met "$at_ms" '<=' 5)"
-rebuild_ms=$(q "SELECT public.median_ms('SELECT event.rebuild_projection(''bt'', ''1'', ''plain'')', 3)")
-scan_ms=$(q "SELECT public.median_ms('SELECT count(data) FROM event.events WHERE stream_id = ''bt:1''', 3)")
+rebuild_ms=$(q "SELECT bench.median_ms('SELECT event.rebuild_projection(''bt'', ''1'', ''plain'')', 3)")
+scan_ms=$(q "SELECT bench.median_ms('SELECT count(data) FROM event.events WHERE stream_id = ''bt:1''', 3)")
 same=$(q "SELECT event.rebuild_projection('bt', '1', 'plain')->'state' = event.get_projection('bt', '1', 'snap')->'state'")
 [ "$same" = t ] || { echo "bench: the rebuilt state differs from the incremental one" >&2; exit 1; }
 row "P3c. rebuild_projection of the 100,000-event entity (median ms of 3)" "$(fmt %.1f "$rebuild_ms")" \
