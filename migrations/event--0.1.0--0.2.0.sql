@@ -1806,6 +1806,7 @@ CREATE FUNCTION event.claim_processing_tasks(max_tasks integer DEFAULT 100, leas
     AS $$
 DECLARE
     v_skip uuid[];
+    v_seqscan text;
     v jsonb;
 BEGIN
     IF max_tasks IS NULL OR max_tasks NOT BETWEEN 1 AND 10000 THEN
@@ -1817,7 +1818,11 @@ BEGIN
     -- A processor disabled or deleted since its tasks were made is skipped: the tasks go, without
     -- a result, and their events move on. Found without reading the tasks of enabled processors
     -- (the hot path): the distinct processor ids of the tasks, one index probe each
-    -- (processing_tasks_processor_idx, a loose index scan), then the tasks of those not enabled.
+    -- (processing_tasks_processor_idx, a loose index scan), then the tasks of those not enabled,
+    -- through the same index: sequential scans are off for this one statement, as the planner
+    -- would otherwise scan the whole table when one processor holds most of the tasks.
+    v_seqscan := pg_catalog.current_setting('enable_seqscan');
+    PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);
     WITH RECURSIVE k(id) AS (
         (SELECT t.processor_id FROM event.processing_tasks t ORDER BY t.processor_id LIMIT 1)
         UNION ALL
@@ -1828,6 +1833,7 @@ BEGIN
       FROM k CROSS JOIN LATERAL (SELECT t.event_id FROM event.processing_tasks t WHERE t.processor_id = k.id OFFSET 0) x
      WHERE k.id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.processor_id = k.id AND p.enabled);
+    PERFORM pg_catalog.set_config('enable_seqscan', v_seqscan, true);
     IF v_skip IS NOT NULL THEN
         PERFORM 1 FROM event.event_status s WHERE s.event_id = ANY (v_skip) ORDER BY s.event_id FOR UPDATE;
         DELETE FROM event.processing_tasks t WHERE t.event_id = ANY (v_skip)
