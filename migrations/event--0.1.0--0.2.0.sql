@@ -451,13 +451,14 @@ REVOKE ALL ON TABLE event.processing_replays FROM PUBLIC;
 -- matches everything; an event type pattern is exact, a prefix ending in ".*", or "*".
 CREATE FUNCTION event._processor_matches(event_types text[], event_sources text[], event_categories text[],
                                          event_type text, event_source text, event_category text)
-    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
     AS $$SELECT (pg_catalog.cardinality($1) = 0
                  OR $4 OPERATOR(pg_catalog.~) ('^(' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.replace(
                         pg_catalog.array_to_string($1, '|'), '.', '\.'), '*', '.*') OPERATOR(pg_catalog.||) ')$'))
              AND (pg_catalog.cardinality($2) = 0 OR $5 OPERATOR(pg_catalog.=) ANY ($2))
              AND (pg_catalog.cardinality($3) = 0 OR $6 OPERATOR(pg_catalog.=) ANY ($3))$$;
--- (No sub-SELECT, so the planner inlines it. Patterns hold only letters, digits, _, -, . and a
+-- (No sub-SELECT, and STABLE like array_to_string, so the planner inlines it: declared IMMUTABLE
+-- it was called once per event and row. Patterns hold only letters, digits, _, -, . and a
 -- final * (create_processor checks), so as a regular expression "." is escaped and "*" is ".*".)
 COMMENT ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) IS 'Internal: processor filter match (empty list = any; type patterns exact, prefix.* or *)';
 REVOKE EXECUTE ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) FROM PUBLIC;
@@ -714,6 +715,13 @@ CREATE FUNCTION event._events_json(ids uuid[]) RETURNS jsonb[]
 COMMENT ON FUNCTION event._events_json(uuid[]) IS 'Internal: the EventResponse JSON of events, in the order of ids';
 REVOKE EXECUTE ON FUNCTION event._events_json(uuid[]) FROM PUBLIC;
 
+CREATE FUNCTION event._pending_events(after_position bigint, horizon bigint, max_count integer,
+                                      OUT last_position bigint, OUT event_ids uuid[], OUT attempts integer[],
+                                      OUT events jsonb[])
+    AS 'MODULE_PATHNAME', 'event_pending_events' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION event._pending_events(bigint, bigint, integer) IS 'Internal: of the first max_count events with position in (after_position, horizon], the last position and the pending ones (ids, attempts, EventResponse JSON), in position order';
+REVOKE EXECUTE ON FUNCTION event._pending_events(bigint, bigint, integer) FROM PUBLIC;
+
 -- Internal: runs the enabled processors (or only target) that match each event, in priority
 -- order, and records one processing_results row each. Each sql processor is first called on
 -- all its events in one statement inside a subtransaction; if that raises, the subtransaction is
@@ -722,10 +730,12 @@ REVOKE EXECUTE ON FUNCTION event._events_json(uuid[]) FROM PUBLIC;
 -- share of the statement's time as its duration. On a retry (attempt > 1, no replay) a
 -- processor that already succeeded for the event is not run again. A webhook or nats processor
 -- is not run here: each of its events gets an event.processing_tasks row for the sidecar.
+-- events: the events' EventResponse JSON in the order of event_ids if the caller has it (else read).
 -- Returns per event: failed, the summed duration, the first error ("processor: message"), the
 -- failed processors and, of the failed processors, the smallest max_attempts and backoff; pending:
 -- the tasks left for the sidecar.
-CREATE FUNCTION event._run_processors(event_ids uuid[], attempts integer[], replay uuid, target uuid)
+CREATE FUNCTION event._run_processors(event_ids uuid[], attempts integer[], replay uuid, target uuid,
+                                      events jsonb[] DEFAULT NULL)
     RETURNS TABLE (event_id uuid, failed boolean, duration_ms double precision, error text,
                    failed_processors text[], max_attempts integer, backoff_base_ms integer, backoff_max_ms integer,
                    internal boolean, pending integer)
@@ -751,7 +761,7 @@ DECLARE
     r_err text[] := '{}';
     r_task integer[] := '{}';
 BEGIN
-    v_json := event._events_json(event_ids);
+    v_json := COALESCE(events, event._events_json(event_ids));
     IF pg_catalog.cardinality(v_json) IS DISTINCT FROM pg_catalog.cardinality(event_ids) THEN
         RAISE EXCEPTION 'event: an event to process does not exist';
     END IF;
@@ -841,8 +851,8 @@ BEGIN
       LEFT JOIN (SELECT t.t, pg_catalog.count(*) AS n FROM pg_catalog.unnest(r_task) AS t(t) GROUP BY t.t) tk ON tk.t = g.i
      GROUP BY g.i, g.id;
 END $$;
-COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) IS 'Internal: run the matching processors on events and record their processing_results (webhook and nats: tasks for the sidecar)';
-REVOKE EXECUTE ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid, jsonb[]) IS 'Internal: run the matching processors on events and record their processing_results (webhook and nats: tasks for the sidecar)';
+REVOKE EXECUTE ON FUNCTION event._run_processors(uuid[], integer[], uuid, uuid, jsonb[]) FROM PUBLIC;
 
 CREATE FUNCTION event.process_batch(batch_size integer DEFAULT 1000) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -855,8 +865,8 @@ DECLARE
     v_ids uuid[];
     v_old text[];
     v_att integer[];
-    v_new integer;
-    v_out record;
+    v_json jsonb[];
+    v_retry uuid[];
     v_res jsonb;
 BEGIN
     IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
@@ -889,27 +899,23 @@ BEGIN
         v_cursor := 0;
     END IF;
     -- New events above the cursor (statement snapshot taken after the horizon) that are still
-    -- pending, then the due retries.
-    SELECT pg_catalog.max(b.position), pg_catalog.array_agg(b.event_id ORDER BY b.position) FILTER (WHERE b.status = 'pending'),
-           pg_catalog.array_agg(b.attempts ORDER BY b.position) FILTER (WHERE b.status = 'pending')
-      INTO v_last, v_ids, v_att
-      FROM (SELECT e.position, e.event_id, COALESCE(s.status, 'pending') AS status, COALESCE(s.attempts, 0) AS attempts
-              FROM (SELECT e.position, e.event_id FROM event.events e
-                     WHERE e.position > v_cursor AND e.position <= v_horizon ORDER BY e.position LIMIT batch_size) e
-              LEFT JOIN LATERAL (SELECT s.status, s.attempts FROM event.event_status s WHERE s.event_id = e.event_id OFFSET 0) s
-                   ON true) b;
-    v_ids := COALESCE(v_ids, '{}');
-    v_att := COALESCE(v_att, '{}');
+    -- pending, with their JSON from the same range scan, then the due retries.
+    SELECT b.last_position, b.event_ids, b.attempts, b.events INTO v_last, v_ids, v_att, v_json
+      FROM event._pending_events(v_cursor, v_horizon, batch_size) b;
     v_old := pg_catalog.array_fill('pending'::text, ARRAY[pg_catalog.cardinality(v_ids)]);
     WITH d AS (DELETE FROM event.processing_retries q WHERE q.event_id IN (
                    SELECT r.event_id FROM event.processing_retries r WHERE r.due_at <= pg_catalog.now()
                     ORDER BY r.due_at LIMIT batch_size FOR UPDATE SKIP LOCKED)
                RETURNING q.event_id)
-    SELECT v_ids || COALESCE(pg_catalog.array_agg(d.event_id), '{}'), v_att || COALESCE(pg_catalog.array_agg(s.attempts), '{}'),
+    SELECT pg_catalog.array_agg(d.event_id), v_att || COALESCE(pg_catalog.array_agg(s.attempts), '{}'),
            v_old || COALESCE(pg_catalog.array_agg(s.status), '{}')
-      INTO v_ids, v_att, v_old
+      INTO v_retry, v_att, v_old
       FROM d JOIN event.event_status s ON s.event_id = d.event_id
      WHERE s.status IN ('failed', 'pending') AND NOT (d.event_id = ANY (v_ids));
+    IF v_retry IS NOT NULL THEN
+        v_ids := v_ids || v_retry;
+        v_json := v_json || event._events_json(v_retry);
+    END IF;
     IF v_last IS NOT NULL THEN
         UPDATE event.processing_cursor c SET position = v_last;
     END IF;
@@ -917,7 +923,7 @@ BEGIN
         RETURN pg_catalog.jsonb_build_object('busy', false, 'events', 0, 'cursor', COALESCE(v_last, v_cursor));
     END IF;
 
-    v_res := event._finish_processing(v_ids, v_old, v_att, false);
+    v_res := event._finish_processing(v_ids, v_old, v_att, false, v_json);
     RETURN v_res || pg_catalog.jsonb_build_object('busy', false, 'cursor', COALESCE(v_last, v_cursor));
 END $$;
 COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pending events (and as many due retries) with the enabled processors, in one transaction; returns counts. The sidecar calls it in a loop; any scheduler can';
@@ -929,8 +935,9 @@ COMMENT ON FUNCTION event.process_batch(integer) IS 'Process up to batch_size pe
 -- are stored (source system) listing the events, except the service's own (source system, type event.*).
 -- An event with tasks left for the sidecar (webhook, nats) stays processing; when the last one has
 -- reported, settle = true decides it from the attempt's processing_results (event._attempt_outcomes).
+-- events: as for event._run_processors.
 CREATE FUNCTION event._finish_processing(event_ids uuid[], old_statuses text[], old_attempts integer[],
-                                         settle boolean) RETURNS jsonb
+                                         settle boolean, events jsonb[] DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog
     AS $$
@@ -952,7 +959,7 @@ BEGIN
                     r.backoff_base_ms::double precision * pg_catalog.power(2, x.att - 1), r.backoff_max_ms) / 1000)
                END AS due_at
           FROM (SELECT * FROM event._run_processors(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a),
-                                                    NULL, NULL) WHERE NOT settle
+                                                    NULL, NULL, events) WHERE NOT settle
                 UNION ALL
                 SELECT * FROM event._attempt_outcomes(event_ids, ARRAY(SELECT a + 1 FROM pg_catalog.unnest(old_attempts) AS a))
                  WHERE settle) r
@@ -1011,8 +1018,8 @@ BEGIN
     END IF;
     RETURN v_counts - 'writes';
 END $$;
-COMMENT ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean) IS 'Internal: one processing attempt of events, their status changes, statistics, retries, dead letters and notifications';
-REVOKE EXECUTE ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean) FROM PUBLIC;
+COMMENT ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean, jsonb[]) IS 'Internal: one processing attempt of events, their status changes, statistics, retries, dead letters and notifications';
+REVOKE EXECUTE ON FUNCTION event._finish_processing(uuid[], text[], integer[], boolean, jsonb[]) FROM PUBLIC;
 
 CREATE FUNCTION event.get_processing_results(event_id uuid) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -1740,6 +1747,8 @@ CREATE TABLE event.processing_tasks (
 );
 COMMENT ON TABLE event.processing_tasks IS 'Calls of webhook and nats processors waiting for the sidecar (lease_until: claimed until then; claims: how often claimed)';
 CREATE INDEX processing_tasks_event_idx ON event.processing_tasks (event_id, attempt);
+-- The tasks of one processor: claim_processing_tasks finds those of disabled or deleted processors.
+CREATE INDEX processing_tasks_processor_idx ON event.processing_tasks (processor_id);
 SELECT pg_catalog.pg_extension_config_dump('event.processing_tasks', '');
 REVOKE ALL ON TABLE event.processing_tasks FROM PUBLIC;
 
@@ -1803,6 +1812,7 @@ CREATE FUNCTION event.claim_processing_tasks(max_tasks integer DEFAULT 100, leas
     AS $$
 DECLARE
     v_skip uuid[];
+    v_seqscan text;
     v jsonb;
 BEGIN
     IF max_tasks IS NULL OR max_tasks NOT BETWEEN 1 AND 10000 THEN
@@ -1812,10 +1822,24 @@ BEGIN
         RAISE EXCEPTION 'invalid lease_ms "%"', lease_ms USING ERRCODE = '22023', HINT = 'Give 100 to 86400000.';
     END IF;
     -- A processor disabled or deleted since its tasks were made is skipped: the tasks go, without
-    -- a result, and their events move on.
-    SELECT pg_catalog.array_agg(DISTINCT t.event_id) INTO v_skip
-      FROM event.processing_tasks t LEFT JOIN event.event_processors p ON p.processor_id = t.processor_id
-     WHERE p.processor_id IS NULL OR NOT p.enabled;
+    -- a result, and their events move on. Found without reading the tasks of enabled processors
+    -- (the hot path): the distinct processor ids of the tasks, one index probe each
+    -- (processing_tasks_processor_idx, a loose index scan), then the tasks of those not enabled,
+    -- through the same index: sequential scans are off for this one statement, as the planner
+    -- would otherwise scan the whole table when one processor holds most of the tasks.
+    v_seqscan := pg_catalog.current_setting('enable_seqscan');
+    PERFORM pg_catalog.set_config('enable_seqscan', 'off', true);
+    WITH RECURSIVE k(id) AS (
+        (SELECT t.processor_id FROM event.processing_tasks t ORDER BY t.processor_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.processor_id FROM event.processing_tasks t WHERE t.processor_id > k.id
+                 ORDER BY t.processor_id LIMIT 1)
+          FROM k WHERE k.id IS NOT NULL)
+    SELECT pg_catalog.array_agg(DISTINCT x.event_id) INTO v_skip
+      FROM k CROSS JOIN LATERAL (SELECT t.event_id FROM event.processing_tasks t WHERE t.processor_id = k.id OFFSET 0) x
+     WHERE k.id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM event.event_processors p WHERE p.processor_id = k.id AND p.enabled);
+    PERFORM pg_catalog.set_config('enable_seqscan', v_seqscan, true);
     IF v_skip IS NOT NULL THEN
         PERFORM 1 FROM event.event_status s WHERE s.event_id = ANY (v_skip) ORDER BY s.event_id FOR UPDATE;
         DELETE FROM event.processing_tasks t WHERE t.event_id = ANY (v_skip)

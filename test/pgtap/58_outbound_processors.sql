@@ -6,7 +6,7 @@
 -- webhook processor on one event, a disabled processor skipped, and bad arguments.
 -- The events are committed by a dblink session: process_batch reads only below the catch-up horizon.
 BEGIN;
-SELECT plan(40);
+SELECT plan(44);
 
 SELECT dblink_connect('t58', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())) \gset _
 CREATE FUNCTION pg_temp.ev(t text) RETURNS uuid LANGUAGE sql AS
@@ -107,6 +107,24 @@ SELECT is((SELECT s.last_error FROM event.event_status s WHERE s.event_id = :'c'
 UPDATE event.event_processors SET enabled = false;
 SELECT is(pg_temp.claim(), '[]'::jsonb, 'disabled processors: nothing claimed');
 SELECT is(pg_temp.status(:'d'), 'processed', 'their event moved on (processed)');
+
+-- A claim finds the tasks of disabled or deleted processors without reading those of enabled
+-- ones (processing_tasks_processor_idx): no sequential scan of processing_tasks, however many.
+UPDATE event.event_processors SET enabled = true WHERE processor_name = 'hook';
+INSERT INTO event.processing_tasks (task_id, event_id, processor_id, attempt, replay_id, claims, lease_until, created_at)
+SELECT event.uuid_v7(), :'a', (SELECT p->>'processor_id' FROM h)::uuid, 1, NULL, 0, NULL, now() FROM generate_series(1, 5000);
+ANALYZE event.processing_tasks;
+SELECT seq_scan AS seq FROM pg_stat_xact_user_tables WHERE relid = 'event.processing_tasks'::regclass \gset
+SELECT is(pg_catalog.jsonb_array_length(event.claim_processing_tasks(10, 60000)), 10, 'claim among 5000 tasks');
+SELECT is((SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'event.processing_tasks'::regclass), :'seq'::bigint,
+          'claim: no sequential scan of processing_tasks');
+-- The same with a disabled processor's task among them: dropped, still without a sequential scan.
+INSERT INTO event.processing_tasks (task_id, event_id, processor_id, attempt, replay_id, claims, lease_until, created_at)
+SELECT event.uuid_v7(), :'d', processor_id, 1, NULL, 0, NULL, now() FROM event.event_processors WHERE processor_name = 'bus';
+SELECT is(pg_catalog.jsonb_array_length(event.claim_processing_tasks(10, 60000)), 10, 'claim among 5000 tasks and a disabled one');
+SELECT is((SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'event.processing_tasks'::regclass) || ' ' ||
+          (SELECT count(*) FROM event.processing_tasks t JOIN event.event_processors p USING (processor_id) WHERE p.processor_name = 'bus'),
+          :'seq' || ' 0', 'claim: the disabled processor''s task dropped, no sequential scan');
 
 SELECT * FROM finish();
 ROLLBACK;
