@@ -397,6 +397,7 @@ private:
 				Finished(m->easy_handle, m->data.result);
 				finished = true;
 			}
+			SendAcks();
 			auto now = Clock::now();
 			if (now >= next_renewal) {
 				Renew();
@@ -415,6 +416,7 @@ private:
 			job->request = nullptr;
 		}
 		in_flight_.clear();
+		SendAcks();
 		fetcher.join();
 		TakeIncoming();
 		Release();
@@ -481,8 +483,12 @@ private:
 	}
 
 	// n held messages were given back (acknowledged, terminated, merged): room for the fetcher.
+	// It waits only for a quarter of the window to be free, so it is woken when the room crosses
+	// that line, not at every message (a futex wake and a thread switch per delivery).
 	void Given(int n) {
-		held_count_ -= n;
+		int before = held_count_.fetch_sub(n);
+		if (kWindow - before >= kRefill || kWindow - (before - n) < kRefill)
+			return;
 		{
 			std::lock_guard<std::mutex> lock(in_mu_); // no lost wake-up between its check and wait
 		}
@@ -550,6 +556,7 @@ private:
 		}
 		for (natsMsg *msg : msgs)
 			Accept(msg);
+		SendAcks();
 		for (RetryItem &item : retries) {
 			auto job = std::make_unique<Job>();
 			job->key = "retry:" + item.delivery_id;
@@ -570,9 +577,7 @@ private:
 		relay::DecodedMessage e;
 		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
 		    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
-			natsMsg_Ack(msg, nullptr);
-			natsMsg_Destroy(msg);
-			Given(1);
+			acks_.push_back(msg);
 			return;
 		}
 		uint64_t seq = 0;
@@ -700,23 +705,39 @@ private:
 			return;
 		}
 		if (delivered) {
-			natsMsg_Ack(job->msg, nullptr);
-		} else {
-			natsMsg_Term(job->msg, nullptr);
-			std::string j = "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"subscription_id\":\"" + sub_.id +
-			                "\",\"event_id\":\"" + job->event_id + "\",\"stream_sequence\":" + std::to_string(job->seq) +
-			                ",\"attempts\":" + std::to_string(job->made) + ",\"last_status_code\":" +
-			                (job->last.status ? std::to_string(job->last.status) : "null") +
-			                ",\"last_error\":" + core::JsonQuote(job->last.error) + ",\"payload\":";
-			j.append(job->Body());
-			j += ",\"dead_at\":\"" + IsoNow() + "\"}";
-			recorder_->AddDeadLetter(std::move(j));
-			Log(LogLevel::kWarn, "delivery dead-lettered",
-			    {{"subscription_id", sub_.id}, {"event_id", job->event_id}, {"error", job->last.error}});
+			acks_.push_back(job->msg); // acknowledged and given back by SendAcks, with the others of this round
+			held_.erase(job->seq);
+			return;
 		}
+		natsMsg_Term(job->msg, nullptr);
+		std::string j = "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"subscription_id\":\"" + sub_.id +
+		                "\",\"event_id\":\"" + job->event_id + "\",\"stream_sequence\":" + std::to_string(job->seq) +
+		                ",\"attempts\":" + std::to_string(job->made) + ",\"last_status_code\":" +
+		                (job->last.status ? std::to_string(job->last.status) : "null") +
+		                ",\"last_error\":" + core::JsonQuote(job->last.error) + ",\"payload\":";
+		j.append(job->Body());
+		j += ",\"dead_at\":\"" + IsoNow() + "\"}";
+		recorder_->AddDeadLetter(std::move(j));
+		Log(LogLevel::kWarn, "delivery dead-lettered",
+		    {{"subscription_id", sub_.id}, {"event_id", job->event_id}, {"error", job->last.error}});
 		natsMsg_Destroy(job->msg);
 		held_.erase(job->seq);
 		Given(1);
+	}
+
+	// Acknowledges the messages completed in this round of the poster loop one after the other
+	// (asynchronous publishes: nats.c's flusher is signalled once for the lot, and the connection
+	// lock is taken back to back rather than between HTTP completions), then frees their room.
+	void SendAcks() {
+		if (acks_.empty())
+			return;
+		for (natsMsg *msg : acks_) {
+			natsMsg_Ack(msg, nullptr);
+			natsMsg_Destroy(msg);
+		}
+		int n = static_cast<int>(acks_.size());
+		acks_.clear();
+		Given(n);
 	}
 
 	// Every held message in progress again, in stream-sequence order: while a stream waits behind
@@ -804,6 +825,7 @@ private:
 	std::list<std::unique_ptr<Job>> retry_jobs_;
 	std::map<std::string, std::deque<Job *>> queues_; // by order key, the head first
 	std::map<CURL *, Job *> in_flight_;
+	std::vector<natsMsg *> acks_; // delivered (or unwanted), acknowledged at the end of the round
 	std::vector<std::unique_ptr<WebhookRequest>> spare_;
 };
 

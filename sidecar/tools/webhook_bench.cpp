@@ -5,7 +5,8 @@
 //       A webhook receiver on the project's http::Server: POST /hook/... answers 200 and counts;
 //       for bodies with a commit_time (the relay's event JSON) it records the commit -> received
 //       latency. GET /stats: {"count", "first_us", "last_us", "latency_count", "p50_ms",
-//       "p99_ms", "max_ms"}; POST /reset clears them.
+//       "p99_ms", "max_ms", "per_100ms": arrivals in each 100 ms from the first}; POST /reset
+//       clears them.
 //   webhook-bench post URL REQUESTS CONCURRENCY
 //       The baseline: CONCURRENCY threads, each with its own delivery::WebhookClient (the
 //       delivery workers' libcurl client code, signing included), POST REQUESTS requests of a
@@ -48,12 +49,19 @@ struct Stats {
 	long long count = 0;
 	int64_t first_us = 0, last_us = 0;
 	std::vector<double> latencies_ms;
+	std::vector<long long> per_100ms; // arrivals in each 100 ms from the first
 
 	void Add(int64_t now, int64_t commit_us) {
 		std::lock_guard<std::mutex> lock(mu);
 		if (count++ == 0)
 			first_us = now;
 		last_us = now;
+		size_t slot = static_cast<size_t>((now - first_us) / 100000);
+		if (slot < 100000) {
+			if (per_100ms.size() <= slot)
+				per_100ms.resize(slot + 1, 0);
+			per_100ms[slot]++;
+		}
 		if (commit_us > 0)
 			latencies_ms.push_back(static_cast<double>(now - commit_us) / 1000.0);
 	}
@@ -67,16 +75,20 @@ struct Stats {
 		char buf[256];
 		std::snprintf(buf, sizeof(buf),
 		              "{\"count\":%lld,\"first_us\":%lld,\"last_us\":%lld,\"latency_count\":%zu,\"p50_ms\":%.3f,"
-		              "\"p99_ms\":%.3f,\"max_ms\":%.3f}",
+		              "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"per_100ms\":[",
 		              count, static_cast<long long>(first_us), static_cast<long long>(last_us), l.size(), pct(0.5),
 		              pct(0.99), l.empty() ? 0.0 : l.back());
-		return buf;
+		std::string out = buf;
+		for (size_t i = 0; i < per_100ms.size(); i++)
+			out += (i ? "," : "") + std::to_string(per_100ms[i]);
+		return out + "]}";
 	}
 	void Reset() {
 		std::lock_guard<std::mutex> lock(mu);
 		count = 0;
 		first_us = last_us = 0;
 		latencies_ms.clear();
+		per_100ms.clear();
 	}
 };
 

@@ -13,7 +13,9 @@
 #      ack, p99 bucket bound of event_relay_commit_to_ack_seconds) is printed beside it.
 # Starts its own cluster, nats-server, sidecar and receiver; writes build/bench/delivery-results.md.
 # Environment: BENCH_DELIVERIES (20000), BENCH_SUBS ("1 10 100"), BENCH_RATE (500),
-# BENCH_RATE_SECONDS (10), BENCH_KEEP=1.
+# BENCH_RATE_SECONDS (10), BENCH_KEEP=1, BENCH_PROFILE=perf or strace (perf record -g, or strace -c
+# -f, on the sidecar during each deliveries/s run: build/bench/delivery-perf-K.data or
+# delivery-strace-K.txt; and the CPU seconds of the sidecar, receiver and nats-server in the log).
 set -euo pipefail
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HARNESS=${HARNESS:-$REPO_ROOT/test/harness}
@@ -29,13 +31,32 @@ bench_cluster "$tmp/pg" --api
 bench_nats "$tmp"
 rport=$("$HARNESS/free_port.sh")
 "$wb" receive --addr "127.0.0.1:$rport" >"$tmp/receiver.log" 2>&1 &
-bench_track $!
+receiver_pid=$!
+bench_track "$receiver_pid"
 R=http://127.0.0.1:$rport
 for _ in $(seq 50); do curl -sf "$R/stats" >/dev/null && break; sleep 0.1; done
 
 start_sidecar() { bench_sidecar "$tmp/sidecar.log"; }
 stop_sidecar() { bench_stop "$sidecar_pid"; }
 stat() { curl -s "$R/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+# profile_start K / profile_stop: with BENCH_PROFILE=perf or strace, that tool attached to the sidecar.
+prof_pids=()
+cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # user + system CPU seconds (100 Hz ticks)
+profile_start() {
+	prof_cpu="$(cpu_s "$receiver_pid") $(cpu_s "$nats_pid")"
+	case ${BENCH_PROFILE:-} in
+	perf) perf record -q -g -p "$sidecar_pid" -o "$outdir/delivery-perf-$1.data" >/dev/null 2>&1 & prof_pids=($!) ;;
+	strace) strace -c -f -p "$sidecar_pid" -o "$outdir/delivery-strace-$1.txt" 2>/dev/null & prof_pids=($!) ;;
+	esac
+}
+profile_stop() {
+	local p
+	[ -n "${BENCH_PROFILE:-}" ] || return 0
+	log "CPU s during the run: sidecar $(cpu_s "$sidecar_pid") (since its start), receiver" \
+		"$(calc "$(cpu_s "$receiver_pid") - ${prof_cpu% *}"), nats-server $(calc "$(cpu_s "$nats_pid") - ${prof_cpu#* }")"
+	for p in "${prof_pids[@]}"; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+	prof_pids=()
+}
 
 # A first start creates the replication slot and the stream (events committed before the slot
 # exists are never relayed).
@@ -58,6 +79,7 @@ for k in ${BENCH_SUBS:-1 10 100}; do
 	   FROM generate_series(1, LEAST(1000, $n - (g - 1) * 1000)) i))) x" >/dev/null
 	curl -s -X POST "$R/reset" >/dev/null
 	start_sidecar
+	profile_start "$k"
 	want=$((n * k)) t0=$(now)
 	while [ "$(stat count)" -lt "$want" ]; do
 		sleep 0.2
@@ -65,6 +87,8 @@ for k in ${BENCH_SUBS:-1 10 100}; do
 	done
 	got=$(stat count)
 	ours=$(calc "$got / (($(stat last_us) - $(stat first_us)) / 1000000)")
+	[ -n "${BENCH_PROFILE:-}" ] && log "arrivals per 100 ms: $(stat per_100ms)"
+	profile_stop
 	stop_sidecar
 	base=$("$wb" post "$R/hook/base" "$deliveries" "$k" | awk '{ print $6 }')
 	row "deliveries/s to $k subscription(s) ($got deliveries)" "$(fmt %.0f "$ours")" "$(fmt %.0f "$base") (direct POST, $k conn.)" \
