@@ -697,11 +697,12 @@ const char *RetentionName(StreamRetention retention) {
 std::string PluginOptionsSql(const Config &c) {
 	const std::pair<const char *, const std::string *> filters[] = {
 		{"event_types", &c.filter_event_types}, {"sources", &c.filter_sources}, {"categories", &c.filter_categories}};
-	std::string out;
+	// The ingester's events are in JetStream already (core/ingested.hpp): the plugin drops them.
+	std::string out = " (skip_ingested 'on'";
 	for (const auto &[name, value] : filters) {
 		if (value->empty())
 			continue;
-		out += out.empty() ? " (" : ", ";
+		out += ", ";
 		out += name;
 		// A replication-command string literal: only '' is special (no backslash escapes);
 		// control characters were rejected by the config parser.
@@ -713,8 +714,7 @@ std::string PluginOptionsSql(const Config &c) {
 		}
 		out += '\'';
 	}
-	if (!out.empty())
-		out += ')';
+	out += ')';
 	return out;
 }
 

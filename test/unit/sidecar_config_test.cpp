@@ -209,26 +209,26 @@ TEST(SidecarConfig, FiltersAreTrimmedPrefixLists) {
 	EXPECT_EQ(r.config.filter_sources, "backend");
 	EXPECT_EQ(r.config.filter_categories, "order,user");
 	EXPECT_EQ(PluginOptionsSql(r.config),
-			  " (event_types 'order.,payment.', sources 'backend', categories 'order,user')");
+			  " (skip_ingested 'on', event_types 'order.,payment.', sources 'backend', categories 'order,user')");
 
 	Args env;
 	env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_FILTER_EVENT_TYPES", "a"}, {"EVENT_FILTER_SOURCES", "s"},
 			   {"EVENT_FILTER_CATEGORIES", "c"}};
 	r = env.Parse();
 	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
-	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'a', sources 's', categories 'c')");
+	EXPECT_EQ(PluginOptionsSql(r.config), " (skip_ingested 'on', event_types 'a', sources 's', categories 'c')");
 	env.items = {"--sources", "web"};
 	EXPECT_EQ(env.Parse().config.filter_sources, "web"); // the flag wins
 
-	// No filter: no option list at all.
-	EXPECT_EQ(PluginOptionsSql(Args{{"--database-url=x"}, {}}.Parse().config), "");
+	// No filter: only skip_ingested, which the relay always sets.
+	EXPECT_EQ(PluginOptionsSql(Args{{"--database-url=x"}, {}}.Parse().config), " (skip_ingested 'on')");
 }
 
 TEST(SidecarConfig, FilterValuesAreQuotedAsStringLiterals) {
 	ConfigResult r = Args{{"--database-url=x", "--event-types", "it's,a''b,back\\slash,x') , (y"}, {}}.Parse();
 	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
 	// Only the quote is special in a replication command's string literal: doubled; backslashes stay.
-	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'it''s,a''''b,back\\slash,x''),(y')");
+	EXPECT_EQ(PluginOptionsSql(r.config), " (skip_ingested 'on', event_types 'it''s,a''''b,back\\slash,x''),(y')");
 }
 
 TEST(SidecarConfig, BadFiltersGiveClearErrors) {
