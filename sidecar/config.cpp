@@ -330,12 +330,14 @@ const std::vector<Option> &Options() {
 		{"ingester", "EVENT_INGESTER", "on",
 		 "on: store frontend events from JetStream in PostgreSQL (durable consumer event-frontend-ingester)",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->ingester); }, false},
-		{"ingest-batch", "EVENT_INGEST_BATCH", "500", "frontend events the ingester stores per transaction (1-10000)",
+		{"ingest-batch", "EVENT_INGEST_BATCH", "500",
+		 "frontend events the ingester stores per transaction (1-1000, the default event.max_batch_size)",
 		 [](Config *c, const std::string &v) -> std::string {
 			 int64_t n = 0;
 			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 10000)
-				 err = "must be at most 10000";
+			 // More than event.max_batch_size would fail as a batch and be stored one event at a time.
+			 if (err.empty() && n > 1000)
+				 err = "must be at most 1000 (event.max_batch_size)";
 			 c->ingest_batch = static_cast<int>(n);
 			 return err;
 		 },

@@ -109,6 +109,8 @@ TEST(SidecarConfig, BadValuesGiveOneLineErrors) {
 		{"--database-url=x", "--nats-password", "p"},
 		{"--database-url=x", "--nats-tls-cert", "c.pem"},
 		{"--database-url=x", "--nats-user", "u", "--nats-token", "t"},
+		{"--database-url=x", "--ingest-batch", "0"},
+		{"--database-url=x", "--ingest-batch", "1001"}, // over event.max_batch_size: one call per event
 	};
 	for (const auto &c : cases) {
 		ConfigResult r = Args{c, {}}.Parse();
@@ -116,6 +118,7 @@ TEST(SidecarConfig, BadValuesGiveOneLineErrors) {
 		EXPECT_FALSE(r.error.empty());
 		EXPECT_EQ(r.error.find('\n'), std::string::npos);
 	}
+	EXPECT_EQ((Args{{"--database-url=x", "--ingest-batch", "1000"}, {}}.Parse().config.ingest_batch), 1000);
 	Args bad_env;
 	bad_env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_MAX_INFLIGHT", "-3"}};
 	ConfigResult r = bad_env.Parse();
