@@ -330,12 +330,14 @@ const std::vector<Option> &Options() {
 		{"ingester", "EVENT_INGESTER", "on",
 		 "on: store frontend events from JetStream in PostgreSQL (durable consumer event-frontend-ingester)",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->ingester); }, false},
-		{"ingest-batch", "EVENT_INGEST_BATCH", "500", "frontend events the ingester stores per transaction (1-10000)",
+		{"ingest-batch", "EVENT_INGEST_BATCH", "500",
+		 "frontend events the ingester stores per transaction (1-1000, the default event.max_batch_size)",
 		 [](Config *c, const std::string &v) -> std::string {
 			 int64_t n = 0;
 			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 10000)
-				 err = "must be at most 10000";
+			 // More than event.max_batch_size would fail as a batch and be stored one event at a time.
+			 if (err.empty() && n > 1000)
+				 err = "must be at most 1000 (event.max_batch_size)";
 			 c->ingest_batch = static_cast<int>(n);
 			 return err;
 		 },
@@ -697,11 +699,12 @@ const char *RetentionName(StreamRetention retention) {
 std::string PluginOptionsSql(const Config &c) {
 	const std::pair<const char *, const std::string *> filters[] = {
 		{"event_types", &c.filter_event_types}, {"sources", &c.filter_sources}, {"categories", &c.filter_categories}};
-	std::string out;
+	// The ingester's events are in JetStream already (core/ingested.hpp): the plugin drops them.
+	std::string out = " (skip_ingested 'on'";
 	for (const auto &[name, value] : filters) {
 		if (value->empty())
 			continue;
-		out += out.empty() ? " (" : ", ";
+		out += ", ";
 		out += name;
 		// A replication-command string literal: only '' is special (no backslash escapes);
 		// control characters were rejected by the config parser.
@@ -713,8 +716,7 @@ std::string PluginOptionsSql(const Config &c) {
 		}
 		out += '\'';
 	}
-	if (!out.empty())
-		out += ')';
+	out += ')';
 	return out;
 }
 

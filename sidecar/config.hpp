@@ -91,8 +91,8 @@ bool ReadNatsCreds(const std::string &path, std::string *jwt, std::string *seed,
 // Name of a retention policy as the flag spells it: "limits", "interest", "workqueue".
 const char *RetentionName(StreamRetention retention);
 
-// The plugin-option list for START_REPLICATION, e.g. ` (event_types 'order.,pay''t')`, built from
-// the filter settings (values as SQL string literals); "" when no filter is set.
+// The plugin-option list for START_REPLICATION, e.g. ` (skip_ingested 'on', event_types
+// 'order.,pay''t')`: skip_ingested always, then the filter settings (values as SQL string literals).
 std::string PluginOptionsSql(const Config &config);
 
 // A NATS URL list for logs: passwords and tokens in "scheme://user:pass@host" replaced by "***".

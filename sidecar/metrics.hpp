@@ -55,7 +55,6 @@ struct Metrics {
 	std::atomic<uint64_t> heartbeats_received{0};
 	std::atomic<uint64_t> decode_errors{0};
 	std::atomic<uint64_t> events_unpublishable{0}; // over NATS max_payload: skipped, never published
-	std::atomic<uint64_t> events_ingested_skipped{0}; // stored by the frontend ingester: in JetStream already
 	std::atomic<uint64_t> postgres_reconnects{0};
 	std::atomic<uint64_t> nats_reconnects{0};
 	std::atomic<uint64_t> status_updates_sent{0};

@@ -23,17 +23,18 @@ enum OptionIndex : int {
 	kIncludeLsnOption,
 	kIncludeCommitTimeOption,
 	kHeartbeatOption,
+	kSkipIngestedOption,
 	kOptionCount
 };
 
 constexpr const char *kOptionNames[kOptionCount] = {
     "format", "event_types", "sources", "categories", "fields", "include_xid", "include_lsn", "include_commit_time",
-    "heartbeat",
+    "heartbeat", "skip_ingested",
 };
 
 constexpr char kOptionsHint[] = "Valid options are \"format\", \"event_types\", \"sources\", \"categories\", "
-                                "\"fields\", \"include_xid\", \"include_lsn\", \"include_commit_time\" and "
-                                "\"heartbeat\".";
+                                "\"fields\", \"include_xid\", \"include_lsn\", \"include_commit_time\", "
+                                "\"heartbeat\" and \"skip_ingested\".";
 
 constexpr char kBoolHint[] = "Valid values are \"true\" and \"false\" (also \"on\"/\"off\", \"yes\"/\"no\", "
                              "\"1\"/\"0\"); no value means true.";
@@ -207,6 +208,9 @@ void OptionParser::Set(std::string_view name, const char *value) {
 		break;
 	case kHeartbeatOption:
 		options_.heartbeat = ParseBool(name, value);
+		break;
+	case kSkipIngestedOption:
+		options_.skip_ingested = ParseBool(name, value);
 		break;
 	default:
 		break;

@@ -44,6 +44,9 @@ struct Options {
 	bool include_lsn = true;
 	bool include_commit_time = true;
 	bool heartbeat = true;
+	// Leave out the events the frontend ingester stored (core/ingested.hpp): the relay sets it,
+	// since JetStream has them already.
+	bool skip_ingested = false;
 
 	// True if the event passes every given prefix filter.
 	bool Passes(std::string_view event_type, std::string_view event_source, std::string_view event_category) const;

@@ -2,6 +2,8 @@
 //
 // Emits one JSON message per committed row inserted into event.events (any partition, at any
 // depth), in commit order, plus heartbeats from pg_logical_emit_message('event.heartbeat').
+// The filter options and skip_ingested (the rows the frontend ingester stored, core/ingested.hpp)
+// leave rows out before anything is formatted.
 // Everything else (other tables, UPDATE/DELETE/TRUNCATE, begin/commit) writes nothing.
 // Message format and options: docs/logical-decoding.md. Model: contrib/test_decoding.
 //
@@ -37,6 +39,7 @@ PG_MODULE_MAGIC;
 }
 
 #include "core/errors.hpp"
+#include "core/ingested.hpp"
 #include "core/uuid7.hpp"
 #include "decoder/message.hpp"
 #include "decoder/options.hpp"
@@ -189,13 +192,43 @@ struct FormatBuffers {
 	char times[2][kTimestampBufferSize];
 };
 
-// Fills values[f] from the decoded tuple. Works in the current (per-change) memory context.
-void ExtractValues(const RelationEntry *entry, TupleDesc desc, HeapTuple tuple, EventValues &values,
-                   FormatBuffers &buffers) {
-	Datum *datums = static_cast<Datum *>(palloc(desc->natts * sizeof(Datum)));
-	bool *nulls = static_cast<bool *>(palloc(desc->natts * sizeof(bool)));
-	heap_deform_tuple(tuple, desc, datums, nulls);
+// The columns of one decoded tuple, deformed in the current (per-change) memory context.
+struct DeformedTuple {
+	Datum *datums;
+	bool *nulls;
+};
 
+DeformedTuple Deform(TupleDesc desc, HeapTuple tuple) {
+	DeformedTuple row{static_cast<Datum *>(palloc(desc->natts * sizeof(Datum))),
+	                  static_cast<bool *>(palloc(desc->natts * sizeof(bool)))};
+	heap_deform_tuple(tuple, desc, row.datums, row.nulls);
+	return row;
+}
+
+// The value of text field f (an empty view when null or absent), without formatting the rest:
+// what the filters and the ingested check look at before the message is built.
+std::string_view TextField(const RelationEntry *entry, const DeformedTuple &row, int f) {
+	const AttrNumber attnum = entry->attnum[f];
+	if (attnum == InvalidAttrNumber || row.nulls[attnum - 1])
+		return {};
+	text *value = DatumGetTextPP(row.datums[attnum - 1]);
+	return std::string_view(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+// True if the options leave this row out (prefix filters, skip_ingested).
+bool Skipped(const Options &options, const RelationEntry *entry, const DeformedTuple &row) {
+	if (options.skip_ingested &&
+	    core::IsIngested(TextField(entry, row, kEventSource), TextField(entry, row, kIdempotencyKey)))
+		return true;
+	return options.Filters() && !options.Passes(TextField(entry, row, kEventType), TextField(entry, row, kEventSource),
+	                                            TextField(entry, row, kEventCategory));
+}
+
+// Fills values[f] from the deformed tuple. Works in the current (per-change) memory context.
+void ExtractValues(const RelationEntry *entry, TupleDesc desc, const DeformedTuple &row, EventValues &values,
+                   FormatBuffers &buffers) {
+	const Datum *datums = row.datums;
+	const bool *nulls = row.nulls;
 	int number_slot = 0;
 	int time_slot = 0;
 	for (int f = 0; f < kEventFieldCount; f++) {
@@ -255,19 +288,17 @@ void WriteMessage(LogicalDecodingContext *ctx, DecoderState *state, bool last_wr
 	OutputPluginWrite(ctx, last_write);
 }
 
-// Emits the inserted row of an event.events partition, unless the filters drop it. The message
-// is written straight into the output buffer (ctx->out), sized first by its upper bound.
+// Emits the inserted row of an event.events partition, unless the options leave it out (checked
+// before any value is formatted). The message is written straight into the output buffer
+// (ctx->out), sized first by its upper bound.
 void EmitEvent(LogicalDecodingContext *ctx, DecoderState *state, ReorderBufferTXN *txn, Relation rel,
                const RelationEntry *entry, HeapTuple tuple) {
-	const Options &options = state->options;
+	const DeformedTuple row = Deform(RelationGetDescr(rel), tuple);
+	if (Skipped(state->options, entry, row))
+		return;
 	EventValues values;
 	FormatBuffers buffers;
-	ExtractValues(entry, RelationGetDescr(rel), tuple, values, buffers);
-	if (options.Filters() && !options.Passes(values.is_null[kEventType] ? std::string_view() : values.text[kEventType],
-	                                         values.is_null[kEventSource] ? std::string_view() : values.text[kEventSource],
-	                                         values.is_null[kEventCategory] ? std::string_view()
-	                                                                        : values.text[kEventCategory]))
-		return;
+	ExtractValues(entry, RelationGetDescr(rel), row, values, buffers);
 
 	EventMessageWriter &writer = *state->writer;
 	CommitInfo commit;

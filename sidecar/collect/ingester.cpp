@@ -1,6 +1,7 @@
 // ingester.cpp — frontend events from JetStream into PostgreSQL (see ingester.hpp).
 #include "collect/ingester.hpp"
 
+#include "core/ingested.hpp"
 #include "core/rapidjson.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -12,7 +13,6 @@
 #include "log.hpp"
 #include "metrics/registry.hpp"
 #include "nats/connect_options.hpp"
-#include "relay/decoded_message.hpp"
 
 namespace event::sidecar::collect {
 
@@ -74,14 +74,14 @@ std::string IngestRequest(const char *payload, int length, std::string *error, b
 	w.StartObject();
 	w.Key("event_id");
 	Append(&w, *id);
-	// The key that tells the relay this event is in JetStream already (relay/decoded_message.hpp).
+	// The mark that keeps this event out of the relay's stream: it is in JetStream already.
+	w.Key("event_source");
+	w.String(core::kIngestedSource.data(), static_cast<rapidjson::SizeType>(core::kIngestedSource.size()));
 	w.Key("idempotency_key");
-	std::string key = std::string(relay::kIngestedKeyPrefix) + id->GetString();
+	std::string key = core::IngestedKey(std::string_view(id->GetString(), id->GetStringLength()));
 	w.String(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
 	w.Key("event_type");
 	Append(&w, *type);
-	w.Key("event_source");
-	w.String("frontend");
 	w.Key("event_category");
 	Append(&w, *category);
 	if (const rapidjson::Value *user = str("user_id")) {

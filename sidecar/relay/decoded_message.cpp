@@ -505,9 +505,4 @@ std::string SubjectFor(const DecodedMessage &m) {
 	return out;
 }
 
-bool IsIngestedFromJetStream(const DecodedMessage &m) {
-	return m.event_source == "frontend" && m.idempotency_key.size() > kIngestedKeyPrefix.size() &&
-	       m.idempotency_key.compare(0, kIngestedKeyPrefix.size(), kIngestedKeyPrefix) == 0;
-}
-
 } // namespace event::sidecar::relay

@@ -58,12 +58,6 @@ bool ParseCommitTime(std::string_view text, int64_t *unix_micros);
 // core/subject.hpp.
 void AppendSubject(std::string *out, const DecodedMessage &m);
 
-// Idempotency keys of the events the frontend ingester (sidecar/collect/ingester.cpp) stores:
-// "jetstream:<event_id>". Those events are in JetStream already (the collector published them).
-inline constexpr std::string_view kIngestedKeyPrefix = "jetstream:";
-// True for an event stored by the frontend ingester: source frontend and an ingested key. The
-// relay does not publish it again.
-bool IsIngestedFromJetStream(const DecodedMessage &m);
 std::string SubjectFor(const DecodedMessage &m);
 
 } // namespace event::sidecar::relay

@@ -342,13 +342,6 @@ void Relay::HandleEvent(std::string_view payload, Clock::time_point now) {
 		else if (resent_guard_.count(m.event_id))
 			return; // resent after a PostgreSQL reconnect while still awaiting its ack
 	}
-	if (IsIngestedFromJetStream(m)) {
-		// Published by the frontend collector before it was stored: not a second time.
-		metrics_->events_ingested_skipped++;
-		tracker_.Add(m.lsn);
-		tracker_.Ack(m.lsn);
-		return;
-	}
 	tracker_.Add(m.lsn);
 	max_lsn_added_ = std::max(max_lsn_added_, m.lsn);
 	window_.emplace_back();

@@ -86,7 +86,7 @@ CREATE TABLE public.decoder_other (a int PRIMARY KEY, b text);
 SELECT 'init' FROM pg_create_logical_replication_slot('event_decoder_test', 'event_decoder');
 \o
 
-SELECT plan(67);
+SELECT plan(75);
 
 ------------------------------------------------------------------------------
 -- One event: every field, the exact text and the transaction fields.
@@ -251,6 +251,49 @@ SELECT is((SELECT count(*) FROM public.peek('include_xid', 'true', 'heartbeat', 
 SELECT is((SELECT count(*) FROM public.take()), 4::bigint, 'filters: consumed');
 
 ------------------------------------------------------------------------------
+-- skip_ingested (the relay sets it): the rows the frontend ingester stored (source frontend,
+-- idempotency key "jetstream:" and more, core/ingested.hpp) are left out; nothing else is. A
+-- transaction of only such rows produces no message, and the slot still moves past it.
+------------------------------------------------------------------------------
+\o /dev/null
+BEGIN;
+SELECT event.create_event('decoder.ing.stored', event_source => 'frontend', event_category => 'user_action',
+                          idempotency_key => 'jetstream:decoder-ing-1');
+SELECT event.create_event('decoder.ing.backend', event_source => 'backend', event_category => 'user_action',
+                          idempotency_key => 'jetstream:decoder-ing-2');
+SELECT event.create_event('decoder.ing.bare_prefix', event_source => 'frontend', event_category => 'user_action',
+                          idempotency_key => 'jetstream:');
+SELECT event.create_event('decoder.ing.other_key', event_source => 'frontend', event_category => 'user_action',
+                          idempotency_key => 'decoder-ing-jetstream:3');
+SELECT event.create_event('decoder.ing.no_key', event_source => 'frontend', event_category => 'user_action');
+COMMIT;
+\o
+SELECT is(public.peek_types(), ARRAY['decoder.ing.stored', 'decoder.ing.backend', 'decoder.ing.bare_prefix',
+                                     'decoder.ing.other_key', 'decoder.ing.no_key'],
+          'skip_ingested: off by default, every row emitted');
+SELECT is(public.peek_types('skip_ingested', 'on'), ARRAY['decoder.ing.backend', 'decoder.ing.bare_prefix',
+                                                         'decoder.ing.other_key', 'decoder.ing.no_key'],
+          'skip_ingested: only the ingested row (frontend, "jetstream:<id>") is left out');
+SELECT is(public.peek_types('skip_ingested', 'on', 'sources', 'frontend'),
+          ARRAY['decoder.ing.bare_prefix', 'decoder.ing.other_key', 'decoder.ing.no_key'],
+          'skip_ingested: combined with the filters');
+SELECT is((SELECT count(*) FROM public.take()), 5::bigint, 'skip_ingested: consumed');
+\o /dev/null
+BEGIN;
+SELECT event.create_event('decoder.ing.only.' || n, event_source => 'frontend', event_category => 'user_action',
+                          idempotency_key => 'jetstream:decoder-ing-only-' || n)
+FROM generate_series(1, 3) n;
+COMMIT;
+SELECT pg_current_wal_lsn() AS ing_after_lsn \gset
+\o
+SELECT is((SELECT count(*) FROM public.take('skip_ingested', 'true')), 0::bigint,
+          'skip_ingested: a transaction of ingested rows only produces no message');
+SELECT ok((SELECT confirmed_flush_lsn >= :'ing_after_lsn'::pg_lsn FROM pg_replication_slots
+           WHERE slot_name = 'event_decoder_test'),
+          'skip_ingested: the slot confirmed past that transaction');
+SELECT is((SELECT count(*) FROM public.take()), 0::bigint, 'skip_ingested: nothing of it is decoded again');
+
+------------------------------------------------------------------------------
 -- Bad options: SQLSTATE 22023 with the allowed names / values in the hint.
 ------------------------------------------------------------------------------
 SELECT throws_ok($$SELECT * FROM public.peek('bogus', '1')$$, '22023',
@@ -269,6 +312,8 @@ SELECT throws_ok($$SELECT * FROM public.peek('include_commit_time', '2')$$, '220
                  'invalid value "2" for option "include_commit_time"', 'bad option: include_commit_time');
 SELECT throws_ok($$SELECT * FROM public.peek('heartbeat', 'sometimes')$$, '22023',
                  'invalid value "sometimes" for option "heartbeat"', 'bad option: heartbeat');
+SELECT throws_ok($$SELECT * FROM public.peek('skip_ingested', 'maybe')$$, '22023',
+                 'invalid value "maybe" for option "skip_ingested"', 'bad option: skip_ingested');
 SELECT throws_ok($$SELECT * FROM public.peek('fields', 'event_type,nope')$$, '22023',
                  'unknown field "nope" in option "fields"', 'bad option: unknown field');
 SELECT throws_ok($$SELECT * FROM public.peek('fields', 'xid')$$, '22023',
@@ -295,7 +340,7 @@ EXCEPTION WHEN invalid_parameter_value THEN
     RETURN h;
 END $$;
 SELECT is(pg_temp.hint_of($$SELECT * FROM public.peek('bogus', '1')$$),
-          'Valid options are "format", "event_types", "sources", "categories", "fields", "include_xid", "include_lsn", "include_commit_time" and "heartbeat".',
+          'Valid options are "format", "event_types", "sources", "categories", "fields", "include_xid", "include_lsn", "include_commit_time", "heartbeat" and "skip_ingested".',
           'bad option hint: lists the options');
 SELECT is(pg_temp.hint_of($$SELECT * FROM public.peek('format', 'xml')$$),
           'Valid values are "json" and "json-pretty".', 'bad option hint: lists the formats');

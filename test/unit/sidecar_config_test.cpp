@@ -109,6 +109,8 @@ TEST(SidecarConfig, BadValuesGiveOneLineErrors) {
 		{"--database-url=x", "--nats-password", "p"},
 		{"--database-url=x", "--nats-tls-cert", "c.pem"},
 		{"--database-url=x", "--nats-user", "u", "--nats-token", "t"},
+		{"--database-url=x", "--ingest-batch", "0"},
+		{"--database-url=x", "--ingest-batch", "1001"}, // over event.max_batch_size: one call per event
 	};
 	for (const auto &c : cases) {
 		ConfigResult r = Args{c, {}}.Parse();
@@ -116,6 +118,7 @@ TEST(SidecarConfig, BadValuesGiveOneLineErrors) {
 		EXPECT_FALSE(r.error.empty());
 		EXPECT_EQ(r.error.find('\n'), std::string::npos);
 	}
+	EXPECT_EQ((Args{{"--database-url=x", "--ingest-batch", "1000"}, {}}.Parse().config.ingest_batch), 1000);
 	Args bad_env;
 	bad_env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_MAX_INFLIGHT", "-3"}};
 	ConfigResult r = bad_env.Parse();
@@ -209,26 +212,26 @@ TEST(SidecarConfig, FiltersAreTrimmedPrefixLists) {
 	EXPECT_EQ(r.config.filter_sources, "backend");
 	EXPECT_EQ(r.config.filter_categories, "order,user");
 	EXPECT_EQ(PluginOptionsSql(r.config),
-			  " (event_types 'order.,payment.', sources 'backend', categories 'order,user')");
+			  " (skip_ingested 'on', event_types 'order.,payment.', sources 'backend', categories 'order,user')");
 
 	Args env;
 	env.env = {{"EVENT_DATABASE_URL", "x"}, {"EVENT_FILTER_EVENT_TYPES", "a"}, {"EVENT_FILTER_SOURCES", "s"},
 			   {"EVENT_FILTER_CATEGORIES", "c"}};
 	r = env.Parse();
 	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
-	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'a', sources 's', categories 'c')");
+	EXPECT_EQ(PluginOptionsSql(r.config), " (skip_ingested 'on', event_types 'a', sources 's', categories 'c')");
 	env.items = {"--sources", "web"};
 	EXPECT_EQ(env.Parse().config.filter_sources, "web"); // the flag wins
 
-	// No filter: no option list at all.
-	EXPECT_EQ(PluginOptionsSql(Args{{"--database-url=x"}, {}}.Parse().config), "");
+	// No filter: only skip_ingested, which the relay always sets.
+	EXPECT_EQ(PluginOptionsSql(Args{{"--database-url=x"}, {}}.Parse().config), " (skip_ingested 'on')");
 }
 
 TEST(SidecarConfig, FilterValuesAreQuotedAsStringLiterals) {
 	ConfigResult r = Args{{"--database-url=x", "--event-types", "it's,a''b,back\\slash,x') , (y"}, {}}.Parse();
 	ASSERT_EQ(r.outcome, ConfigOutcome::kRun) << r.error;
 	// Only the quote is special in a replication command's string literal: doubled; backslashes stay.
-	EXPECT_EQ(PluginOptionsSql(r.config), " (event_types 'it''s,a''''b,back\\slash,x''),(y')");
+	EXPECT_EQ(PluginOptionsSql(r.config), " (skip_ingested 'on', event_types 'it''s,a''''b,back\\slash,x''),(y')");
 }
 
 TEST(SidecarConfig, BadFiltersGiveClearErrors) {

@@ -1,0 +1,37 @@
+// ingested.hpp — the one definition of "an event the frontend ingester stored" (issue 13).
+//
+// The frontend collector publishes each frontend event to JetStream first (Nats-Msg-Id =
+// event_id); the ingester (sidecar/collect/ingester.cpp) then stores it with event_source
+// "frontend" and idempotency_key "jetstream:<event_id>". Such a row is in JetStream already, so
+// the relay must not publish it a second time: the output plugin leaves it out of the relay's
+// stream at decode time (option skip_ingested, extension/decoder, docs/logical-decoding.md).
+// The ingester writes the mark with IngestedKey, the plugin tests it with IsIngested.
+#pragma once
+
+#include "core/cpp_only.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace event::core {
+
+inline constexpr std::string_view kIngestedSource = "frontend";
+inline constexpr std::string_view kIngestedKeyPrefix = "jetstream:";
+
+// The idempotency key the ingester stores an event_id under.
+inline std::string IngestedKey(std::string_view event_id) {
+	std::string key;
+	key.reserve(kIngestedKeyPrefix.size() + event_id.size());
+	key.append(kIngestedKeyPrefix);
+	key.append(event_id);
+	return key;
+}
+
+// True for a row the ingester stored: source frontend and a key "jetstream:" plus something.
+// An API client that sets such a key on a frontend event itself only hides it from the stream.
+constexpr bool IsIngested(std::string_view event_source, std::string_view idempotency_key) {
+	return event_source == kIngestedSource && idempotency_key.size() > kIngestedKeyPrefix.size() &&
+	       idempotency_key.substr(0, kIngestedKeyPrefix.size()) == kIngestedKeyPrefix;
+}
+
+} // namespace event::core
