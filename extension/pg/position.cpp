@@ -139,6 +139,7 @@ bool ProbeLocked(LockedPositions *next, Oid seq, Oid file, int64 last) {
 void ListLocked(LockedPositions *next) {
 	next->n = 0;
 	bool overflow = false;
+	int64 lowest = PG_INT64_MAX;
 	LockData *locks = GetLockStatusData();
 	for (int i = 0; i < locks->nelements; i++) {
 		const LockInstanceData &lock = locks->locks[i];
@@ -147,15 +148,17 @@ void ListLocked(LockedPositions *next) {
 			continue;
 		int64 p = static_cast<int64>((static_cast<uint64>(lock.locktag.locktag_field2) << 32) |
 		                             lock.locktag.locktag_field3);
+		lowest = std::min(lowest, p);
 		if (next->n < kMaxRememberedPositions)
 			next->locked[next->n++] = p;
 		else
 			overflow = true;
-		next->locked[0] = std::min(next->locked[0], p); // the lowest survives an overflow
 	}
 	std::sort(next->locked, next->locked + next->n);
-	if (overflow)
+	if (overflow) {
+		next->locked[0] = lowest;    // the horizon needs only the lowest
 		next->sequence = InvalidOid; // not remembered: the next horizon reads the list again
+	}
 }
 
 void CheckCatchUpArgs(int64 after, int32 max_count) {

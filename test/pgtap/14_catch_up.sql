@@ -3,7 +3,7 @@
 -- random event_type suffix, so only this run's rows are compared. The main session writes
 -- nothing (its own open position would hold the horizon back).
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 CREATE TEMP TABLE t14 AS SELECT 't14.' || md5(random()::text) AS t;
 SELECT dblink_connect('t14_a', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())),
@@ -61,6 +61,32 @@ SELECT dblink_exec('t14_a', 'COMMIT') \gset _
 SELECT ok(event.safe_position() >= (SELECT p FROM t14_many), 'after the commit: the horizon passes every position');
 SELECT ok((SELECT h FROM dblink('t14_a', 'SELECT event.safe_position()') AS x(h bigint)) >= (SELECT p FROM t14_many),
           'and the writer''s own horizon too');
+-- Several positions held when the full lock list is read: every one of them is remembered
+-- (whatever order the list has), so committing them one by one moves the horizon up to the next
+-- still open, never past it.
+CREATE TEMP TABLE t14_hold AS SELECT i, 't14_h' || i AS name FROM generate_series(1, 6) i;
+SELECT count(dblink_connect(name, format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())))
+FROM t14_hold \gset _
+SELECT count(dblink_exec(name, 'BEGIN')) FROM t14_hold \gset _
+CREATE TEMP TABLE t14_held AS SELECT h.i, h.name, x.p FROM t14_hold h, t14,
+	LATERAL dblink(h.name, format($$SELECT (event.create_event(%L)).position$$, t14.t)) AS x(p bigint) ORDER BY h.i;
+SELECT count(*) FROM t14, generate_series(1, 20), dblink('t14_b', format($$SELECT (event.create_event(%L)).position$$, t)) AS x(p bigint) \gset _
+SELECT ok(event.safe_position() < (SELECT min(p) FROM t14_held), 'six held positions: the horizon is below all of them');
+CREATE FUNCTION pg_temp.release_in_order() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r record; nxt bigint; h bigint; bad text := '';
+BEGIN
+	FOR r IN SELECT * FROM t14_held ORDER BY p LOOP
+		PERFORM dblink_exec(r.name, 'COMMIT');
+		SELECT min(p) INTO nxt FROM t14_held WHERE p > r.p;
+		h := event.safe_position();
+		IF nxt IS NOT NULL AND h >= nxt THEN
+			bad := bad || format('after committing %s the horizon %s passed %s still open; ', r.p, h, nxt);
+		END IF;
+	END LOOP;
+	RETURN bad;
+END $$;
+SELECT is(pg_temp.release_in_order(), '', 'committed lowest first: the horizon never passes a position still open');
+SELECT count(dblink_disconnect(name)) FROM t14_hold \gset _
 SELECT count(dblink_disconnect(c)) FROM unnest(ARRAY['t14_a', 't14_b']) c \gset _
 
 -- Randomized: 4 writers, 25 transactions each (some rolled back), a paging reader.
