@@ -145,4 +145,20 @@ void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record) 
 	record->processed_at = 0;
 }
 
+void EventRecordFromStatusRow(HeapTuple tuple, TupleDesc desc, EventRecord *record) {
+	if (desc->natts != kEventStatusColumns)
+		elog(ERROR, "event: an event row with its status has %d columns, expected %d", desc->natts,
+		     static_cast<int>(kEventStatusColumns));
+	Datum values[kEventStatusColumns];
+	bool nulls[kEventStatusColumns];
+	heap_deform_tuple(tuple, desc, values, nulls);
+	memcpy(record->values, values, sizeof(record->values));
+	memcpy(record->nulls, nulls, sizeof(record->nulls));
+	record->status = nulls[kColStatus] ? "pending" : TextDatumGetCString(values[kColStatus]);
+	record->attempts = nulls[kColAttempts] ? 0 : DatumGetInt32(values[kColAttempts]);
+	record->error = nulls[kColError] ? nullptr : TextDatumGetCString(values[kColError]);
+	record->has_processed_at = !nulls[kColProcessedAt];
+	record->processed_at = nulls[kColProcessedAt] ? 0 : DatumGetTimestampTz(values[kColProcessedAt]);
+}
+
 } // namespace event::pg

@@ -47,6 +47,20 @@ JsonbValue *PushEventRecord(JsonbParseState **state, const EventRecord &record);
 void WriteEventRecord(JsonbBuilder &b, const EventRecord &record);
 void WriteEventRecord(JsonTextBuilder &b, const EventRecord &record);
 
+// A row of event.events' columns (EventColumn order) followed by its status row's status,
+// attempts, last_error and processed_at (NULL without a status row): what query_events' page and
+// the processing batches read.
+enum EventStatusColumn {
+	kColStatus = kEventColumns,
+	kColAttempts,
+	kColError,
+	kColProcessedAt,
+	kEventStatusColumns
+};
+
+// Fills record from such a row (datums point into tuple; the status strings are palloc'd).
+void EventRecordFromStatusRow(HeapTuple tuple, TupleDesc desc, EventRecord *record);
+
 // Fills record from a row of event.events (deformed; datums point into tuple).
 void EventRecordFromTuple(HeapTuple tuple, TupleDesc desc, EventRecord *record);
 

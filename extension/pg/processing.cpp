@@ -17,9 +17,8 @@ using namespace event::pg;
 
 namespace {
 
-// The columns of a row of both queries: the event.events columns (EventColumn order), then the
-// status row's columns (NULL without a status row).
-enum RowColumn { kRowStatus = kEventColumns, kRowAttempts, kRowError, kRowProcessedAt, kRowColumns };
+// A row of both queries: the event.events columns, then the status row's (EventStatusColumn,
+// event_record.hpp).
 
 // The status lookup of both queries: one index probe per event (OFFSET 0 keeps it a lateral
 // subquery, whatever the statistics). The queries are planned on each call (not kept), so the
@@ -56,30 +55,11 @@ const char *EventsByPositionSql() {
 	                     "ORDER BY e.position LIMIT $3) e " EVENT_STATUS_LATERAL_SQL "ORDER BY e.position");
 }
 
-// Fills record from row i of SPI_tuptable (the columns of RowColumn); datums point into the tuple,
-// the status strings are palloc'd in the current context.
-void RecordFromRow(uint64 i, EventRecord *record) {
-	TupleDesc desc = SPI_tuptable->tupdesc;
-	Datum row[kRowColumns];
-	bool nulls[kRowColumns];
-	heap_deform_tuple(SPI_tuptable->vals[i], desc, row, nulls);
-	memcpy(record->values, row, sizeof(record->values));
-	memcpy(record->nulls, nulls, sizeof(record->nulls));
-	record->status = nulls[kRowStatus] ? "pending" : TextDatumGetCString(row[kRowStatus]);
-	record->attempts = nulls[kRowAttempts] ? 0 : DatumGetInt32(row[kRowAttempts]);
-	record->error = nulls[kRowError] ? nullptr : TextDatumGetCString(row[kRowError]);
-	record->has_processed_at = !nulls[kRowProcessedAt];
-	record->processed_at = nulls[kRowProcessedAt] ? 0 : DatumGetTimestampTz(row[kRowProcessedAt]);
-}
-
-// Runs sql (RowColumn rows) with nargs parameters; SPI must be connected.
+// Runs sql (EventStatusColumn rows) with nargs parameters; SPI must be connected.
 void RunRowsQuery(const char *sql, int nargs, const Oid *types, Datum *values) {
 	int rc = SPI_execute_with_args(sql, nargs, const_cast<Oid *>(types), values, nullptr, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "event: reading the events to process failed: %s", SPI_result_code_string(rc));
-	if (SPI_tuptable->tupdesc->natts != kRowColumns)
-		elog(ERROR, "event: the events to process have %d columns, expected %d", SPI_tuptable->tupdesc->natts,
-		     static_cast<int>(kRowColumns));
 }
 
 // The EventResponse of record as a jsonb datum, built in row_cxt (reset by the caller after
@@ -115,7 +95,7 @@ EVENT_FUNCTION(event_events_json) {
 	EventRecord record;
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
-		RecordFromRow(i, &record);
+		EventRecordFromStatusRow(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &record);
 		MemoryContextSwitchTo(old);
 		accumArrayResult(astate, RecordJson(record, row_cxt), false, JSONBOID, caller_cxt);
 		MemoryContextReset(row_cxt);
@@ -150,7 +130,7 @@ EVENT_FUNCTION(event_pending_events) {
 	int64 last = 0;
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
-		RecordFromRow(i, &record);
+		EventRecordFromStatusRow(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &record);
 		MemoryContextSwitchTo(old);
 		last = DatumGetInt64(record.values[kColPosition]);
 		if (strcmp(record.status, "pending") == 0) {

@@ -171,10 +171,9 @@ bool CounterForMask(unsigned mask, const char **dimension, const char **key_sql)
 	}
 }
 
-// The columns of a query_events page row: the event.events columns (EventColumn order), then
-// the status row's columns (NULL without a status row). The EventResponse objects are built in
-// C from these values (PushEventRecord), not with jsonb_build_object in SQL.
-enum PageColumn { kPageStatus = kEventColumns, kPageAttempts, kPageError, kPageProcessedAt, kPageColumns };
+// A query_events page row: the event.events columns, then the status row's (EventStatusColumn,
+// event_record.hpp). The EventResponse objects are built in C from these values, not with
+// jsonb_build_object in SQL.
 
 // Builds the query_events page statement for one filter combination: the page's rows in
 // response order (timestamp DESC, position DESC). $8 = limit, $9 = offset.
@@ -234,21 +233,9 @@ void WriteQueryResult(Builder &b, int64 total, int32 limit, int32 offset) {
 	b.BeginObject();
 	b.Key("events");
 	b.BeginArray();
-	TupleDesc desc = SPI_tuptable->tupdesc;
-	if (desc->natts != kPageColumns)
-		elog(ERROR, "event: query_events page has %d columns, expected %d", desc->natts, static_cast<int>(kPageColumns));
-	Datum values[kPageColumns];
-	bool nulls[kPageColumns];
 	EventRecord record;
 	for (uint64 i = 0; i < SPI_processed; i++) {
-		heap_deform_tuple(SPI_tuptable->vals[i], desc, values, nulls);
-		memcpy(record.values, values, sizeof(record.values));
-		memcpy(record.nulls, nulls, sizeof(record.nulls));
-		record.status = nulls[kPageStatus] ? "pending" : TextDatumGetCString(values[kPageStatus]);
-		record.attempts = nulls[kPageAttempts] ? 0 : DatumGetInt32(values[kPageAttempts]);
-		record.error = nulls[kPageError] ? nullptr : TextDatumGetCString(values[kPageError]);
-		record.has_processed_at = !nulls[kPageProcessedAt];
-		record.processed_at = nulls[kPageProcessedAt] ? 0 : DatumGetTimestampTz(values[kPageProcessedAt]);
+		EventRecordFromStatusRow(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &record);
 		WriteEventRecord(b, record);
 	}
 	b.EndArray();
