@@ -29,6 +29,14 @@ metrics::Counter &Ingested(const char *outcome) {
 	return family.With({outcome});
 }
 
+metrics::Counter &ConsumerLost() {
+	static metrics::Counter &lost = metrics::Default()
+		.Counter("event_ingester_consumer_lost_total",
+		         "Times the ingester found its durable consumer (or its stream) gone and created it again.")
+		.With();
+	return lost;
+}
+
 metrics::Gauge &LagGauge() {
 	static metrics::Gauge &lag = metrics::Default()
 		.Gauge("event_ingester_lag_messages", "Frontend messages in JetStream not yet stored and acknowledged (-1 unknown).")
@@ -308,15 +316,20 @@ bool Ingester::Store(natsMsg **msgs, int count) {
 	return true;
 }
 
-void Ingester::UpdateLag() {
+bool Ingester::UpdateLag() {
 	jsConsumerInfo *ci = nullptr;
-	if (js_GetConsumerInfo(&ci, js_, config_.stream_name.c_str(), kIngesterDurable, nullptr, nullptr) == NATS_OK &&
-	    ci) {
+	jsErrCode jerr = static_cast<jsErrCode>(0);
+	natsStatus s = js_GetConsumerInfo(&ci, js_, config_.stream_name.c_str(), kIngesterDurable, nullptr, &jerr);
+	bool lost = s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr;
+	if (s == NATS_OK && ci)
 		lag_ = static_cast<int64_t>(ci->NumPending) + static_cast<int64_t>(ci->NumAckPending);
+	else if (lost)
+		lag_ = -1; // unknown until the consumer is back
+	if (ci)
 		jsConsumerInfo_Destroy(ci);
-	}
 	LagGauge().Set(lag_.load());
 	metrics_->ingester_lag = lag_.load();
+	return lost;
 }
 
 void Ingester::Run() {
@@ -356,7 +369,20 @@ void Ingester::Run() {
 		auto now = std::chrono::steady_clock::now();
 		if (now >= next_lag) {
 			next_lag = now + std::chrono::seconds(1);
-			UpdateLag();
+			if (UpdateLag()) {
+				// The durable consumer is gone (deleted, or with its stream): a pull subscription
+				// never comes back by itself, so the messages behind it would wait for ever.
+				// Finish the batches in hand (their acks may fail: they are redelivered), then
+				// subscribe again, which creates the consumer anew (from the start of the stream;
+				// what is stored already comes back as duplicates and stores nothing).
+				Log(LogLevel::kWarn, "ingester: durable consumer lost, creating it again",
+				    {{"durable", kIngesterDurable}, {"stream", config_.stream_name}});
+				ConsumerLost().Inc();
+				for (auto &f : storing)
+					f.get();
+				storing.clear();
+				Disconnect();
+			}
 		}
 	}
 	for (auto &f : storing)

@@ -8,6 +8,8 @@
 // be stored (malformed, or refused by the extension, e.g. an unknown category) goes to stream
 // EVENTS_DEAD on dead.{original subject} with header Event-Error, then is acknowledged: it never
 // blocks the ones behind it. PostgreSQL down: nothing is acknowledged, the batch is retried.
+// The consumer deleted (or its stream, e.g. a nats-server that lost its store): found within a
+// second by the lag check, and the subscription is made again, which creates the consumer anew.
 #pragma once
 
 #include <nats/nats.h>
@@ -56,7 +58,8 @@ private:
 	// Runs create_events on requests; fills statuses ("created", "duplicate", "error: ...").
 	pg::Result::Status CreateEvents(const std::vector<std::string> &requests, std::vector<std::string> *statuses);
 	bool DeadLetter(natsMsg *msg, const std::string &error);
-	void UpdateLag();
+	// Reads the consumer's lag; true when the consumer (or its stream) no longer exists.
+	bool UpdateLag();
 
 	const Config &config_;
 	pg::Pool *pool_;

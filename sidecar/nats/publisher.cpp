@@ -266,6 +266,21 @@ bool Publisher::EnsureStream(std::string *error) {
 	return true;
 }
 
+bool Publisher::StreamExists(std::string *error) {
+	jsStreamInfo *raw = nullptr;
+	jsErrCode jerr = static_cast<jsErrCode>(0);
+	jsOptions o;
+	jsOptions_Init(&o);
+	o.Wait = 2000; // ms: the relay's loop waits for this
+	natsStatus s = js_GetStreamInfo(&raw, js_.get(), config_.stream_name.c_str(), &o, &jerr);
+	StreamInfoPtr info(raw);
+	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+		*error = "stream " + config_.stream_name + " not found";
+		return false;
+	}
+	return true;
+}
+
 PublishResult Publisher::Publish(const char *event_id, const char *subject, std::string_view payload,
 								 std::string *error) {
 	if (!Connected())

@@ -96,6 +96,9 @@ public:
 	// Creates stream EVENTS on events.> or brings an existing one to the configured limits.
 	// Blocking (JetStream API request with a few seconds' timeout).
 	bool EnsureStream(std::string *error);
+	// False (with *error) only when the server answers that the stream does not exist; a
+	// timeout or any other failure says nothing about the stream and returns true.
+	bool StreamExists(std::string *error);
 
 	// Publishes payload on subject with header Nats-Msg-Id: event_id.
 	PublishResult Publish(const char *event_id, const char *subject, std::string_view payload, std::string *error);

@@ -23,6 +23,10 @@ constexpr int kReadBatch = 2000;                 // messages per loop iteration 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
 constexpr auto kStatusMinGap = std::chrono::milliseconds(100);
 constexpr auto kRetryDelay = std::chrono::milliseconds(500);
+// While the stream is ready it is looked up again this often: deleted (or lost with a
+// nats-server's store) it is created again even when no event of ours is being published, since
+// the frontend collector publishes into it too.
+constexpr auto kStreamVerifyInterval = std::chrono::seconds(2);
 constexpr size_t kNotFound = static_cast<size_t>(-1);
 
 int64_t MsSince(std::chrono::steady_clock::time_point t, std::chrono::steady_clock::time_point now) {
@@ -142,10 +146,20 @@ void Relay::HandleNats(Clock::time_point now) {
 			Log(LogLevel::kInfo, "nats: republishing unacknowledged events after reconnect",
 				{{"events", static_cast<unsigned long long>(unacked_)}, {"reclaimed", reclaimed}});
 	}
+	if (stream_ready_ && publisher_.Connected() && now >= next_stream_check_) {
+		next_stream_check_ = now + kStreamVerifyInterval;
+		std::string error;
+		if (!publisher_.StreamExists(&error)) {
+			Log(LogLevel::kWarn, "nats: stream gone, creating it again", {{"stream", config_.stream_name}, {"error", error}});
+			stream_ready_ = false;
+			next_stream_check_ = now;
+		}
+	}
 	if (!stream_ready_ && publisher_.Connected() && now >= next_stream_check_) {
 		std::string error;
 		if (publisher_.EnsureStream(&error)) {
 			stream_ready_ = true;
+			next_stream_check_ = now + kStreamVerifyInterval;
 		} else {
 			Log(LogLevel::kWarn, "nats: stream not ready", {{"stream", config_.stream_name}, {"error", error}});
 			next_stream_check_ = now + std::chrono::seconds(1);
