@@ -43,6 +43,7 @@ constexpr auto kFlushInterval = std::chrono::milliseconds(200);
 // waits. After a crash the message in flight is redelivered once this has passed.
 constexpr int64_t kAckWaitNs = 15LL * 1000 * 1000 * 1000;
 constexpr auto kProgressInterval = std::chrono::seconds(5);
+constexpr auto kConsumerCheckInterval = std::chrono::seconds(2); // idle worker: is its consumer still there?
 // Messages a subscription's worker holds at most (its consumer's max ack pending), and POSTs it
 // runs at once (different event streams; one stream's events go one at a time, in order).
 constexpr int kWindow = 256;
@@ -420,11 +421,14 @@ private:
 		fetcher.join();
 		TakeIncoming();
 		Release();
-		if (ns_) {
-			natsSubscription_Unsubscribe(ns_);
-			natsSubscription_Destroy(ns_);
-			ns_ = nullptr;
+		if (ns_)
+			retired_.push_back(ns_);
+		ns_ = nullptr;
+		for (natsSubscription *ns : retired_) {
+			natsSubscription_Unsubscribe(ns);
+			natsSubscription_Destroy(ns);
 		}
+		retired_.clear();
 		spare_.clear();
 	}
 
@@ -432,10 +436,26 @@ private:
 	// finds none, a long poll for one (it returns as soon as one is there), then no-wait again.
 	void FetchLoop() {
 		bool idle = false;
+		auto next_check = Clock::now() + kConsumerCheckInterval;
 		while (!stop_.load()) {
 			if (!ns_ && !Subscribe(&ns_)) {
 				SleepUnlessStopped(1000);
 				continue;
+			}
+			if (idle && Clock::now() >= next_check) {
+				next_check = Clock::now() + kConsumerCheckInterval;
+				if (ConsumerLost()) {
+					// Deleted, or gone with its stream: a pull subscription never comes back by
+					// itself. The old one stays alive (messages held by the poster still ack
+					// through it, into nothing) until the worker stops; the next Subscribe creates
+					// the consumer anew at the subscription's creation time.
+					Log(LogLevel::kWarn, "delivery: consumer lost, creating it again",
+					    {{"subscription_id", sub_.id}, {"durable", DurableName(sub_.id)}});
+					retired_.push_back(ns_);
+					ns_ = nullptr;
+					warned_ = false;
+					continue;
+				}
 			}
 			// With a backlog, fetch again once a quarter of the window is free (not message by
 			// message); caught up, any room is enough for the long poll.
@@ -498,6 +518,17 @@ private:
 	void SleepUnlessStopped(int ms) {
 		std::unique_lock<std::mutex> lock(in_mu_);
 		space_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+	}
+
+	// True when nats-server answers that the durable consumer (or its stream) does not exist; a
+	// timeout or any other failure says nothing and is false.
+	bool ConsumerLost() {
+		jsConsumerInfo *ci = nullptr;
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		natsStatus s = js_GetConsumerInfo(&ci, js_, stream_.c_str(), DurableName(sub_.id).c_str(), nullptr, &jerr);
+		if (ci)
+			jsConsumerInfo_Destroy(ci);
+		return s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr;
 	}
 
 	// Creates the durable consumer if it does not exist, then binds a pull subscription to it.
@@ -811,6 +842,7 @@ private:
 	std::atomic<bool> stop_{false};
 	bool warned_ = false; // fetcher thread
 	natsSubscription *ns_ = nullptr; // made by the fetcher, destroyed by the poster after it ended
+	std::vector<natsSubscription *> retired_; // lost consumers' subscriptions (fetcher; poster at the end)
 	CURLM *multi_ = nullptr;
 	std::thread thread_;
 	// Between the threads (in_mu_): fetched messages and queued retries; held_count_ is every
