@@ -3,6 +3,7 @@
 
 #include <nats/nats.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -196,8 +197,65 @@ struct Tail::Impl {
 	std::mutex mu;
 	std::set<std::shared_ptr<Subscriber>> subscribers; // open tails, for Stop
 	bool stopped = false;
+	std::condition_variable stop_cv; // wakes the watcher at Stop (with mu)
+	std::thread watcher;
+	int64_t stream_created = 0; // the stream's creation time (ns) as last seen; 0 unknown, -1 gone
 
 	bool Connected() { return nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED; }
+
+	// Ends every open tail with reason (lock order: mu, then each subscriber's own).
+	void CloseAll(const std::string &reason) {
+		std::set<std::shared_ptr<Subscriber>> subs;
+		{
+			std::lock_guard<std::mutex> lock(mu);
+			subs.swap(subscribers);
+		}
+		for (const auto &sub : subs) {
+			sub->Stop();
+			sub->stream().Close(reason);
+		}
+	}
+
+	// Every kWatchInterval: is stream EVENTS still the one the open tails read? Deleted, or
+	// recreated (a nats-server that lost its store; the relay creates it again), its sequences
+	// start again at 1 and an ordered consumer waiting for the next old sequence would receive
+	// nothing, silently. So the open tails are closed with a reason saying so; a client
+	// reconnects without from_position (tail positions of the old stream mean nothing in the new).
+	void Watch() {
+		constexpr auto kWatchInterval = std::chrono::seconds(2);
+		std::unique_lock<std::mutex> lock(mu);
+		while (!stopped) {
+			stop_cv.wait_for(lock, kWatchInterval, [this] { return stopped; });
+			if (stopped || subscribers.empty() || !js || !Connected())
+				continue;
+			lock.unlock();
+			jsStreamInfo *si = nullptr;
+			jsErrCode jerr = static_cast<jsErrCode>(0);
+			jsOptions o;
+			jsOptions_Init(&o);
+			o.Wait = 2000;
+			natsStatus s = js_GetStreamInfo(&si, js, config.stream_name.c_str(), &o, &jerr);
+			int64_t created = s == NATS_OK && si ? si->Created : 0;
+			if (si)
+				jsStreamInfo_Destroy(si);
+			bool gone = s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr;
+			std::string reason;
+			if (gone && stream_created != -1) {
+				stream_created = -1;
+				reason = "stream " + config.stream_name + " was deleted: reconnect (without from_position)";
+			} else if (created != 0) {
+				if (stream_created > 0 && stream_created != created) // after "gone" the tails are closed already
+					reason = "stream " + config.stream_name +
+							 " was recreated, tail positions start again at 1: reconnect (without from_position)";
+				stream_created = created;
+			}
+			if (!reason.empty()) {
+				Log(LogLevel::kWarn, "tail: closing the open tails", {{"reason", reason}});
+				CloseAll(reason);
+			}
+			lock.lock();
+		}
+	}
 };
 
 Tail::Tail(const Config &config) : impl_(std::make_shared<Impl>(config)) {}
@@ -206,7 +264,10 @@ Tail::~Tail() { Stop(); }
 
 bool Tail::Start(std::string *error) {
 	Impl &t = *impl_;
-	return nats::ConnectInBackground(t.config, "event-sidecar-tail", "tail", &t.opts, &t.nc, &t.js, error);
+	if (!nats::ConnectInBackground(t.config, "event-sidecar-tail", "tail", &t.opts, &t.nc, &t.js, error))
+		return false;
+	t.watcher = std::thread([&t] { t.Watch(); });
+	return true;
 }
 
 void Tail::Stop() {
@@ -219,6 +280,9 @@ void Tail::Stop() {
 		t.stopped = true;
 		subs.swap(t.subscribers);
 	}
+	t.stop_cv.notify_all();
+	if (t.watcher.joinable())
+		t.watcher.join();
 	for (const auto &sub : subs) {
 		sub->Stop();
 		sub->stream().Close("server shutting down");

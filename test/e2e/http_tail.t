@@ -9,7 +9,7 @@
 PROBE="python3 $(dirname "$0")/lib/http_probe.py"
 TEST_SERVER=${HTTP_TEST_SERVER:-$REPO_ROOT/sidecar/http-test-server}
 [ -x "$TEST_SERVER" ] || bail "$TEST_SERVER not built (make -C sidecar)"
-plan 10
+plan 13
 
 start_nats
 start_sidecar s
@@ -72,6 +72,28 @@ wait "$reader"
 is "$(cut -f2,3 "$T_TMP/outage.out" | tr '\t\n' ' |')" "outage.before $P:10|outage.after $P:10|outage.later $P:10|" \
 	"a tail open across a nats-server restart receives the events before and after it, once each"
 [ -s "$T_TMP/outage.err" ] && diag "$(cat "$T_TMP/outage.err")"
+
+# Stream EVENTS deleted under an open tail (the relay creates it again, its sequences start again
+# at 1): the tail is closed with a reason instead of waiting for ever for the next old sequence,
+# and a new tail receives the events of the new stream.
+TAIL_READ_DEADLINE=30 $PROBE "$tport" tail_read "/api/v1/events/tail?event_type=loss." 5 1 \
+	>"$T_TMP/loss.out" 2>"$T_TMP/loss.err" &
+reader=$!
+sleep 1
+sql -c "SELECT event.create_event(event_type => 'loss.before', data => '{}', stream_id => '$P:11')" >/dev/null
+wait_until 20 js_has_at_least "$P:11" 1 || diag "loss.before not in JetStream"
+python3 "$(dirname "$0")/lib/nats_request.py" "$NATS_PORT" '$JS.API.STREAM.DELETE.EVENTS' >/dev/null
+wait "$reader"
+is "$(cut -f2 "$T_TMP/loss.out" | tr '\n' '|' | sed 's/stream EVENTS was [a-z]*: .*|$/stream EVENTS was ...|/; s/stream EVENTS was recreated, .*|$/stream EVENTS was ...|/')" \
+	"loss.before|stream EVENTS was ...|" "a tail open when stream EVENTS is deleted is closed with the reason"
+diag "$(cut -f2 "$T_TMP/loss.out" | tail -n 1)"
+wait_until 20 eval 'js_dump "$T_TMP/js.loss" 2>/dev/null'; ok $? "stream EVENTS is back (the relay created it again)"
+TAIL_READ_DEADLINE=30 $PROBE "$tport" tail_read "/api/v1/events/tail?event_type=loss." 1 0 >"$T_TMP/loss2.out" 2>&1 &
+reader=$!
+sleep 1
+sql -c "SELECT event.create_event(event_type => 'loss.after', data => '{}', stream_id => '$P:11')" >/dev/null
+wait "$reader"
+is "$(cut -f1,2 "$T_TMP/loss2.out" | tr '\t\n' ' |')" "1 loss.after|" "a new tail reads the new stream from its sequence 1"
 
 out=$(tail_read "/api/v1/events/tail?from_position=abc" 1 0)
 is "$out" "status 400" "malformed from_position: 400"

@@ -500,7 +500,8 @@ def sse_slow_reader():
 
 def tail_read(path, count, extra_wait, mode="sse"):
     """Reads COUNT tail events from PATH (with the test key), then EXTRA_WAIT seconds more; prints
-    "tail_position<TAB>event_type<TAB>stream_id" per event (and the status if it is not 101/200).
+    "tail_position<TAB>event_type<TAB>stream_id" per event (and the status if it is not 101/200);
+    an SSE close event ends the read and prints "close<TAB>reason<TAB>-" last.
     Gives up after $TAIL_READ_DEADLINE seconds (default 15)."""
     count, extra_wait = int(count), float(extra_wait)
     limit = float(os.environ.get("TAIL_READ_DEADLINE", "15"))
@@ -525,6 +526,7 @@ def tail_read(path, count, extra_wait, mode="sse"):
         s.sendall(get(path, "Authorization: Bearer good\r\n"))
         buf = b""
         docs = []
+        closed = None
         deadline = time.monotonic() + limit
         stop_at = None
         while time.monotonic() < deadline and (stop_at is None or time.monotonic() < stop_at):
@@ -540,18 +542,25 @@ def tail_read(path, count, extra_wait, mode="sse"):
                 return
             _, _, body = buf.partition(b"\r\n\r\n")
             docs = []
-            for ev in body.decode().split("\n\n")[:-1]:
+            closed = None
+            for ev in body.decode(errors="replace").split("\n\n")[:-1]:
                 data = [l[6:] for l in ev.split("\n") if l.startswith("data: ")]
                 ids = [l[4:] for l in ev.split("\n") if l.startswith("id: ")]
-                if data and ids:
+                if "event: close" in ev.split("\n") and data:
+                    closed = data[0]
+                elif data and ids:
                     doc = json.loads("\n".join(data))
                     check(str(doc["tail_position"]) == ids[0], "SSE id %r differs from tail_position" % ids)
                     docs.append(doc)
+            if closed is not None:
+                break
             if len(docs) >= count and stop_at is None:
                 stop_at = time.monotonic() + extra_wait
     for doc in docs:
         e = doc["event"]
         print("%d\t%s\t%s" % (doc["tail_position"], e["event_type"], e.get("stream_id") or "-"))
+    if mode != "ws" and closed is not None:
+        print("close\t%s\t-" % closed)
 
 
 def ws_connect_auth(path):
