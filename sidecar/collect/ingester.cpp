@@ -320,7 +320,7 @@ bool Ingester::UpdateLag() {
 	jsConsumerInfo *ci = nullptr;
 	jsErrCode jerr = static_cast<jsErrCode>(0);
 	natsStatus s = js_GetConsumerInfo(&ci, js_, config_.stream_name.c_str(), kIngesterDurable, nullptr, &jerr);
-	bool lost = s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr;
+	bool lost = nats::StreamOrConsumerMissing(s, jerr);
 	if (s == NATS_OK && ci)
 		lag_ = static_cast<int64_t>(ci->NumPending) + static_cast<int64_t>(ci->NumAckPending);
 	else if (lost)

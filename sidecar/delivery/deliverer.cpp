@@ -528,7 +528,7 @@ private:
 		natsStatus s = js_GetConsumerInfo(&ci, js_, stream_.c_str(), DurableName(sub_.id).c_str(), nullptr, &jerr);
 		if (ci)
 			jsConsumerInfo_Destroy(ci);
-		return s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr;
+		return nats::StreamOrConsumerMissing(s, jerr);
 	}
 
 	// Creates the durable consumer if it does not exist, then binds a pull subscription to it.

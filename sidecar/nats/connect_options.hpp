@@ -16,6 +16,11 @@ namespace event::sidecar::nats {
 bool ApplyAuthOptions(natsOptions *o, const Config &config, std::string *error);
 
 std::string StatusText(natsStatus s);
+// True when a JetStream API call's answer says the stream or the consumer does not exist (not a
+// timeout or any other failure, which say nothing about them).
+inline bool StreamOrConsumerMissing(natsStatus s, jsErrCode jerr) {
+	return s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr;
+}
 // nats_GetLastError() without its "(file.c:123): " prefix; "" if there is none.
 std::string LastErrorText();
 

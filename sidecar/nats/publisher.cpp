@@ -274,7 +274,7 @@ bool Publisher::StreamExists(std::string *error) {
 	o.Wait = 2000; // ms: the relay's loop waits for this
 	natsStatus s = js_GetStreamInfo(&raw, js_.get(), config_.stream_name.c_str(), &o, &jerr);
 	StreamInfoPtr info(raw);
-	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+	if (StreamOrConsumerMissing(s, jerr)) {
 		*error = "stream " + config_.stream_name + " not found";
 		return false;
 	}

@@ -238,7 +238,7 @@ struct Tail::Impl {
 			int64_t created = s == NATS_OK && si ? si->Created : 0;
 			if (si)
 				jsStreamInfo_Destroy(si);
-			bool gone = s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr;
+			bool gone = nats::StreamOrConsumerMissing(s, jerr);
 			std::string reason;
 			if (gone && stream_created != -1) {
 				stream_created = -1;
