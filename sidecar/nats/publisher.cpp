@@ -271,7 +271,7 @@ bool Publisher::StreamExists(std::string *error) {
 	jsErrCode jerr = static_cast<jsErrCode>(0);
 	jsOptions o;
 	jsOptions_Init(&o);
-	o.Wait = 2000; // ms: the relay's loop waits for this
+	o.Wait = 1000; // ms: the relay's loop waits for this (only when it has nothing in flight)
 	natsStatus s = js_GetStreamInfo(&raw, js_.get(), config_.stream_name.c_str(), &o, &jerr);
 	StreamInfoPtr info(raw);
 	if (StreamOrConsumerMissing(s, jerr)) {

@@ -23,9 +23,11 @@ constexpr int kReadBatch = 2000;                 // messages per loop iteration 
 constexpr auto kStatusInterval = std::chrono::seconds(1);
 constexpr auto kStatusMinGap = std::chrono::milliseconds(100);
 constexpr auto kRetryDelay = std::chrono::milliseconds(500);
-// While the stream is ready it is looked up again this often: deleted (or lost with a
-// nats-server's store) it is created again even when no event of ours is being published, since
-// the frontend collector publishes into it too.
+// While the stream is ready and nothing of ours awaits an ack, it is looked up again this often:
+// deleted (or lost with a nats-server's store) it is created again even when no event of ours is
+// being published, since the frontend collector publishes into it too. Not while events are in
+// flight: their failed publishes say so (no responders) without a request that would hold up
+// this loop, and its ack timeouts, while nats-server hangs.
 constexpr auto kStreamVerifyInterval = std::chrono::seconds(2);
 constexpr size_t kNotFound = static_cast<size_t>(-1);
 
@@ -146,7 +148,7 @@ void Relay::HandleNats(Clock::time_point now) {
 			Log(LogLevel::kInfo, "nats: republishing unacknowledged events after reconnect",
 				{{"events", static_cast<unsigned long long>(unacked_)}, {"reclaimed", reclaimed}});
 	}
-	if (stream_ready_ && publisher_.Connected() && now >= next_stream_check_) {
+	if (stream_ready_ && unacked_ == 0 && publisher_.Connected() && now >= next_stream_check_) {
 		next_stream_check_ = now + kStreamVerifyInterval;
 		std::string error;
 		if (!publisher_.StreamExists(&error)) {
