@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include "core/errors.hpp"
+#include "core/ingested.hpp"
 #include "core/uuid7.hpp"
 #include "core/validate.hpp"
 #include "guard.hpp"
@@ -52,6 +53,7 @@ struct EventInput {
 	char *idempotency_key;
 	bool has_event_id; // the caller gave the event_id (a UUIDv7; the sidecar's frontend ingester)
 	pg_uuid_t event_id;
+	bool ingested; // idempotency_key is "jetstream:<event_id>" (checked): unique by event_id alone
 };
 
 // What happened to one item.
@@ -141,6 +143,24 @@ int EntityTypeLength(const char *stream_id) {
 	return static_cast<int>(strchr(stream_id, ':') - stream_id);
 }
 
+// An idempotency key in the name space the sidecar's ingester stores frontend events under
+// (core/ingested.hpp): accepted only as "jetstream:<event_id>" on a frontend event that gives
+// that event_id. Its uniqueness then follows from the event_id's, so it claims no row in
+// event.idempotency_keys (StoreBatch, step 1).
+void CheckIngestedKey(EventInput *in) {
+	core::Uuid id;
+	memcpy(id.bytes.data(), in->event_id.data, UUID_LEN);
+	if (!in->has_event_id || strcmp(in->event_source, core::kIngestedSource.data()) != 0 ||
+	    !core::IsIngestedKeyOf(in->idempotency_key, id))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("idempotency keys starting with \"%s\" are reserved", core::kIngestedKeyPrefix.data()),
+		                errdetail("They mark the frontend events the sidecar's ingester stored from JetStream: "
+		                          "\"%s<event_id>\" on an event with event_source \"%s\" and that event_id.",
+		                          core::kIngestedKeyPrefix.data(), core::kIngestedSource.data()),
+		                errhint("Choose another idempotency key.")));
+	in->ingested = true;
+}
+
 void CheckObject(const char *field, Jsonb *value) {
 	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a JSON object", field),
@@ -169,8 +189,11 @@ void Validate(EventInput *in) {
 	CheckCategory(in->event_category);
 	if (in->user_id != nullptr)
 		core::ValidateUserId(in->user_id);
-	if (in->idempotency_key != nullptr)
+	if (in->idempotency_key != nullptr) {
 		core::ValidateIdempotencyKey(in->idempotency_key);
+		if (core::HasIngestedPrefix(in->idempotency_key))
+			CheckIngestedKey(in);
+	}
 	if (in->stream_id != nullptr)
 		in->entity_type_len = EntityTypeLength(in->stream_id);
 	else if (in->expect != Expect::kAny)
@@ -432,10 +455,11 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 
 	// 1. Idempotency keys, claimed in key order (two batches never wait on each other in a cycle),
 	//    all in one INSERT; a key not claimed belongs to an earlier event, looked up (with the
-	//    originals not in this batch) in one statement each.
+	//    originals not in this batch) in one statement each. An ingested event's key names its
+	//    event_id, checked in step 0 (and by the primary key against a concurrent writer).
 	int keyed = 0;
 	for (int i = 0; i < n; i++)
-		if (in[i].idempotency_key != nullptr && !out[i].duplicate)
+		if (in[i].idempotency_key != nullptr && !in[i].ingested && !out[i].duplicate)
 			order[keyed++] = i;
 	qsort_arg(order, keyed, sizeof(int), CompareByKey, in);
 	if (keyed > 0) {
@@ -604,7 +628,8 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 	}
 	pfree(group_start);
 
-	// 4. Rows, in request order: one INSERT for a single row, one INSERT of arrays for a batch.
+	// 4. Rows, in request order: straight into their partitions (direct_insert.cpp: one heap
+	//    multi-insert for a batch), or else one INSERT through SPI (of arrays for a batch).
 	int stored = 0;
 	for (int i = 0; i < n; i++) {
 		if (out[i].duplicate)
@@ -629,22 +654,24 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 		r.nulls[kColTimestamp] = r.nulls[kColCreatedAt] = false;
 		order[stored++] = i;
 	}
-	if (stored == 1) {
-		const EventRecord &r = out[order[0]].record;
+	auto **records = static_cast<const EventRecord **>(palloc(sizeof(EventRecord *) * (stored + 1)));
+	for (int k = 0; k < stored; k++)
+		records[k] = &out[order[k]].record;
+	if (stored == 1 && !InsertEventsDirect(records, 1)) {
+		const EventRecord &r = *records[0];
 		char nulls[kEventColumns];
 		for (int c = 0; c < kEventColumns; c++)
 			nulls[c] = r.nulls[c] ? 'n' : ' ';
-		if (!InsertEventDirect(r.values, r.nulls) &&
-		    ExecuteEventInsert(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls) != SPI_OK_INSERT)
+		if (ExecuteEventInsert(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls) != SPI_OK_INSERT)
 			elog(ERROR, "event: inserting event failed");
-	} else if (stored > 1) {
+	} else if (stored > 1 && !InsertEventsDirect(records, stored)) {
 		Datum arrays[kEventColumns];
 		auto *elems = static_cast<Datum *>(palloc(sizeof(Datum) * stored));
 		auto *elem_nulls = static_cast<bool *>(palloc(sizeof(bool) * stored));
 		for (int c = 0; c < kEventColumns; c++) {
 			for (int k = 0; k < stored; k++) {
-				elems[k] = out[order[k]].record.values[c];
-				elem_nulls[k] = out[order[k]].record.nulls[c];
+				elems[k] = records[k]->values[c];
+				elem_nulls[k] = records[k]->nulls[c];
 			}
 			int dims[1] = {stored};
 			int lbs[1] = {1};
@@ -662,13 +689,9 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 	}
 
 	// 5. Projections of the appended entity types, still under the stream locks (projections.cpp).
-	if (stored > 0 && HasProjections()) {
-		auto **records = static_cast<const EventRecord **>(palloc(sizeof(EventRecord *) * stored));
-		for (int k = 0; k < stored; k++)
-			records[k] = &out[order[k]].record;
+	if (stored > 0 && HasProjections())
 		ApplyProjections(records, stored);
-		pfree(records);
-	}
+	pfree(records);
 	pfree(order);
 }
 
@@ -909,14 +932,23 @@ bool RunIsolated(Store store, ItemError *err, MemoryContext result_cxt) {
 	return ok;
 }
 
-// One item of a non-atomic batch, isolated.
+// One item of a non-atomic batch, isolated. A caller-given event_id that a concurrent
+// transaction stored meanwhile fails the primary key (23505) only once that transaction has
+// ended; tried again, the item's lookup (a new snapshot) finds the event and answers it as a
+// duplicate, as for a redelivery (or stores it, if that transaction rolled back).
 bool StoreOneIsolated(Jsonb *request, EventInput *in, EventOutcome *out, ItemError *err, MemoryContext result_cxt) {
-	return RunIsolated(
-		[&] {
-			ParseRequest(request, in, true);
-			StoreBatch(in, out, 1, result_cxt);
-		},
-		err, result_cxt);
+	constexpr int kTries = 3;
+	for (int attempt = 1;; attempt++) {
+		if (RunIsolated(
+				[&] {
+					ParseRequest(request, in, true);
+					StoreBatch(in, out, 1, result_cxt);
+				},
+				err, result_cxt))
+			return true;
+		if (attempt == kTries || !in->has_event_id || strcmp(err->sqlstate, "23505") != 0)
+			return false;
+	}
 }
 
 // A whole non-atomic batch tried at once in one subtransaction (one StoreBatch: set-based

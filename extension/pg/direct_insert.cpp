@@ -1,11 +1,13 @@
-// direct_insert.cpp — the single-event append's row insert without an executor run.
+// direct_insert.cpp — the append's row inserts without an executor run.
 //
 // An INSERT through SPI pays, for one row, a plan-cache check, executor start and end, the
 // set-up of tuple routing for the partitioned table (the leaf's ResultRelInfo, its indexes),
 // the statement trigger that refuses direct inserts, and the after-trigger queue. Of these only
 // the leaf, its constraints and its indexes matter for a row of the write path; this file does
-// exactly those, the way COPY does per row: find the leaf with the parent's partition bounds,
-// table_tuple_insert, ExecConstraints, ExecInsertIndexTuples (unique checks included). Whenever
+// exactly those, the way COPY does: find the leaf with the parent's partition bounds,
+// ExecConstraints, table_tuple_insert (table_multi_insert for a batch), ExecInsertIndexTuples
+// (unique checks included). For a batch it also saves building the column arrays and unnesting
+// them again, and writes one heap WAL record per page rather than one per row. Whenever
 // a plain INSERT would do more (see direct_insert.hpp) it does nothing and the caller falls back
 // to the SPI INSERT, so triggers, row security and unusual partitions keep their behaviour.
 #include "pg/compat.hpp"
@@ -91,51 +93,103 @@ Oid LeafFor(Relation parent, Datum event_id) {
 
 } // namespace
 
-bool InsertEventDirect(const Datum *values, const bool *nulls) {
+bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 	CheckEventColumns(); // once per backend, as before the SPI INSERT's first plan
+	if (n <= 0)
+		return true;
 	if (XactReadOnly || IsInParallelMode())
 		return false; // the executor raises its usual error
 	Oid parent_oid = EventRelation("events");
 	if (pg_class_aclcheck(parent_oid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		return false; // the SPI INSERT raises the usual permission error
 	Relation parent = table_open(parent_oid, RowExclusiveLock);
-	Oid leaf_oid = nulls[kColEventId] || HasInsertTriggers(parent) || !PlainEventTable(parent)
-	                   ? InvalidOid
-	                   : LeafFor(parent, values[kColEventId]);
-	if (!OidIsValid(leaf_oid)) {
-		table_close(parent, NoLock);
-		return false;
+	const bool plain = !HasInsertTriggers(parent) && PlainEventTable(parent);
+
+	// Every row's leaf, and every distinct leaf opened and checked, before anything is written:
+	// either all rows go in here or none does. A batch normally has one leaf (this month's).
+	Oid *leaf_of = static_cast<Oid *>(palloc(sizeof(Oid) * n));
+	Relation *leaves = static_cast<Relation *>(palloc(sizeof(Relation) * n));
+	int nleaves = 0;
+	bool ok = plain;
+	for (int i = 0; i < n && ok; i++) {
+		leaf_of[i] = rows[i]->nulls[kColEventId] ? InvalidOid : LeafFor(parent, rows[i]->values[kColEventId]);
+		ok = OidIsValid(leaf_of[i]);
+		if (!ok || (i > 0 && leaf_of[i] == leaf_of[i - 1]))
+			continue;
+		bool known = false;
+		for (int k = 0; k < nleaves && !known; k++)
+			known = RelationGetRelid(leaves[k]) == leaf_of[i];
+		if (known)
+			continue;
+		Relation leaf = table_open(leaf_of[i], RowExclusiveLock);
+		leaves[nleaves++] = leaf;
+		ok = leaf->rd_rel->relkind == RELKIND_RELATION && !HasInsertTriggers(leaf) && PlainEventTable(leaf);
 	}
-	Relation leaf = table_open(leaf_oid, RowExclusiveLock);
-	if (leaf->rd_rel->relkind != RELKIND_RELATION || HasInsertTriggers(leaf) || !PlainEventTable(leaf)) {
-		table_close(leaf, NoLock);
+	if (!ok) {
+		for (int k = 0; k < nleaves; k++)
+			table_close(leaves[k], NoLock);
 		table_close(parent, NoLock);
+		pfree(leaf_of);
+		pfree(leaves);
 		return false;
 	}
 
 	EState *estate = CreateExecutorState();
 	estate->es_output_cid = GetCurrentCommandId(true);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, leaf, 0, nullptr, 0);
-	ExecOpenIndices(rri, false);
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(leaf), table_slot_callbacks(leaf));
-	memcpy(slot->tts_values, values, sizeof(Datum) * kEventColumns);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * kEventColumns);
-	ExecStoreVirtualTuple(slot);
+	ResultRelInfo **rris = static_cast<ResultRelInfo **>(palloc0(sizeof(ResultRelInfo *) * nleaves));
+	TupleTableSlot **slots = static_cast<TupleTableSlot **>(palloc(sizeof(TupleTableSlot *) * n));
+	// Runs of consecutive rows with the same leaf, in request order (the order of their WAL
+	// records, hence of decoding): one row by table_tuple_insert, more by one table_multi_insert
+	// (one heap WAL record per page instead of one per row, as COPY writes).
+	for (int a = 0; a < n;) {
+		int b = a + 1;
+		while (b < n && leaf_of[b] == leaf_of[a])
+			b++;
+		int k = 0;
+		while (RelationGetRelid(leaves[k]) != leaf_of[a])
+			k++;
+		Relation leaf = leaves[k];
+		if (rris[k] == nullptr) {
+			rris[k] = makeNode(ResultRelInfo);
+			InitResultRelInfo(rris[k], leaf, 0, nullptr, 0);
+			ExecOpenIndices(rris[k], false);
+		}
+		ResultRelInfo *rri = rris[k];
+		for (int i = a; i < b; i++) {
+			TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(leaf), table_slot_callbacks(leaf));
+			memcpy(slot->tts_values, rows[i]->values, sizeof(Datum) * kEventColumns);
+			memcpy(slot->tts_isnull, rows[i]->nulls, sizeof(bool) * kEventColumns);
+			ExecStoreVirtualTuple(slot);
+			if (leaf->rd_att->constr != nullptr)
+				ExecConstraints(rri, slot, estate); // NOT NULL and the stream CHECK, as the INSERT would
+			slots[i - a] = slot;
+		}
+		if (b - a == 1)
+			table_tuple_insert(leaf, slots[0], estate->es_output_cid, 0, nullptr);
+		else
+			table_multi_insert(leaf, slots, b - a, estate->es_output_cid, 0, nullptr);
+		for (int i = 0; i < b - a; i++) {
+			List *recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, nullptr, NIL);
+			if (recheck != NIL)
+				elog(ERROR, "event: unexpected deferred index check on %s", RelationGetRelationName(leaf));
+			ResetPerTupleExprContext(estate);
+			ExecDropSingleTupleTableSlot(slots[i]);
+		}
+		a = b;
+	}
 
-	if (leaf->rd_att->constr != nullptr)
-		ExecConstraints(rri, slot, estate); // NOT NULL and the stream CHECK, as the INSERT would
-	table_tuple_insert(leaf, slot, estate->es_output_cid, 0, nullptr);
-	List *recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, nullptr, NIL);
-	if (recheck != NIL)
-		elog(ERROR, "event: unexpected deferred index check on %s", RelationGetRelationName(leaf));
-
-	ExecDropSingleTupleTableSlot(slot);
-	ExecCloseIndices(rri);
+	for (int k = 0; k < nleaves; k++) {
+		if (rris[k] != nullptr)
+			ExecCloseIndices(rris[k]);
+		table_close(leaves[k], NoLock);
+	}
 	FreeExecutorState(estate);
-	table_close(leaf, NoLock);
 	table_close(parent, NoLock);
-	// What SPI does after a statement: later statements of this transaction see the row.
+	pfree(slots);
+	pfree(rris);
+	pfree(leaf_of);
+	pfree(leaves);
+	// What SPI does after a statement: later statements of this transaction see the rows.
 	CommandCounterIncrement();
 	return true;
 }

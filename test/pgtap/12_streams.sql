@@ -1,9 +1,9 @@
 -- 12_streams.sql — streams: versions, expected versions, EV001, append_to_stream, read_stream,
 -- event.event_streams; and concurrency through dblink sessions that commit (stream ids carry a
 -- random suffix, so reruns and other files are unaffected): racing expected-version appends,
--- crossing multi-stream batches, and the idempotency-key race.
+-- crossing multi-stream batches, the idempotency-key race and the ingested event_id race.
 BEGIN;
-SELECT plan(40);
+SELECT plan(43);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text; m text; d text;
@@ -138,6 +138,27 @@ SELECT ok((SELECT id FROM t12_b2) IS DISTINCT FROM (SELECT id FROM t12_a2) AND (
           'idempotency race (rollback): B stores its own event');
 SELECT is((SELECT data FROM event.events e, t12_key WHERE e.idempotency_key = k || 'r'), '{"b": 2}'::jsonb,
           'idempotency race (rollback): the stored event is B''s');
+
+-- Ingested event_id race: B (a non-atomic batch, as the ingester sends) stores the frontend
+-- event A's open transaction stored; its key names the event_id and claims no row, so the
+-- primary key makes B wait, and B then answers A's event as a duplicate.
+CREATE TEMP TABLE t12_ing AS SELECT event.uuid_v7()::text AS id;
+CREATE FUNCTION pg_temp.t12_ing_batch(id text, data jsonb) RETURNS text LANGUAGE sql AS $$
+	SELECT format('SELECT event.create_events(%L, false)::text', jsonb_build_array(jsonb_build_object(
+		'event_id', id, 'event_type', 't12.ing', 'event_source', 'frontend', 'idempotency_key', 'jetstream:' || id,
+		'data', data))) $$;
+SELECT dblink_exec('t12_c1', 'BEGIN') \gset _
+SELECT count(*) FROM t12_ing, dblink('t12_c1', pg_temp.t12_ing_batch(id, '{"a": 1}')) AS t(r text) \gset _
+SELECT dblink_send_query('t12_c2', pg_temp.t12_ing_batch(id, '{"b": 1}')) FROM t12_ing \gset _
+SELECT pg_sleep(0.3) \gset _
+SELECT is(dblink_is_busy('t12_c2'), 1, 'ingested id race: B waits for A''s event_id');
+SELECT dblink_exec('t12_c1', 'COMMIT') \gset _
+CREATE TEMP TABLE t12_ing_b AS SELECT r::jsonb AS r FROM dblink_get_result('t12_c2', false) AS t(r text);
+SELECT count(*) FROM dblink_get_result('t12_c2', false) AS t(r text) \gset _
+SELECT is((SELECT ARRAY[r->0->>'status', r->0->'event'->'data'->>'a'] FROM t12_ing_b), ARRAY['duplicate', '1'],
+          'ingested id race: B answers A''s event as a duplicate once A commits');
+SELECT is((SELECT count(*) FROM event.events e, t12_ing WHERE e.event_id = id::uuid), 1::bigint,
+          'ingested id race: one event stored');
 
 SELECT count(dblink_disconnect(name)) FROM t12_conn \gset _
 SELECT * FROM finish();

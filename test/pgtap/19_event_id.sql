@@ -1,8 +1,10 @@
 -- 19_event_id.sql — a caller-given event_id (a UUIDv7, as the sidecar's frontend ingester sends):
 -- stored as given; given again (later or in the same batch) it is a duplicate that stores nothing;
--- anything but a UUIDv7 is refused with 22023. Names are prefixed t19.
+-- anything but a UUIDv7 is refused with 22023. The ingester's idempotency keys
+-- ("jetstream:<event_id>" on a frontend event, core/ingested.hpp): accepted only in that form,
+-- unique by the event_id, with no row in event.idempotency_keys. Names are prefixed t19.
 BEGIN;
-SELECT plan(12);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text; m text;
@@ -44,6 +46,43 @@ SELECT is(pg_temp.err($$SELECT event.create_events('[{"event_id": "not-a-uuid", 
 SELECT is(pg_temp.err($$SELECT event.create_events('[{"event_id": 7, "event_type": "t19.x"}]')$$) LIKE '22023 |%', true,
           'a number is refused');
 SELECT is((SELECT count(*) FROM event.events WHERE event_type = 't19.x'), 0::bigint, 'refused requests stored nothing');
+
+-- The ingester's keys: "jetstream:<event_id>" on a frontend event giving that event_id.
+CREATE TEMP TABLE t19_ing AS SELECT event.create_events(
+	'[{"event_id": "01a233cd-28f0-772a-a380-2f52da73ff01", "event_type": "t19.ing", "event_source": "frontend",
+	   "idempotency_key": "jetstream:01a233cd-28f0-772a-a380-2f52da73ff01", "data": {"n": 1}},
+	  {"event_id": "01a233cd-28f0-772a-a380-2f52da73ff02", "event_type": "t19.ing", "event_source": "frontend",
+	   "idempotency_key": "jetstream:01A233CD-28F0-772A-A380-2F52DA73FF02"}]', false) AS r;
+SELECT is(ARRAY[r->0->>'status', r->1->>'status'], ARRAY['created', 'created'],
+          'ingested keys: stored (the id in either letter case)') FROM t19_ing;
+SELECT is((SELECT idempotency_key FROM event.events WHERE event_id = '01a233cd-28f0-772a-a380-2f52da73ff01'),
+          'jetstream:01a233cd-28f0-772a-a380-2f52da73ff01', 'ingested key: kept on the event row (the relay''s mark)');
+SELECT is((SELECT count(*) FROM event.idempotency_keys WHERE idempotency_key LIKE 'jetstream:%'), 0::bigint,
+          'ingested keys: no row in event.idempotency_keys');
+CREATE TEMP TABLE t19_ing2 AS SELECT event.create_events(
+	'[{"event_id": "01a233cd-28f0-772a-a380-2f52da73ff01", "event_type": "t19.ing", "event_source": "frontend",
+	   "idempotency_key": "jetstream:01a233cd-28f0-772a-a380-2f52da73ff01", "data": {"n": 2}}]', false) AS r;
+SELECT is(ARRAY[r->0->>'status', r->0->'event'->'data'->>'n'], ARRAY['duplicate', '1'],
+          'ingested key redelivered: a duplicate answering the original') FROM t19_ing2;
+SELECT is((SELECT r->0->>'event_id' FROM t19_ing2), NULL, 'per-item result wraps the event');
+SELECT is((SELECT (event.create_events(
+	'[{"event_id": "01a233cd-28f0-772a-a380-2f52da73ff02", "event_type": "t19.ing", "event_source": "frontend",
+	   "idempotency_key": "jetstream:01a233cd-28f0-772a-a380-2f52da73ff02"}]'))->0->>'event_id'),
+          '01a233cd-28f0-772a-a380-2f52da73ff02', 'ingested key redelivered in an atomic batch: the original');
+SELECT is((SELECT count(*) FROM event.events WHERE event_type = 't19.ing'), 2::bigint, 'ingested: two rows in all');
+
+-- Anything else in that name space is refused (it would hide an event from the relay).
+SELECT is(pg_temp.err($$SELECT event.create_event('t19.res', event_source => 'frontend', idempotency_key => 'jetstream:x')$$),
+          '22023 | idempotency keys starting with "jetstream:" are reserved', 'reserved prefix: no event_id');
+SELECT is(pg_temp.err($$SELECT event.create_event('t19.res', idempotency_key => 'jetstream:')$$),
+          '22023 | idempotency keys starting with "jetstream:" are reserved', 'reserved prefix: the bare prefix');
+SELECT is(pg_temp.err($$SELECT event.create_events('[{"event_id": "01a233cd-28f0-772a-a380-2f52da73ff03", "event_type": "t19.res",
+	"event_source": "backend", "idempotency_key": "jetstream:01a233cd-28f0-772a-a380-2f52da73ff03"}]')$$),
+          '22023 | idempotency keys starting with "jetstream:" are reserved', 'reserved prefix: not a frontend event');
+SELECT is(pg_temp.err($$SELECT event.create_events('[{"event_id": "01a233cd-28f0-772a-a380-2f52da73ff03", "event_type": "t19.res",
+	"event_source": "frontend", "idempotency_key": "jetstream:01a233cd-28f0-772a-a380-2f52da73ff04"}]')$$),
+          '22023 | idempotency keys starting with "jetstream:" are reserved', 'reserved prefix: another event''s id');
+SELECT is((SELECT count(*) FROM event.events WHERE event_type = 't19.res'), 0::bigint, 'reserved prefix: nothing stored');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -252,37 +252,39 @@ SELECT is((SELECT count(*) FROM public.take()), 4::bigint, 'filters: consumed');
 
 ------------------------------------------------------------------------------
 -- skip_ingested (the relay sets it): the rows the frontend ingester stored (source frontend,
--- idempotency key "jetstream:" and more, core/ingested.hpp) are left out; nothing else is. A
--- transaction of only such rows produces no message, and the slot still moves past it.
+-- idempotency key "jetstream:<event_id>", core/ingested.hpp) are left out; nothing else is. A
+-- transaction of only such rows produces no message, and the slot still moves past it. The
+-- write path accepts that key only in that form (19_event_id.sql), so no other row carries it.
 ------------------------------------------------------------------------------
 \o /dev/null
+SELECT event.uuid_v7() AS ing_id \gset
 BEGIN;
-SELECT event.create_event('decoder.ing.stored', event_source => 'frontend', event_category => 'user_action',
-                          idempotency_key => 'jetstream:decoder-ing-1');
+SELECT event.create_events(jsonb_build_array(jsonb_build_object(
+  'event_id', :'ing_id', 'event_type', 'decoder.ing.stored', 'event_source', 'frontend',
+  'event_category', 'user_action', 'idempotency_key', 'jetstream:' || :'ing_id')), false);
 SELECT event.create_event('decoder.ing.backend', event_source => 'backend', event_category => 'user_action',
-                          idempotency_key => 'jetstream:decoder-ing-2');
-SELECT event.create_event('decoder.ing.bare_prefix', event_source => 'frontend', event_category => 'user_action',
-                          idempotency_key => 'jetstream:');
+                          idempotency_key => 'decoder-ing-2');
 SELECT event.create_event('decoder.ing.other_key', event_source => 'frontend', event_category => 'user_action',
                           idempotency_key => 'decoder-ing-jetstream:3');
 SELECT event.create_event('decoder.ing.no_key', event_source => 'frontend', event_category => 'user_action');
 COMMIT;
 \o
-SELECT is(public.peek_types(), ARRAY['decoder.ing.stored', 'decoder.ing.backend', 'decoder.ing.bare_prefix',
+SELECT is(public.peek_types(), ARRAY['decoder.ing.stored', 'decoder.ing.backend',
                                      'decoder.ing.other_key', 'decoder.ing.no_key'],
           'skip_ingested: off by default, every row emitted');
-SELECT is(public.peek_types('skip_ingested', 'on'), ARRAY['decoder.ing.backend', 'decoder.ing.bare_prefix',
+SELECT is(public.peek_types('skip_ingested', 'on'), ARRAY['decoder.ing.backend',
                                                          'decoder.ing.other_key', 'decoder.ing.no_key'],
           'skip_ingested: only the ingested row (frontend, "jetstream:<id>") is left out');
 SELECT is(public.peek_types('skip_ingested', 'on', 'sources', 'frontend'),
-          ARRAY['decoder.ing.bare_prefix', 'decoder.ing.other_key', 'decoder.ing.no_key'],
+          ARRAY['decoder.ing.other_key', 'decoder.ing.no_key'],
           'skip_ingested: combined with the filters');
-SELECT is((SELECT count(*) FROM public.take()), 5::bigint, 'skip_ingested: consumed');
+SELECT is((SELECT count(*) FROM public.take()), 4::bigint, 'skip_ingested: consumed');
 \o /dev/null
 BEGIN;
-SELECT event.create_event('decoder.ing.only.' || n, event_source => 'frontend', event_category => 'user_action',
-                          idempotency_key => 'jetstream:decoder-ing-only-' || n)
-FROM generate_series(1, 3) n;
+SELECT event.create_events((SELECT jsonb_agg(jsonb_build_object(
+  'event_id', id, 'event_type', 'decoder.ing.only.' || n, 'event_source', 'frontend',
+  'event_category', 'user_action', 'idempotency_key', 'jetstream:' || id))
+  FROM (SELECT n, event.uuid_v7()::text AS id FROM generate_series(1, 3) n) g), false);
 COMMIT;
 SELECT pg_current_wal_lsn() AS ing_after_lsn \gset
 \o
