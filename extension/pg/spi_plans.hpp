@@ -11,6 +11,7 @@ namespace event::pg {
 enum class PlanId {
 	kStatWatermark,
 	kStatFold,
+	kStatDeltasExist,
 	kStatusDelta,
 	kStatistics,
 	kStatusExists,

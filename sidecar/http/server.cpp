@@ -510,6 +510,11 @@ void Server::Impl::Accept() {
 			timer->async_wait([this, timer](beast::error_code) { Accept(); });
 			return;
 		}
+		// No Nagle: a response is written whole (one gathered write), and its last partial
+		// segment must not wait for the ACK of the ones before it, which a client's delayed ACK
+		// holds back up to 40 ms (the tail of a large query page on a quiet connection).
+		beast::error_code nodelay_ec;
+		socket.set_option(tcp::no_delay(true), nodelay_ec);
 		if (connections.load() >= options.max_connections) {
 			RejectedConnections().Inc();
 			auto sock = std::make_shared<tcp::socket>(std::move(socket));
