@@ -9,7 +9,7 @@
 PROBE="python3 $(dirname "$0")/lib/http_probe.py"
 TEST_SERVER=${HTTP_TEST_SERVER:-$REPO_ROOT/sidecar/http-test-server}
 [ -x "$TEST_SERVER" ] || bail "$TEST_SERVER not built (make -C sidecar)"
-plan 13
+plan 15
 
 start_nats
 start_sidecar s
@@ -93,6 +93,25 @@ tail_bg loss2 30 "/api/v1/events/tail?event_type=loss." 1 0
 sql -c "SELECT event.create_event(event_type => 'loss.after', data => '{}', stream_id => '$P:11')" >/dev/null
 wait "$reader"
 is "$(cut -f1,2 "$T_TMP/loss2.out" | tr '\t\n' ' |')" "1 loss.after|" "a new tail reads the new stream from its sequence 1"
+
+# nats-server restarted with an empty store (no volume) under an open tail: the stream is gone
+# and the relay creates it again, perhaps between two of the tail's checks; the new stream's
+# creation time tells the tail apart from the old one, so it is closed with the reason too.
+tail_bg wipe 60 "/api/v1/events/tail?event_type=wipe." 5 1
+sql -c "SELECT event.create_event(event_type => 'wipe.before', data => '{}', stream_id => '$P:12')" >/dev/null
+wait_until 20 js_has_at_least "$P:12" 1 || diag "wipe.before not in JetStream"
+sleep 1
+stop_nats
+rm -rf "$T_TMP/nats"
+start_nats "$NATS_PORT"
+sql -c "SELECT event.create_event(event_type => 'wipe.after', data => '{}', stream_id => '$P:12')" >/dev/null
+wait "$reader"
+is "$(cut -f2 "$T_TMP/wipe.out" | tr '\n' '|' | sed 's/stream EVENTS was .*|$/stream EVENTS was ...|/')" \
+	"wipe.before|stream EVENTS was ...|" "a tail open when nats-server restarts with an empty store is closed with the reason"
+[ -s "$T_TMP/wipe.err" ] && diag "$(cat "$T_TMP/wipe.err")"
+tail_bg wipe2 30 "/api/v1/events/tail?from_position=0&event_type=wipe." 1 1
+wait "$reader"
+is "$(cut -f2 "$T_TMP/wipe2.out" | tr '\n' '|')" "wipe.after|" "a new tail reads the new store: the event after the restart only"
 
 out=$(tail_read "/api/v1/events/tail?from_position=abc" 1 0)
 is "$out" "status 400" "malformed from_position: 400"
