@@ -50,7 +50,7 @@ inline bool IsIngestedKeyOf(std::string_view idempotency_key, const Uuid &event_
 // True for a row the ingester stored: source frontend and a key "jetstream:" plus something.
 constexpr bool IsIngested(std::string_view event_source, std::string_view idempotency_key) {
 	return event_source == kIngestedSource && idempotency_key.size() > kIngestedKeyPrefix.size() &&
-	       idempotency_key.substr(0, kIngestedKeyPrefix.size()) == kIngestedKeyPrefix;
+	       HasIngestedPrefix(idempotency_key);
 }
 
 } // namespace event::core

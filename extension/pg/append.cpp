@@ -149,7 +149,8 @@ int EntityTypeLength(const char *stream_id) {
 // event.idempotency_keys (StoreBatch, step 1).
 void CheckIngestedKey(EventInput *in) {
 	core::Uuid id;
-	memcpy(id.bytes.data(), in->event_id.data, UUID_LEN);
+	if (in->has_event_id)
+		memcpy(id.bytes.data(), in->event_id.data, UUID_LEN);
 	if (!in->has_event_id || strcmp(in->event_source, core::kIngestedSource.data()) != 0 ||
 	    !core::IsIngestedKeyOf(in->idempotency_key, id))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -657,14 +658,15 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 	auto **records = static_cast<const EventRecord **>(palloc(sizeof(EventRecord *) * (stored + 1)));
 	for (int k = 0; k < stored; k++)
 		records[k] = &out[order[k]].record;
-	if (stored == 1 && !InsertEventsDirect(records, 1)) {
+	const bool through_spi = stored > 0 && !InsertEventsDirect(records, stored);
+	if (through_spi && stored == 1) {
 		const EventRecord &r = *records[0];
 		char nulls[kEventColumns];
 		for (int c = 0; c < kEventColumns; c++)
 			nulls[c] = r.nulls[c] ? 'n' : ' ';
 		if (ExecuteEventInsert(Plan(PlanId::kInsertEvent), const_cast<Datum *>(r.values), nulls) != SPI_OK_INSERT)
 			elog(ERROR, "event: inserting event failed");
-	} else if (stored > 1 && !InsertEventsDirect(records, stored)) {
+	} else if (through_spi) {
 		Datum arrays[kEventColumns];
 		auto *elems = static_cast<Datum *>(palloc(sizeof(Datum) * stored));
 		auto *elem_nulls = static_cast<bool *>(palloc(sizeof(bool) * stored));

@@ -107,21 +107,22 @@ bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 
 	// Every row's leaf, and every distinct leaf opened and checked, before anything is written:
 	// either all rows go in here or none does. A batch normally has one leaf (this month's).
-	Oid *leaf_of = static_cast<Oid *>(palloc(sizeof(Oid) * n));
+	int *leaf_at = static_cast<int *>(palloc(sizeof(int) * n)); // the row's index in leaves
 	Relation *leaves = static_cast<Relation *>(palloc(sizeof(Relation) * n));
 	int nleaves = 0;
 	bool ok = plain;
 	for (int i = 0; i < n && ok; i++) {
-		leaf_of[i] = rows[i]->nulls[kColEventId] ? InvalidOid : LeafFor(parent, rows[i]->values[kColEventId]);
-		ok = OidIsValid(leaf_of[i]);
-		if (!ok || (i > 0 && leaf_of[i] == leaf_of[i - 1]))
+		Oid oid = rows[i]->nulls[kColEventId] ? InvalidOid : LeafFor(parent, rows[i]->values[kColEventId]);
+		ok = OidIsValid(oid);
+		if (!ok)
+			break;
+		int k = 0;
+		while (k < nleaves && RelationGetRelid(leaves[k]) != oid)
+			k++;
+		leaf_at[i] = k;
+		if (k < nleaves)
 			continue;
-		bool known = false;
-		for (int k = 0; k < nleaves && !known; k++)
-			known = RelationGetRelid(leaves[k]) == leaf_of[i];
-		if (known)
-			continue;
-		Relation leaf = table_open(leaf_of[i], RowExclusiveLock);
+		Relation leaf = table_open(oid, RowExclusiveLock);
 		leaves[nleaves++] = leaf;
 		ok = leaf->rd_rel->relkind == RELKIND_RELATION && !HasInsertTriggers(leaf) && PlainEventTable(leaf);
 	}
@@ -129,7 +130,7 @@ bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 		for (int k = 0; k < nleaves; k++)
 			table_close(leaves[k], NoLock);
 		table_close(parent, NoLock);
-		pfree(leaf_of);
+		pfree(leaf_at);
 		pfree(leaves);
 		return false;
 	}
@@ -142,12 +143,10 @@ bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 	// records, hence of decoding): one row by table_tuple_insert, more by one table_multi_insert
 	// (one heap WAL record per page instead of one per row, as COPY writes).
 	for (int a = 0; a < n;) {
+		const int k = leaf_at[a];
 		int b = a + 1;
-		while (b < n && leaf_of[b] == leaf_of[a])
+		while (b < n && leaf_at[b] == k)
 			b++;
-		int k = 0;
-		while (RelationGetRelid(leaves[k]) != leaf_of[a])
-			k++;
 		Relation leaf = leaves[k];
 		if (rris[k] == nullptr) {
 			rris[k] = makeNode(ResultRelInfo);
@@ -187,7 +186,7 @@ bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 	table_close(parent, NoLock);
 	pfree(slots);
 	pfree(rris);
-	pfree(leaf_of);
+	pfree(leaf_at);
 	pfree(leaves);
 	// What SPI does after a statement: later statements of this transaction see the rows.
 	CommandCounterIncrement();

@@ -26,6 +26,13 @@ tail_bg() {
 	reader=$!
 	sleep 1
 }
+# emit_seen TYPE STREAM: one event committed, and waited for in JetStream.
+emit_seen() {
+	sql -c "SELECT event.create_event(event_type => '$1', data => '{}', stream_id => '$2')" >/dev/null
+	wait_until 20 js_has_at_least "$2" 1 || diag "$1 not in JetStream"
+}
+# closed_types NAME: the event types a background tail read, its close reason shortened.
+closed_types() { cut -f2 "$T_TMP/$1.out" | tr '\n' '|' | sed 's/stream EVENTS was .*|$/stream EVENTS was ...|/'; }
 
 P=tail$RUN_ID
 sql -c "SELECT event.create_event(event_type => 'order.created', data => '{\"n\":1}', event_source => 'backend',
@@ -64,8 +71,7 @@ is "$(cut -f2,3 "$T_TMP/live.out" | tr '\t\n' ' |')" "live.now $P:9|" "an open t
 # nats-server restarted under an open tail (same port and store): the tail goes on with the events
 # committed after the restart, nothing skipped or repeated.
 tail_bg outage 90 "/api/v1/events/tail?from_position=$last&event_type=outage." 3 1
-sql -c "SELECT event.create_event(event_type => 'outage.before', data => '{}', stream_id => '$P:10')" >/dev/null
-wait_until 20 js_has_at_least "$P:10" 1 || diag "outage.before not in JetStream"
+emit_seen outage.before "$P:10"
 sleep 1
 stop_nats
 sleep 3
@@ -81,12 +87,11 @@ is "$(cut -f2,3 "$T_TMP/outage.out" | tr '\t\n' ' |')" "outage.before $P:10|outa
 # at 1): the tail is closed with a reason instead of waiting for ever for the next old sequence,
 # and a new tail receives the events of the new stream.
 tail_bg loss 30 "/api/v1/events/tail?event_type=loss." 5 1
-sql -c "SELECT event.create_event(event_type => 'loss.before', data => '{}', stream_id => '$P:11')" >/dev/null
-wait_until 20 js_has_at_least "$P:11" 1 || diag "loss.before not in JetStream"
+emit_seen loss.before "$P:11"
 python3 "$(dirname "$0")/lib/nats_request.py" "$NATS_PORT" '$JS.API.STREAM.DELETE.EVENTS' >/dev/null
 wait "$reader"
-is "$(cut -f2 "$T_TMP/loss.out" | tr '\n' '|' | sed 's/stream EVENTS was .*|$/stream EVENTS was ...|/')" \
-	"loss.before|stream EVENTS was ...|" "a tail open when stream EVENTS is deleted is closed with the reason"
+is "$(closed_types loss)" "loss.before|stream EVENTS was ...|" \
+	"a tail open when stream EVENTS is deleted is closed with the reason"
 diag "$(cut -f2 "$T_TMP/loss.out" | tail -n 1)"
 wait_until 20 eval 'js_dump "$T_TMP/js.loss" 2>/dev/null'; ok $? "stream EVENTS is back (the relay created it again)"
 tail_bg loss2 30 "/api/v1/events/tail?event_type=loss." 1 0
@@ -98,16 +103,15 @@ is "$(cut -f1,2 "$T_TMP/loss2.out" | tr '\t\n' ' |')" "1 loss.after|" "a new tai
 # and the relay creates it again, perhaps between two of the tail's checks; the new stream's
 # creation time tells the tail apart from the old one, so it is closed with the reason too.
 tail_bg wipe 60 "/api/v1/events/tail?event_type=wipe." 5 1
-sql -c "SELECT event.create_event(event_type => 'wipe.before', data => '{}', stream_id => '$P:12')" >/dev/null
-wait_until 20 js_has_at_least "$P:12" 1 || diag "wipe.before not in JetStream"
+emit_seen wipe.before "$P:12"
 sleep 1
 stop_nats
 rm -rf "$T_TMP/nats"
 start_nats "$NATS_PORT"
 sql -c "SELECT event.create_event(event_type => 'wipe.after', data => '{}', stream_id => '$P:12')" >/dev/null
 wait "$reader"
-is "$(cut -f2 "$T_TMP/wipe.out" | tr '\n' '|' | sed 's/stream EVENTS was .*|$/stream EVENTS was ...|/')" \
-	"wipe.before|stream EVENTS was ...|" "a tail open when nats-server restarts with an empty store is closed with the reason"
+is "$(closed_types wipe)" "wipe.before|stream EVENTS was ...|" \
+	"a tail open when nats-server restarts with an empty store is closed with the reason"
 [ -s "$T_TMP/wipe.err" ] && diag "$(cat "$T_TMP/wipe.err")"
 tail_bg wipe2 30 "/api/v1/events/tail?from_position=0&event_type=wipe." 1 1
 wait "$reader"
