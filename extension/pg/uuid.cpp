@@ -1,7 +1,9 @@
 // uuid.cpp — UUIDv7 generation in the backend (core::Uuid7Generator with the server clock and
-// pg_strong_random) and the SQL helpers event.uuid_v7(), uuid_v7_floor(), uuid_v7_time().
+// pg_strong_random drawn through a core::RandomPool) and the SQL helpers event.uuid_v7(),
+// uuid_v7_floor(), uuid_v7_time().
 #include "pg/compat.hpp"
 
+#include "core/random_pool.hpp"
 #include "core/uuid7.hpp"
 #include "guard.hpp"
 #include "pg/uuid.hpp"
@@ -13,8 +15,10 @@ uint64_t ServerClockMs() {
 	return static_cast<uint64_t>((GetCurrentTimestamp() + kUnixToPgEpochUs) / 1000);
 }
 
+// pg_strong_random a block at a time (core/random_pool.hpp), per backend process.
 bool StrongRandom(uint8_t *buf, size_t len) {
-	return pg_strong_random(buf, len);
+	static core::RandomPool pool([](uint8_t *block, size_t n) { return pg_strong_random(block, n); });
+	return pool.Fill(buf, len, MyProcPid);
 }
 
 core::Uuid7Generator &Generator() {
