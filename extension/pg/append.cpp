@@ -598,24 +598,34 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 			                      : PointerGetDatum(construct_array(col[c], groups, st.type, st.len, st.byval, st.align));
 		}
 		args[6] = TimestampTzGetDatum(now);
-		// One stream: update the head if it exists (the usual case), else upsert it (a new
-		// stream, or one created concurrently after the update found none).
-		bool updated = groups == 1 && SPI_execute_plan(Plan(PlanId::kStreamUpdate), args, nullptr, false, 0) ==
-		                                  SPI_OK_UPDATE_RETURNING &&
-		               SPI_processed == 1;
+		// One stream: update the head if it exists (the usual case: without an executor run,
+		// direct_insert.cpp, else by the SPI UPDATE), else upsert it (a new stream, or one
+		// created concurrently after the update found none).
+		int64 direct_version = -1;
+		StreamUpdate direct = StreamUpdate::kFallback;
+		if (groups == 1)
+			direct = UpdateStreamDirect(in[order[0]].stream_id, streamed, col[4][0], col[5][0], now, &direct_version);
+		bool updated = direct == StreamUpdate::kUpdated;
+		if (groups == 1 && direct == StreamUpdate::kFallback)
+			updated = SPI_execute_plan(Plan(PlanId::kStreamUpdate), args, nullptr, false, 0) == SPI_OK_UPDATE_RETURNING &&
+			          SPI_processed == 1;
 		if (!updated) {
+			direct = StreamUpdate::kFallback;
 			SPIPlanPtr plan = Plan(groups == 1 ? PlanId::kStreamUpsert : PlanId::kStreamUpsertMany);
 			if (SPI_execute_plan(plan, args, nullptr, false, 0) != SPI_OK_INSERT_RETURNING ||
 			    SPI_processed != static_cast<uint64>(groups))
 				elog(ERROR, "event: stream upsert failed");
 		}
 		for (int k = 0; k < groups; k++) {
-			bool isnull;
-			// RETURNING follows the input order (sorted stream ids); checked, not assumed.
-			char *returned = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
-			if (returned == nullptr || strcmp(returned, in[order[group_start[k]]].stream_id) != 0)
-				elog(ERROR, "event: stream upsert returned rows out of order");
-			int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+			int64 version = direct_version;
+			if (direct != StreamUpdate::kUpdated) {
+				bool isnull;
+				// RETURNING follows the input order (sorted stream ids); checked, not assumed.
+				char *returned = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
+				if (returned == nullptr || strcmp(returned, in[order[group_start[k]]].stream_id) != 0)
+					elog(ERROR, "event: stream upsert returned rows out of order");
+				version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+			}
 			int64 current = version - (group_start[k + 1] - group_start[k]);
 			for (int g = group_start[k]; g < group_start[k + 1]; g++) {
 				const EventInput &item = in[order[g]];

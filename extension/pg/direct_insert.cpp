@@ -16,10 +16,14 @@
 // compiled, and its indexes' IndexInfo with their expression and predicate states. They were 5 %
 // of a single-event append. A plan is valid until a relcache invalidation of the leaf or of one
 // of its indexes (any DDL on them, which also waits for our lock on the leaf).
+//
+// UpdateStreamDirect does the same for the stream head's update (direct_insert.hpp): an index
+// lookup and a heap update instead of an UPDATE's executor start, run and end.
 #include "pg/compat.hpp"
 
 extern "C" {
 #include "access/genam.h"
+#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -27,6 +31,8 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -35,10 +41,14 @@ extern "C" {
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 }
 
 #include "pg/column_types.hpp"
@@ -69,20 +79,25 @@ bool HasInsertTriggers(Relation rel) {
 	return false;
 }
 
+// True if rel has exactly n columns, none dropped or generated, column c of type type_of(c).
+template <typename TypeOf> bool ColumnsAre(Relation rel, int n, TypeOf type_of) {
+	TupleDesc desc = RelationGetDescr(rel);
+	if (desc->natts != n || (desc->constr != nullptr && desc->constr->has_generated_stored))
+		return false;
+	for (int c = 0; c < n; c++) {
+		Form_pg_attribute att = TupleDescAttr(desc, c);
+		if (att->attisdropped || att->atttypid != type_of(c))
+			return false;
+	}
+	return true;
+}
+
 // True if rel has exactly the event columns, in order, with their types, and nothing that the
 // executor would compute or check per row beyond NOT NULL and CHECK constraints.
 bool PlainEventTable(Relation rel) {
 	if (rel->rd_rel->relrowsecurity)
 		return false;
-	TupleDesc desc = RelationGetDescr(rel);
-	if (desc->natts != kEventColumns || (desc->constr != nullptr && desc->constr->has_generated_stored))
-		return false;
-	for (int c = 0; c < kEventColumns; c++) {
-		Form_pg_attribute att = TupleDescAttr(desc, c);
-		if (att->attisdropped || att->atttypid != EventColumnType(c).type)
-			return false;
-	}
-	return true;
+	return ColumnsAre(rel, kEventColumns, [](int c) { return EventColumnType(c).type; });
 }
 
 // The leaf partition of parent that holds a row with this event_id, as tuple routing would find
@@ -358,6 +373,129 @@ bool InsertEventsDirect(const EventRecord *const *rows, int n) {
 	// What SPI does after a statement: later statements of this transaction see the rows.
 	CommandCounterIncrement();
 	return true;
+}
+
+namespace {
+
+// event.event_streams' columns (sql/event--0.2.0.sql), 1-based.
+enum StreamColumn : int {
+	kStreamId = 1,
+	kStreamEntityType,
+	kStreamEntityId,
+	kStreamVersion,
+	kStreamLastEventId,
+	kStreamLastPosition,
+	kStreamCreatedAt,
+	kStreamUpdatedAt,
+	kStreamColumns = kStreamUpdatedAt
+};
+
+// True if rel is the stream table as the install script makes it: a plain table with exactly
+// these columns and types, no row security, no trigger that an UPDATE would fire.
+bool PlainStreamTable(Relation rel) {
+	static constexpr Oid kTypes[kStreamColumns] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID,
+	                                               TIMESTAMPTZOID, TIMESTAMPTZOID};
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+		return false;
+	const TriggerDesc *td = rel->trigdesc;
+	if (td != nullptr && (td->trig_update_before_row || td->trig_update_after_row || td->trig_update_instead_row ||
+	                      td->trig_update_before_statement || td->trig_update_after_statement ||
+	                      td->trig_update_new_table || td->trig_update_old_table))
+		return false;
+	return ColumnsAre(rel, kStreamColumns, [](int c) { return kTypes[c]; });
+}
+
+// The primary key (stream_id) of a plain stream table, else InvalidOid.
+Oid StreamPrimaryKey(Relation rel) {
+	if (!PlainStreamTable(rel))
+		return InvalidOid;
+	return RelationGetPrimaryKeyIndex(rel);
+}
+
+} // namespace
+
+StreamUpdate UpdateStreamDirect(const char *stream_id, int64 count, Datum last_event_id, Datum last_position,
+                                TimestampTz now, int64 *version) {
+	if (XactReadOnly || IsInParallelMode())
+		return StreamUpdate::kFallback;
+	const Oid oid = EventRelation("event_streams");
+	if (pg_class_aclcheck(oid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK ||
+	    pg_class_aclcheck(oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return StreamUpdate::kFallback; // the SPI UPDATE raises the usual permission error
+	Relation rel = table_open(oid, RowExclusiveLock);
+	const Oid pk = StreamPrimaryKey(rel);
+	if (!OidIsValid(pk)) {
+		table_close(rel, NoLock);
+		return StreamUpdate::kFallback;
+	}
+	Relation index = index_open(pk, AccessShareLock);
+
+	// As the SPI UPDATE: the statement's snapshot, after a command counter increment (earlier
+	// writes of this transaction visible), taken now that the stream lock is held (the previous
+	// writer of the stream has committed, so its update is in the snapshot).
+	CommandCounterIncrement();
+	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	ScanKeyData key;
+	text *wanted = cstring_to_text(stream_id);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
+	                       PointerGetDatum(wanted));
+	TupleTableSlot *old_slot = table_slot_create(rel, nullptr);
+	IndexScanDesc scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, nullptr, 0);
+	const bool found = index_getnext_slot(scan, ForwardScanDirection, old_slot);
+	index_endscan(scan);
+	StreamUpdate result = found ? StreamUpdate::kFallback : StreamUpdate::kNotFound;
+	if (found) {
+		slot_getallattrs(old_slot);
+		TupleTableSlot *new_slot = table_slot_create(rel, nullptr);
+		ExecClearTuple(new_slot);
+		memcpy(new_slot->tts_values, old_slot->tts_values, sizeof(Datum) * kStreamColumns);
+		memcpy(new_slot->tts_isnull, old_slot->tts_isnull, sizeof(bool) * kStreamColumns);
+		int64 next;
+		if (old_slot->tts_isnull[kStreamVersion - 1] ||
+		    pg_add_s64_overflow(DatumGetInt64(old_slot->tts_values[kStreamVersion - 1]), count, &next))
+			next = -1; // the SPI UPDATE raises the proper error
+		if (next >= 0) {
+			new_slot->tts_values[kStreamVersion - 1] = Int64GetDatum(next);
+			new_slot->tts_values[kStreamLastEventId - 1] = last_event_id;
+			new_slot->tts_values[kStreamLastPosition - 1] = last_position;
+			new_slot->tts_values[kStreamUpdatedAt - 1] = TimestampTzGetDatum(now);
+			new_slot->tts_isnull[kStreamVersion - 1] = new_slot->tts_isnull[kStreamLastEventId - 1] = false;
+			new_slot->tts_isnull[kStreamLastPosition - 1] = new_slot->tts_isnull[kStreamUpdatedAt - 1] = false;
+			ExecStoreVirtualTuple(new_slot);
+			TM_FailureData tmfd;
+			LockTupleMode lockmode;
+			bool update_indexes = false;
+			// Not waiting: a row locked or changed by anyone else is left to the executor.
+			const TM_Result tm = table_tuple_update(rel, &old_slot->tts_tid, new_slot, GetCurrentCommandId(true),
+			                                        snapshot, InvalidSnapshot, false, &tmfd, &lockmode,
+			                                        &update_indexes);
+			if (tm == TM_Ok) {
+				if (update_indexes) { // not a HOT update: new entries in both indexes, as the executor adds
+					EState *estate = CreateExecutorState();
+					ResultRelInfo *rri = makeNode(ResultRelInfo);
+					InitResultRelInfo(rri, rel, 0, nullptr, 0);
+					ExecOpenIndices(rri, false);
+					List *recheck = ExecInsertIndexTuples(rri, new_slot, estate, true, false, nullptr, NIL);
+					if (recheck != NIL)
+						elog(ERROR, "event: unexpected deferred index check on event_streams");
+					ExecCloseIndices(rri);
+					FreeExecutorState(estate);
+				}
+				*version = next;
+				result = StreamUpdate::kUpdated;
+			}
+		}
+		ExecDropSingleTupleTableSlot(new_slot);
+	}
+	ExecDropSingleTupleTableSlot(old_slot);
+	pfree(wanted);
+	UnregisterSnapshot(snapshot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	if (result == StreamUpdate::kUpdated)
+		CommandCounterIncrement(); // later statements of the transaction see the new head
+	return result;
 }
 
 } // namespace event::pg
