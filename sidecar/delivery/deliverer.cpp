@@ -55,6 +55,11 @@ constexpr int kRefill = kWindow / 4;
 // nats-server, so 500 ms made 200 of each per second with 100 idle subscriptions. The safety
 // expiry of a no-wait fetch.
 constexpr int64_t kLongPollMs = 2000;
+// A stopped worker (other than for a deleted subscription) lets the requests in flight finish
+// for at most this long: a receiver that has the request usually answers within milliseconds,
+// and a delivery it has taken is then acknowledged instead of given back and posted again by the
+// next worker (a secret rotation or a restart would otherwise deliver it twice).
+constexpr auto kStopGrace = std::chrono::seconds(2);
 constexpr int64_t kNoWaitExpiresNs = 1000LL * 1000 * 1000;
 constexpr size_t kMaxQueuedRecords = 100000;
 constexpr int kRetryClaimBatch = 100;
@@ -354,7 +359,11 @@ public:
 		multi_ = curl_multi_init();
 		thread_ = std::thread([this] { Run(); });
 	}
-	void RequestStop() {
+	// abort_now: the requests in flight are aborted at once (a deleted subscription), else they
+	// may finish within kStopGrace.
+	void RequestStop(bool abort_now = false) {
+		if (abort_now)
+			abort_.store(true);
 		stop_.store(true);
 		space_cv_.notify_all();
 		if (multi_)
@@ -419,7 +428,21 @@ private:
 			int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count());
 			curl_multi_poll(multi_, nullptr, 0, std::max(ms, 0), nullptr);
 		}
-		// Stopping: abort the requests in flight, let the fetcher end, give everything held back.
+		// Stopping: no new request; those in flight may finish (kStopGrace), then the rest are
+		// aborted; the fetcher ends and everything still held is given back.
+		const auto drain_until = Clock::now() + kStopGrace;
+		while (!in_flight_.empty() && !abort_.load() && Clock::now() < drain_until) {
+			int running = 0;
+			curl_multi_perform(multi_, &running);
+			int left = 0;
+			while (CURLMsg *m = curl_multi_info_read(multi_, &left))
+				if (m->msg == CURLMSG_DONE)
+					Finished(m->easy_handle, m->data.result);
+			SendAcks();
+			if (!in_flight_.empty())
+				curl_multi_poll(multi_, nullptr, 0, 20, nullptr);
+		}
+		abort_.store(true);
 		for (auto &[easy, job] : in_flight_) {
 			curl_multi_remove_handle(multi_, easy);
 			spare_.push_back(std::unique_ptr<WebhookRequest>(job->request));
@@ -695,7 +718,7 @@ private:
 			std::vector<std::string> secrets{sub_.secret};
 			if (!sub_.previous.empty())
 				secrets.push_back(sub_.previous);
-			if (!request->Prepare(sub_.url, secrets, job->delivery_id, job->event_id, job->Body(), &stop_) ||
+			if (!request->Prepare(sub_.url, secrets, job->delivery_id, job->event_id, job->Body(), &abort_) ||
 			    curl_multi_add_handle(multi_, static_cast<CURL *>(request->easy())) != CURLM_OK) {
 				failed.emplace_back(job, request->Finish(CURLE_FAILED_INIT));
 				spare_.push_back(std::move(request));
@@ -720,7 +743,7 @@ private:
 		job->request = nullptr;
 		PostResult r = request->Finish(rc);
 		spare_.push_back(std::move(request));
-		if (stop_.load() && r.status == 0)
+		if (abort_.load() && r.status == 0)
 			return; // aborted by the stop: given back unacknowledged
 		Attempted(job, r);
 	}
@@ -868,6 +891,7 @@ private:
 	RetryHolds *holds_;
 	std::mt19937_64 rng_;
 	std::atomic<bool> stop_{false};
+	std::atomic<bool> abort_{false}; // requests in flight are aborted (set at once, or after kStopGrace)
 	bool warned_ = false; // fetcher thread
 	natsSubscription *ns_ = nullptr; // made by the fetcher (set under ns_mu_), destroyed by the poster after it ended
 	std::mutex ns_mu_;                 // ns_ between the fetcher and RequestStop
@@ -1036,7 +1060,7 @@ struct Deliverer::Impl {
 				changed.push_back(id);
 		}
 		for (const auto &id : gone)
-			workers[id]->RequestStop();
+			workers[id]->RequestStop(true);
 		for (const auto &id : changed)
 			workers[id]->RequestStop();
 		for (const auto &id : gone)

@@ -17,7 +17,8 @@
 // exponential backoff and jitter (Retry-After honoured on 429/503) up to max_attempts, then
 // terminated and recorded as a dead letter. Every attempt is queued and written to PostgreSQL in
 // batches by a recorder thread, off the delivery path. A deleted subscription's worker is stopped
-// (requests in flight are aborted) and its consumer deleted. Dead letters whose retry was
+// (requests in flight are aborted) and its consumer deleted; any other stop (a changed
+// subscription, shutdown, standing by) lets the requests in flight finish for up to 2 s first. Dead letters whose retry was
 // requested (NOTIFY event_dead_letters, and the same poll) are claimed from PostgreSQL under a
 // lease and posted by their subscription's worker beside its JetStream messages, with the same
 // signing and retry policy.

@@ -4,11 +4,12 @@
 # package-lock.json, installed here with npm ci) for webhook-id/-timestamp/-signature, node's
 # crypto for X-Event-Signature. Before, during and after a secret rotation: one secret, both
 # secrets (each verifies on its own), only the new one (the old one no longer verifies); a
-# non-whsec_ secret used as raw bytes. Rotations and a graceful restart redeliver nothing.
+# non-whsec_ secret used as raw bytes. Rotations and a graceful restart redeliver nothing, even a
+# rotation while a request is in flight (the worker waits for the answer before it restarts).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
 . "$(dirname "$0")/lib/webhooks.bash"
-plan 10
+plan 11
 
 VERIFY_DIR=$REPO_ROOT/test/e2e/webhook-verify
 command -v npm >/dev/null || bail "npm not installed (DEB_PACKAGES has nodejs and npm: run make deps)"
@@ -67,5 +68,18 @@ wait_until 30 received_at_least 5; ok $? "event 5 delivered after a SIGTERM rest
 sleep 1
 is "$(verify "/ok/$P" "$C" | cut -d' ' -f1 | tr '\n' ' ')" "1 2 3 4 5 " "each event once: nothing redelivered after the rotations or the restart"
 
-for id in $ID $RAW_ID; do sql -c "SELECT event.delete_subscription('$id')" >/dev/null; done
+# A rotation while a request is in flight (the receiver answers 1 s after it took the
+# request): the old worker gets its answer and acknowledges, so the next worker does not post
+# the event again (before, the request was aborted, the message given back and delivered twice).
+SLOW_ID=$(sql -c "SELECT event.create_subscription('$P-slow', 'http://127.0.0.1:$RPORT/delay/1000/$P-slow',
+        event_types => '{$P.slow}', webhook_secret => '$A')->>'subscription_id'")
+slow_received() { grep -c "\"path\": \"/delay/1000/$P-slow\"" "$T_TMP/hooks.jsonl"; }
+slow_arrived() { [ "$(slow_received)" -ge 1 ]; }
+sql -c "SELECT event.create_event('$P.slow', '{}', 'backend', 'order')" >/dev/null
+wait_until 20 slow_arrived
+sql -c "SELECT event.rotate_subscription_secret('$SLOW_ID', '$B')" >/dev/null
+sleep 3
+is "$(slow_received)" 1 "a rotation while a request is in flight: the event is delivered once"
+
+for id in $ID $RAW_ID $SLOW_ID; do sql -c "SELECT event.delete_subscription('$id')" >/dev/null; done
 finish
