@@ -14,6 +14,7 @@
 #pragma once
 
 #include "core/cpp_only.hpp"
+#include "core/timestamp.hpp"
 
 #include "decoder/options.hpp"
 
@@ -45,14 +46,12 @@ struct CommitInfo {
 // The prefix of pg_logical_emit_message messages reported as heartbeats.
 inline constexpr char kHeartbeatPrefix[] = "event.heartbeat";
 
-// Buffer sizes (with the NUL) for the formatters below.
-inline constexpr size_t kTimestampBufferSize = 40;
-inline constexpr size_t kLsnBufferSize = 24;
+// Timestamps as core/timestamp.hpp writes them (the extension's JSON answers use the same).
+using core::FormatTimestamp;
+using core::kTimestampBufferSize;
 
-// PostgreSQL TimestampTz → ISO-8601 UTC with microseconds, "2026-11-23T10:00:00.123456Z";
-// "infinity" / "-infinity" for the special values; years outside 0..9999 get their sign and
-// all their digits. Returns the length written (NUL-terminated).
-size_t FormatTimestamp(int64_t pg_micros, char (&out)[kTimestampBufferSize]) noexcept;
+// Buffer size (with the NUL) for FormatLsn.
+inline constexpr size_t kLsnBufferSize = 24;
 
 // LSN → PostgreSQL's text form "X/X" (upper-case hex). Returns the length written.
 size_t FormatLsn(uint64_t lsn, char (&out)[kLsnBufferSize]) noexcept;

@@ -96,9 +96,10 @@ void JsonbBuilder::AddJsonb(const char *key, Jsonb *value) {
 }
 
 void JsonbBuilder::AddTimestamp(const char *key, TimestampTz value) {
-	char *text = static_cast<char *>(palloc(40)); // kept by pushJsonbValue: not on the stack
-	FormatTimestampUtc(value, text);
-	AddString(key, text);
+	// Kept by pushJsonbValue: not on the stack.
+	auto *text = static_cast<char(*)[core::kTimestampBufferSize]>(palloc(core::kTimestampBufferSize));
+	FormatTimestampUtc(value, *text);
+	AddString(key, *text);
 }
 
 Jsonb *JsonbBuilder::Finish() const {
@@ -220,7 +221,7 @@ void JsonTextBuilder::AddJsonb(const char *key, Jsonb *value) {
 }
 
 void JsonTextBuilder::AddTimestamp(const char *key, TimestampTz value) {
-	char text[40];
+	char text[core::kTimestampBufferSize];
 	FormatTimestampUtc(value, text);
 	Key(key);
 	Separate();
@@ -229,15 +230,8 @@ void JsonTextBuilder::AddTimestamp(const char *key, TimestampTz value) {
 	appendStringInfoChar(out_, '"');
 }
 
-void FormatTimestampUtc(TimestampTz ts, char out[40]) {
-	struct pg_tm tm;
-	fsec_t fsec;
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr) != 0) {
-		snprintf(out, 40, "%s", TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
-		return;
-	}
-	snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	         tm.tm_sec, static_cast<int>(fsec));
+void FormatTimestampUtc(TimestampTz ts, char (&out)[core::kTimestampBufferSize]) {
+	core::FormatTimestamp(ts, out);
 }
 
 } // namespace event::pg

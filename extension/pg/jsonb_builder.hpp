@@ -12,6 +12,8 @@
 
 #include "pg/compat.hpp"
 
+#include "core/timestamp.hpp"
+
 namespace event::pg {
 
 class JsonbBuilder {
@@ -111,7 +113,8 @@ private:
 };
 static_assert(std::is_trivially_destructible_v<JsonTextBuilder>, "an ereport may longjmp over a JsonTextBuilder");
 
-// Writes "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) of ts, "infinity" / "-infinity" if not finite.
-void FormatTimestampUtc(TimestampTz ts, char out[40]);
+// Writes "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC) of ts, "infinity" / "-infinity" if not finite:
+// core::FormatTimestamp, the output plugin's form too.
+void FormatTimestampUtc(TimestampTz ts, char (&out)[core::kTimestampBufferSize]);
 
 } // namespace event::pg

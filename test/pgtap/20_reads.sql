@@ -2,7 +2,7 @@
 -- Fixtures go through event.create_event (the real write path); names are prefixed t20_ so rows
 -- committed by other tests never match the filters.
 BEGIN;
-SELECT plan(87);
+SELECT plan(88);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -36,6 +36,16 @@ SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(event.get_event
           'get_event_json: exactly the EventResponse keys') FROM t20 WHERE n = 1;
 SELECT is(event.get_event_json(id)->>'timestamp', '2025-01-01T00:00:00.000000Z', 'get_event_json: UTC timestamp format')
 FROM t20 WHERE n = 1;
+-- The timestamp text (core/timestamp.hpp, the output plugin's form too) against PostgreSQL's own
+-- formatting: before 2000 and 1970 (negative internal values), a leap day, microseconds.
+SELECT is((SELECT array_agg(event.create_event_json(jsonb_build_object('event_type', 't20.ts', 'timestamp', ts))->>'timestamp'
+                            ORDER BY ts)
+             FROM unnest(ARRAY['1969-12-31T23:59:59.999999Z', '1999-12-31T23:59:59.5Z', '2000-01-01T00:00:00.000001Z',
+                               '2024-02-29T12:34:56.789012Z', '2999-12-31T23:59:59Z']) AS ts),
+          (SELECT array_agg(to_char(ts::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ORDER BY ts)
+             FROM unnest(ARRAY['1969-12-31T23:59:59.999999Z', '1999-12-31T23:59:59.5Z', '2000-01-01T00:00:00.000001Z',
+                               '2024-02-29T12:34:56.789012Z', '2999-12-31T23:59:59Z']) AS ts),
+          'timestamps are written as PostgreSQL formats them in UTC, before 2000 too');
 SELECT matches(event.get_event_json(id)->>'created_at', '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$',
                'get_event_json: created_at format') FROM t20 WHERE n = 1;
 SELECT is(event.get_event_json(id)->>'status', 'pending', 'get_event_json: no status row means pending') FROM t20 WHERE n = 1;
