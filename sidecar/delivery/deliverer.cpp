@@ -406,17 +406,7 @@ private:
 		while (!stop_.load()) {
 			TakeIncoming();
 			StartReady();
-			int running = 0;
-			curl_multi_perform(multi_, &running);
-			int left = 0;
-			bool finished = false;
-			while (CURLMsg *m = curl_multi_info_read(multi_, &left)) {
-				if (m->msg != CURLMSG_DONE)
-					continue;
-				Finished(m->easy_handle, m->data.result);
-				finished = true;
-			}
-			SendAcks();
+			const bool finished = Progress();
 			auto now = Clock::now();
 			if (now >= next_renewal) {
 				Renew();
@@ -432,13 +422,7 @@ private:
 		// aborted; the fetcher ends and everything still held is given back.
 		const auto drain_until = Clock::now() + kStopGrace;
 		while (!in_flight_.empty() && !abort_.load() && Clock::now() < drain_until) {
-			int running = 0;
-			curl_multi_perform(multi_, &running);
-			int left = 0;
-			while (CURLMsg *m = curl_multi_info_read(multi_, &left))
-				if (m->msg == CURLMSG_DONE)
-					Finished(m->easy_handle, m->data.result);
-			SendAcks();
+			Progress();
 			if (!in_flight_.empty())
 				curl_multi_poll(multi_, nullptr, 0, 20, nullptr);
 		}
@@ -465,6 +449,23 @@ private:
 		}
 		retired_.clear();
 		spare_.clear();
+	}
+
+	// Moves the requests in flight on, handles those that finished, sends the acks that gives;
+	// whether any finished.
+	bool Progress() {
+		int running = 0;
+		curl_multi_perform(multi_, &running);
+		int left = 0;
+		bool finished = false;
+		while (CURLMsg *m = curl_multi_info_read(multi_, &left)) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			Finished(m->easy_handle, m->data.result);
+			finished = true;
+		}
+		SendAcks();
+		return finished;
 	}
 
 	// The fetcher: a no-wait fetch of as many messages as the window has room for; when that
