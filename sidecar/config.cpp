@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -23,7 +24,7 @@ struct Option {
 	const char *default_text;
 	const char *help;
 	// Applies a value; returns an error message or "" on success.
-	std::string (*apply)(Config *c, const std::string &v);
+	std::function<std::string(Config *c, const std::string &v)> apply;
 	bool secret;
 };
 
@@ -49,6 +50,34 @@ std::string Duration(const std::string &v, int64_t min_ms, int64_t *out) {
 		return "must be at least " + std::to_string(min_ms) + "ms";
 	*out = ms;
 	return "";
+}
+
+// A whole number in [lo, hi] into the int that at(c) points to (nothing stored on an error).
+std::function<std::string(Config *, const std::string &)> IntIn(int64_t lo, int64_t hi, int *(*at)(Config *)) {
+	return [=](Config *c, const std::string &v) {
+		int64_t n = 0;
+		std::string err = ParseInt64(v, INT64_MIN, &n);
+		if (err.empty() && (n < lo || n > hi))
+			err = "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+		if (err.empty())
+			*at(c) = static_cast<int>(n);
+		return err;
+	};
+}
+
+// A duration in [lo_ms, hi_ms] into the int of milliseconds that at(c) points to; hi_text
+// names hi_ms in the error (an int holds at most 24 days of milliseconds).
+std::function<std::string(Config *, const std::string &)> MsIn(int64_t lo_ms, int64_t hi_ms, const char *hi_text,
+                                                               int *(*at)(Config *)) {
+	return [=](Config *c, const std::string &v) {
+		int64_t ms = 0;
+		std::string err = Duration(v, lo_ms, &ms);
+		if (err.empty() && ms > hi_ms)
+			err = std::string("must be at most ") + hi_text;
+		if (err.empty())
+			*at(c) = static_cast<int>(ms);
+		return err;
+	};
 }
 
 std::string Bytes(const std::string &v, int64_t *out) {
@@ -154,16 +183,7 @@ const std::vector<Option> &Options() {
 		 },
 		 false},
 		{"http-threads", "EVENT_HTTP_THREADS", "0 (one per core)", "HTTP I/O threads",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 0, &n);
-			 if (err.empty() && n > 256)
-				 err = "must be between 0 and 256";
-			 if (err.empty())
-				 c->http.threads = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(0, 256, [](Config *c) { return &c->http.threads; }), false},
 		{"http-max-connections", "EVENT_HTTP_MAX_CONNECTIONS", "10000",
 		 "open HTTP connections beyond which new ones get 503 and are closed",
 		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->http.max_connections); }, false},
@@ -219,16 +239,7 @@ const std::vector<Option> &Options() {
 		{"stream-max-bytes", "EVENT_NATS_STREAM_MAX_BYTES", "-1 (unlimited)", "stream retention by size",
 		 [](Config *c, const std::string &v) { return Bytes(v, &c->stream_max_bytes); }, false},
 		{"stream-replicas", "EVENT_NATS_STREAM_REPLICAS", "1", "stream replicas (1-5)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 5)
-				 err = "must be between 1 and 5";
-			 if (err.empty())
-				 c->stream_replicas = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 5, [](Config *c) { return &c->stream_replicas; }), false},
 		{"stream-duplicate-window", "EVENT_NATS_STREAM_DUPLICATE_WINDOW", "2m",
 		 "JetStream de-duplication window for Nats-Msg-Id",
 		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->stream_duplicate_window_ms); }, false},
@@ -284,16 +295,7 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { return PrefixList(v, &c->filter_categories); }, false},
 		// pg::Options, api::GroupCommitOptions and auth::Options: the HTTP API's database side.
 		{"pg-pool-size", "EVENT_PG_POOL_SIZE", "4", "PostgreSQL connections of the HTTP API (1-64)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 64)
-				 err = "must be between 1 and 64";
-			 if (err.empty())
-				 c->pg.pool_size = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 64, [](Config *c) { return &c->pg.pool_size; }), false},
 		{"pg-queue-max", "EVENT_PG_QUEUE_MAX", "10000",
 		 "queries waiting for a pool connection; beyond, requests get 429 with Retry-After",
 		 [](Config *c, const std::string &v) { return ParseInt64(v, 1, &c->pg.queue_max); }, false},
@@ -301,16 +303,7 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { return Duration(v, 1, &c->pg.statement_timeout_ms); }, false},
 		{"group-commit-max-batch", "EVENT_GROUP_COMMIT_MAX_BATCH", "256",
 		 "single-event creates coalesced into one transaction at most (1-1000)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 1000)
-				 err = "must be between 1 and 1000";
-			 if (err.empty())
-				 c->group_commit.max_batch = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 1000, [](Config *c) { return &c->group_commit.max_batch; }), false},
 		{"group-commit-max-wait", "EVENT_GROUP_COMMIT_MAX_WAIT", "2ms",
 		 "longest a create waits for companions while earlier batches are committing",
 		 [](Config *c, const std::string &v) -> std::string {
@@ -332,70 +325,23 @@ const std::vector<Option> &Options() {
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->ingester); }, false},
 		{"ingest-batch", "EVENT_INGEST_BATCH", "500",
 		 "frontend events the ingester stores per transaction (1-1000, the default event.max_batch_size)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 // More than event.max_batch_size would fail as a batch and be stored one event at a time.
-			 if (err.empty() && n > 1000)
-				 err = "must be at most 1000 (event.max_batch_size)";
-			 c->ingest_batch = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 1000, [](Config *c) { return &c->ingest_batch; }), false},
 		{"processing", "EVENT_PROCESSING", "on",
 		 "on: apply the registered processors to pending events (event.process_batch) and run replays",
 		 [](Config *c, const std::string &v) { return OnOff(v, &c->processing); }, false},
 		{"processing-batch", "EVENT_PROCESSING_BATCH", "1000", "events per processing transaction (1-10000)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 10000)
-				 err = "must be at most 10000";
-			 c->processing_batch = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
-		{"processing-poll", "EVENT_PROCESSING_POLL", "200ms", "pause of the processing loop when nothing was pending",
-		 [](Config *c, const std::string &v) {
-			 int64_t ms = 0;
-			 std::string err = Duration(v, 1, &ms);
-			 c->processing_poll_ms = static_cast<int>(ms);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 10000, [](Config *c) { return &c->processing_batch; }), false},
+		{"processing-poll", "EVENT_PROCESSING_POLL", "200ms", "pause of the processing loop when nothing was pending (1ms-1h)",
+		 MsIn(1, 3600000, "1h", [](Config *c) { return &c->processing_poll_ms; }), false},
 		{"processing-outbound-batch", "EVENT_PROCESSING_OUTBOUND_BATCH", "64",
 		 "webhook and nats processor calls claimed per batch (1-10000)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 10000)
-				 err = "must be at most 10000";
-			 c->processing_outbound_batch = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 10000, [](Config *c) { return &c->processing_outbound_batch; }), false},
 		{"processing-lease", "EVENT_PROCESSING_LEASE", "120s",
 		 "lease of claimed webhook/nats processor calls: a call not recorded by then is made again (100ms-24h)",
-		 [](Config *c, const std::string &v) {
-			 int64_t ms = 0;
-			 std::string err = Duration(v, 100, &ms);
-			 if (err.empty() && ms > 86400000)
-				 err = "must be at most 24h";
-			 c->processing_lease_ms = static_cast<int>(ms);
-			 return err;
-		 },
-		 false},
+		 MsIn(100, 86400000, "24h", [](Config *c) { return &c->processing_lease_ms; }), false},
 		{"processing-concurrency", "EVENT_PROCESSING_CONCURRENCY", "8",
 		 "events whose webhook/nats processors are called in parallel (1-256)",
-		 [](Config *c, const std::string &v) -> std::string {
-			 int64_t n = 0;
-			 std::string err = ParseInt64(v, 1, &n);
-			 if (err.empty() && n > 256)
-				 err = "must be at most 256";
-			 c->processing_concurrency = static_cast<int>(n);
-			 return err;
-		 },
-		 false},
+		 IntIn(1, 256, [](Config *c) { return &c->processing_concurrency; }), false},
 		{"rudderstack-secret", "EVENT_RUDDERSTACK_SECRET", "",
 		 "secret of POST /webhooks/rudderstack: requests must carry X-Signature: sha256=<hex HMAC-SHA256 of the body> "
 		 "(empty: no signature required)",

@@ -393,3 +393,45 @@ TEST(SidecarConfig, HttpServerOptions) {
 		EXPECT_NE(e.error.find("--http-"), std::string::npos) << e.error;
 	}
 }
+
+// The bounded whole-number and duration settings: both ends accepted, one past either end
+// refused with the range in the message, and a refused value never stored. A duration above
+// its bound used to be stored in an int of milliseconds: --processing-poll 30d wrapped around.
+TEST(SidecarConfig, BoundedSettings) {
+	struct Case {
+		const char *flag;
+		const char *low, *high, *below, *above;
+		int Config::*field;
+	};
+	const std::vector<Case> cases = {
+		{"--stream-replicas", "1", "5", "0", "6", &Config::stream_replicas},
+		{"--ingest-batch", "1", "1000", "0", "1001", &Config::ingest_batch},
+		{"--processing-batch", "1", "10000", "0", "10001", &Config::processing_batch},
+		{"--processing-outbound-batch", "1", "10000", "0", "10001", &Config::processing_outbound_batch},
+		{"--processing-concurrency", "1", "256", "0", "257", &Config::processing_concurrency},
+		{"--processing-poll", "1ms", "1h", "0ms", "61m", &Config::processing_poll_ms},
+		{"--processing-lease", "100ms", "24h", "99ms", "30d", &Config::processing_lease_ms},
+	};
+	for (const Case &c : cases) {
+		ConfigResult low = Args{{"--database-url=x", c.flag, c.low}, {}}.Parse();
+		ConfigResult high = Args{{"--database-url=x", c.flag, c.high}, {}}.Parse();
+		ASSERT_EQ(low.outcome, ConfigOutcome::kRun) << c.flag << " " << low.error;
+		ASSERT_EQ(high.outcome, ConfigOutcome::kRun) << c.flag << " " << high.error;
+		EXPECT_LT(low.config.*c.field, high.config.*c.field) << c.flag;
+		EXPECT_GT(low.config.*c.field, 0) << c.flag;
+		for (const char *bad : {c.below, c.above}) {
+			ConfigResult e = Args{{"--database-url=x", c.flag, bad}, {}}.Parse();
+			EXPECT_EQ(e.outcome, ConfigOutcome::kError) << c.flag << " " << bad;
+			EXPECT_NE(e.error.find(c.flag), std::string::npos) << e.error;
+			EXPECT_NE(e.error.find("must be"), std::string::npos) << e.error;
+		}
+	}
+	EXPECT_EQ((Args{{"--database-url=x", "--processing-lease", "24h"}, {}}.Parse().config.processing_lease_ms), 86400000);
+	EXPECT_EQ((Args{{"--database-url=x", "--pg-pool-size", "64"}, {}}.Parse().config.pg.pool_size), 64);
+	EXPECT_EQ((Args{{"--database-url=x", "--group-commit-max-batch", "1"}, {}}.Parse().config.group_commit.max_batch), 1);
+	for (const char *bad : {"--pg-pool-size=65", "--pg-pool-size=0", "--group-commit-max-batch=1001"}) {
+		ConfigResult e = Args{{"--database-url=x", bad}, {}}.Parse();
+		EXPECT_EQ(e.outcome, ConfigOutcome::kError) << bad;
+		EXPECT_NE(e.error.find("between"), std::string::npos) << e.error;
+	}
+}
