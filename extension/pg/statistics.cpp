@@ -23,6 +23,13 @@ namespace {
 // Events folded by one get_statistics call at most, so no reader pays for a huge backlog.
 constexpr int64 kReaderFoldLimit = 1000000;
 
+// A float8 as a JSON number that always reads back as a float: an integral value keeps one
+// decimal (0.0, 25.0; jsonb would print 0 and 25, which JSON clients parse as integers), any
+// other is printed as float8 prints it (shortest exact form).
+#define JSON_FLOAT(e)                                                                                                  \
+	"CASE WHEN (" e ") = pg_catalog.trunc(" e ") THEN pg_catalog.to_jsonb(pg_catalog.round((" e ")::numeric, 1)) "      \
+	"ELSE pg_catalog.to_jsonb(" e ") END"
+
 // Sum of one counter of c.
 #define COUNTER_SUM(dimension, key)                                                                                    \
 	"(SELECT COALESCE(pg_catalog.sum(c.n), 0) FROM c WHERE c.dimension = '" dimension "' AND c.key = '" key "')"
@@ -73,9 +80,9 @@ constexpr char kStatisticsSql[] =
 	"'events_by_category', " COUNTER_OBJECT("category") ", "
 	"'events_by_type', " COUNTER_OBJECT("type") ", "
 	"'events_today', v.today, 'events_this_week', v.week, 'events_this_month', v.month, "
-	"'average_processing_time', CASE WHEN v.timed > 0 THEN (v.ms_sum / v.timed)::float8 ELSE 0 END, "
-	"'processing_rate', CASE WHEN v.total > 0 THEN (v.processed / v.total * 100)::float8 ELSE 0 END, "
-	"'error_rate', CASE WHEN v.total > 0 THEN (v.failed / v.total * 100)::float8 ELSE 0 END, "
+	"'average_processing_time', " JSON_FLOAT("CASE WHEN v.timed > 0 THEN (v.ms_sum / v.timed)::float8 ELSE 0 END") ", "
+	"'processing_rate', " JSON_FLOAT("CASE WHEN v.total > 0 THEN (v.processed / v.total * 100)::float8 ELSE 0 END") ", "
+	"'error_rate', " JSON_FLOAT("CASE WHEN v.total > 0 THEN (v.failed / v.total * 100)::float8 ELSE 0 END") ", "
 	"'top_users', " COUNTER_TOP("users", "user_id") ", "
 	"'top_event_types', " COUNTER_TOP("(SELECT c.key, c.n FROM c WHERE c.dimension = 'type')", "event_type") ", "
 	"'generated_at', pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', " EVENT_JSON_TS_FORMAT ")) "

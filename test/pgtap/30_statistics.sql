@@ -2,7 +2,7 @@
 -- deltas and the tail above the watermark. The rollup is emptied and its watermark moved to the last
 -- position inside the transaction, so other tests' committed rows do not count.
 BEGIN;
-SELECT plan(42);
+SELECT plan(44);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 -- Counted from here: an empty rollup whose watermark is the last position taken so far.
@@ -22,6 +22,10 @@ SELECT is(event.get_statistics() - 'generated_at',
             "events_today": 0, "events_this_week": 0, "events_this_month": 0, "average_processing_time": 0,
             "processing_rate": 0, "error_rate": 0, "top_users": [], "top_event_types": []}'::jsonb,
           'no counters: all zero');
+-- The three rates are floats in every JSON reader, 0 and whole values included (0.0, not 0).
+SELECT is((SELECT array_agg(s->>k ORDER BY k) FROM (SELECT event.get_statistics() AS s) x,
+                  unnest(ARRAY['average_processing_time', 'error_rate', 'processing_rate']) k),
+          ARRAY['0.0', '0.0', '0.0'], 'no counters: the rates print as 0.0');
 SELECT matches(event.get_statistics()->>'generated_at', '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$', 'generated_at format');
 
 -- Through the write path: four events, then status changes.
@@ -88,6 +92,7 @@ SELECT is(event.get_statistics()->'pending_events', '200'::jsonb, 'pending = tot
 SELECT is(event.get_statistics()->'events_by_source', '{"frontend": 600, "backend": 400}'::jsonb,
           'zero sums are left out of the distribution');
 SELECT is((event.get_statistics()->>'processing_rate')::numeric, 79::numeric, 'processing_rate');
+SELECT is(event.get_statistics()->>'processing_rate', '79.0', 'a whole rate keeps its decimal');
 SELECT is((event.get_statistics()->>'error_rate')::numeric, 1::numeric, 'error_rate');
 SELECT is((event.get_statistics()->>'average_processing_time')::numeric, 25.5, 'average_processing_time in ms');
 SELECT is(event.get_statistics()->'events_today', '1'::jsonb, 'events_today: the UTC day');
