@@ -5,6 +5,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "core/json.hpp"
@@ -397,6 +398,19 @@ void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, co
                   bool empty_is_object) {
 	RunBodyQuery(
 		ctx, std::move(req), std::move(reply), sql, [status](const std::string &) { return status; }, empty_is_object);
+}
+
+bool ParseBoolParam(const std::string &value, bool *out) {
+	std::string lower;
+	for (unsigned char c : value)
+		lower += static_cast<char>(std::tolower(c));
+	if (lower == "true" || lower == "1")
+		*out = true;
+	else if (lower == "false" || lower == "0")
+		*out = false;
+	else
+		return false;
+	return true;
 }
 
 } // namespace event::sidecar::api

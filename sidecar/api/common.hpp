@@ -81,6 +81,10 @@ void RunPathQuery(const Context &ctx, const http::Request &req, http::Reply repl
 bool QueryParams(const http::Request &req, const std::vector<const char *> &names, bool strict,
                  std::vector<std::optional<std::string>> *out, http::Response *error);
 
+// A boolean query parameter as clients send one: true/false in any letter case (Python's
+// requests sends True and False), or 1/0. False for anything else.
+bool ParseBoolParam(const std::string &value, bool *out);
+
 // One member of a JSON object body: name, the jsonb_typeof of an accepted non-null value ("" any)
 // and, for "array", whether its items must be strings.
 struct BodyField {

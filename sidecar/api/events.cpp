@@ -44,10 +44,10 @@ void Create(const Context &ctx, http::Request &&req, http::Reply reply) {
 
 void Batch(const Context &ctx, http::Request &&req, http::Reply reply) {
 	const std::string *atomic_param = req.Query("atomic");
-	if (atomic_param && *atomic_param != "true" && *atomic_param != "false")
+	bool atomic = true;
+	if (atomic_param && !ParseBoolParam(*atomic_param, &atomic))
 		return reply(http::ErrorResponse(400, "bad_request", "invalid atomic \"" + *atomic_param + "\"",
-		                                 req.request_id, "", "Allowed values: true, false."));
-	bool atomic = atomic_param == nullptr || *atomic_param == "true";
+		                                 req.request_id, "", "Allowed values: true, false (any letter case), 1, 0."));
 	std::string json;
 	http::Response error;
 	if (!PrepareBody(req, JsonKind::kArray, true, &json, &error))

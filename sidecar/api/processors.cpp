@@ -54,11 +54,12 @@ void AddProcessorRoutes(http::Router *router, const Context &ctx) {
 		"PUT", "/api/v1/events/processors/{processor_id}/toggle",
 		[ctx](http::Request &&req, http::Reply reply) {
 			const std::string *enabled = req.Query("enabled");
-			if (!enabled || (*enabled != "true" && *enabled != "false"))
+			bool on = false;
+			if (!enabled || !ParseBoolParam(*enabled, &on))
 				return reply(http::ErrorResponse(400, "bad_request", "query parameter enabled must be true or false",
-				                                 req.request_id));
+				                                 req.request_id, "", "Allowed values: true, false (any letter case), 1, 0."));
 			RunQuery(ctx, req.request_id, std::move(reply), "SELECT event.toggle_processor($1::uuid, $2::boolean)",
-			         {req.params["processor_id"], *enabled}, OneValue());
+			         {req.params["processor_id"], on ? "true" : "false"}, OneValue());
 		},
 		admin);
 	router->Add(

@@ -5,7 +5,7 @@
 # of a valid key, wrong scope), revocation within seconds, per-key rate limits.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 72
+plan 73
 
 api_start a --auth-refresh 500ms
 P=ep$RUN_ID
@@ -65,6 +65,8 @@ is "$STATUS" 200 "batch ?atomic=false: 200"
 is "$(jget "[(r['index'], r['status']) for r in j]")" "[(0, 'created'), (1, 'error'), (2, 'created'), (3, 'duplicate')]" "per-item results in request order"
 is "$(jget "j[1]['error']['code']")" 22023 "per-item error carries its SQLSTATE"
 is "$(event_count)" "$((n0 + 2))" "non-atomic batch stored the good items only"
+post "$V/batch?atomic=False" "[{\"event_type\":\"$P.c4\"},{\"event_type\":\"\"}]"
+is "$STATUS:$(jget "[r['status'] for r in j]")" "200:['created', 'error']" "batch ?atomic=False (any letter case): per-item results"
 post "$V/batch?atomic=maybe" "[{\"event_type\":\"$P.c1\"}]"
 is "$STATUS" 400 "atomic=maybe: 400"
 post $V/batch "{\"event_type\":\"$P.c1\"}"

@@ -8,7 +8,7 @@
 # statuses untouched), auth scopes and bad input (4xx JSON) on every endpoint.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 48
+plan 50
 
 P=pr$RUN_ID
 SCH=e2e_$P
@@ -56,6 +56,10 @@ req PUT "$R/$THIRD/toggle?enabled=false" -H "Authorization: Bearer $API_KEY"
 is "$STATUS:$(jget "j['enabled']")" "200:False" "toggle off: 200"
 req PUT "$R/$THIRD/toggle?enabled=true" -H "Authorization: Bearer $API_KEY"
 is "$STATUS:$(jget "j['enabled']")" "200:True" "toggle on: 200"
+req PUT "$R/$THIRD/toggle?enabled=False" -H "Authorization: Bearer $API_KEY"
+is "$STATUS:$(jget "j['enabled']")" "200:False" "toggle enabled=False (as Python's requests sends it): 200"
+req PUT "$R/$THIRD/toggle?enabled=1" -H "Authorization: Bearer $API_KEY"
+is "$STATUS:$(jget "j['enabled']")" "200:True" "toggle enabled=1: 200"
 req PUT "$R/$THIRD/toggle?enabled=maybe" -H "Authorization: Bearer $API_KEY"
 is "$STATUS" 400 "toggle enabled=maybe: 400"
 req PUT "$R/$THIRD/toggle" -H "Authorization: Bearer $API_KEY"

@@ -232,3 +232,22 @@ TEST(WriteKeys, CheckWriteKey) {
 	EXPECT_EQ(cache.CheckHeader(&ok, http::Scope::kRead, std::chrono::steady_clock::now()).status, 401)
 		<< "a write key is no API key";
 }
+
+// Boolean query parameters (?atomic=, ?enabled=) as clients send them.
+TEST(BoolParam, AcceptsWhatClientsSend) {
+	for (const char *yes : {"true", "True", "TRUE", "1"}) {
+		bool v = false;
+		EXPECT_TRUE(api::ParseBoolParam(yes, &v)) << yes;
+		EXPECT_TRUE(v) << yes;
+	}
+	for (const char *no : {"false", "False", "FALSE", "0"}) {
+		bool v = true;
+		EXPECT_TRUE(api::ParseBoolParam(no, &v)) << no;
+		EXPECT_FALSE(v) << no;
+	}
+	for (const char *bad : {"", "maybe", "yes", "t", "2", "true ", " false", "01", "truee"}) {
+		bool v = true;
+		EXPECT_FALSE(api::ParseBoolParam(bad, &v)) << bad;
+		EXPECT_TRUE(v) << bad; // untouched
+	}
+}
