@@ -342,6 +342,29 @@ void BatchItemContext(void *arg) {
 	if (item >= 0)
 		errcontext("batch item %d", item);
 }
+// Runs body() (parsing or validating item i of a batch): any error it raises, ours (a
+// core::SqlError, turned into a PostgreSQL error by Guard) or PostgreSQL's (an unknown source, a
+// schema violation, ...), is raised again with "Batch item N." before its detail, so an HTTP
+// client, which sees the detail but not the context, knows which item failed. Nothing with a
+// destructor lives in this frame.
+template <typename Body>
+void NamingBatchItem(int i, Body body) {
+	MemoryContext caller = CurrentMemoryContext;
+	PG_TRY();
+	{
+		Guard(body);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller);
+		ErrorData *edata = CopyErrorData();
+		FlushErrorState();
+		edata->detail = edata->detail ? psprintf("Batch item %d. %s", i, edata->detail) : psprintf("Batch item %d.", i);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
 // Sort helpers (qsort_arg, arg = the items): by idempotency key, and by stream id then request order.
 int CompareByKey(const void *a, const void *b, void *arg) {
 	const auto *items = static_cast<const EventInput *>(arg);
@@ -396,15 +419,10 @@ void StoreBatch(EventInput *in, EventOutcome *out, int n, MemoryContext result_c
 		error_context_stack = &item_context;
 	for (int i = 0; i < n; i++) {
 		current_item = n > 1 ? i : -1;
-		try {
+		if (n == 1)
 			Validate(&in[i]);
-		} catch (const core::SqlError &e) {
-			if (n == 1)
-				throw;
-			throw core::SqlError(e.sqlstate(), e.message(),
-			                     "Batch item " + std::to_string(i) + "." + (e.detail().empty() ? "" : " " + e.detail()),
-			                     e.hint());
-		}
+		else
+			NamingBatchItem(i, [&in, i] { Validate(&in[i]); });
 	}
 	current_item = -1;
 	error_context_stack = item_context.previous;
@@ -1131,7 +1149,7 @@ EVENT_FUNCTION(event_create_events) {
 		error_context_stack = &item_context;
 		for (int i = 0; i < n; i++) {
 			current_item = i;
-			ParseRequest(Element(requests, i), &items[i], true);
+			NamingBatchItem(i, [&] { ParseRequest(Element(requests, i), &items[i], true); });
 		}
 		error_context_stack = item_context.previous;
 		(void)Connect();

@@ -5,7 +5,7 @@
 # of a valid key, wrong scope), revocation within seconds, per-key rate limits.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 73
+plan 74
 
 api_start a --auth-refresh 500ms
 P=ep$RUN_ID
@@ -60,6 +60,8 @@ n0=$(event_count)
 post $V/batch "[{\"event_type\":\"$P.b3\"},{\"event_type\":\"\"}]"
 is "$STATUS" 400 "atomic batch with a bad item: 400"
 is "$(event_count)" "$n0" "atomic batch with a bad item: nothing stored"
+post $V/batch "[{\"event_type\":\"$P.b4\"},{\"event_type\":\"$P.b5\",\"event_source\":\"nope\"}]"
+is "$STATUS:$(jget "j['error']['detail']")" "400:Batch item 1." "atomic batch, unknown source in item 1: the detail names it"
 post "$V/batch?atomic=false" "[{\"event_type\":\"$P.c1\"},{\"event_type\":\"\"},{\"event_type\":\"$P.c3\"},{\"event_type\":\"$P.idem\",\"idempotency_key\":\"$P-k1\"}]"
 is "$STATUS" 200 "batch ?atomic=false: 200"
 is "$(jget "[(r['index'], r['status']) for r in j]")" "[(0, 'created'), (1, 'error'), (2, 'created'), (3, 'duplicate')]" "per-item results in request order"

@@ -36,11 +36,11 @@ CREATE TEMP TABLE t11_state AS SELECT pg_temp.state() AS s;
 SELECT matches(pg_temp.err($$SELECT event.create_events('[{"event_type": "t11.x", "stream_id": "t11s:1"}, {"event_type": "t11.x"}, {"event_type": ""}]')$$),
                '^22023 \| invalid event_type "" \| Batch item 2\.', 'atomic: invalid item 2 named in the error');
 SELECT matches(pg_temp.err($$SELECT event.create_events('[{"event_type": "t11.x"}, {"event_type": "t11.x", "data": [1]}]')$$),
-               '^22023 \| field "data" must be a JSON object \|.*batch item 1', 'atomic: JSON type error names item 1');
+               '^22023 \| field "data" must be a JSON object \| Batch item 1\..*batch item 1', 'atomic: JSON type error names item 1');
 SELECT matches(pg_temp.err($$SELECT event.create_events('[{"event_type": "t11.x", "event_source": "nope"}, {"event_type": "t11.x"}]')$$),
-               '^22023 \| invalid event_source "nope" \|.*batch item 0', 'atomic: unknown source names item 0');
+               '^22023 \| invalid event_source "nope" \| Batch item 0\. \|.*batch item 0', 'atomic: unknown source names item 0');
 SELECT matches(pg_temp.err($$SELECT event.create_events('[{"event_type": "t11.x"}, 5]')$$),
-               '^22023 \| event request must be a JSON object \|.*batch item 1', 'atomic: scalar item');
+               '^22023 \| event request must be a JSON object \| Batch item 1\..*batch item 1', 'atomic: scalar item');
 SELECT matches(pg_temp.err($$SELECT event.create_events('[{"event_type": "t11.x", "stream_id": "t11s:1"}, {"event_type": "t11.x", "stream_id": "t11s:2", "expected_version": 5}]')$$),
                '^EV001 \| wrong expected version for stream "t11s:2"', 'atomic: EV001 on item 1 after item 0 was placed');
 SELECT is(pg_temp.state(), s, 'atomic failures: no event, key, stream version or counter changed') FROM t11_state;
