@@ -1670,7 +1670,7 @@ REVOKE ALL ON FUNCTION event.drop_projection(text, text) FROM PUBLIC;
 CREATE FUNCTION event.get_projection(entity_type text, entity_id text, name text DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'event_get_projection' LANGUAGE C STABLE SECURITY DEFINER
     SET search_path = pg_catalog;
-COMMENT ON FUNCTION event.get_projection(text, text, text) IS 'Projection state of an entity {entity_type, entity_id, projection, state, version, last_event_id, updated_at}; NULL for an entity without events; name NULL: the type''s only projection (or "default"); no such projection: P0002';
+COMMENT ON FUNCTION event.get_projection(text, text, text) IS 'Projection state of an entity {entity_type, entity_id, projection, state, version, last_event_id, updated_at}; NULL for an entity without events; name NULL: the type''s only projection (or "default"), or for a type without any, its events merged at read time; no such projection: P0002';
 REVOKE ALL ON FUNCTION event.get_projection(text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION event.rebuild_projection(entity_type text, entity_id text, name text DEFAULT NULL) RETURNS jsonb

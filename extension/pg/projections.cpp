@@ -788,6 +788,41 @@ Jsonb *ReadProjection(const Definition &def, const char *entity_id) {
 	return result;
 }
 
+// True if entity_type has at least one projection definition.
+bool HasDefinitionOf(const char *entity_type) {
+	core::ValidateEntityType(entity_type);
+	LoadDefinitions();
+	int len = static_cast<int>(strlen(entity_type));
+	for (int i = 0; i < cache.n; i++)
+		if (TypeMatches(cache.defs[i], entity_type, len))
+			return true;
+	return false;
+}
+
+// The state of an entity whose type has no projection: the default projection (merge reducer,
+// every event, no snapshots) folded from the stream's stored events at read time, nothing stored;
+// NULL if the stream has no events. In the current context.
+Jsonb *FoldUndefined(const char *entity_type, const char *entity_id) {
+	Definition def;
+	memset(&def, 0, sizeof(def));
+	def.entity_type = const_cast<char *>(entity_type);
+	def.name = const_cast<char *>("default");
+	def.reducer = Reducer::kMerge;
+	char *stream_id = psprintf("%s:%s", entity_type, entity_id);
+	MemoryContext result_cxt = CurrentMemoryContext;
+	Connect();
+	Fold f;
+	StartFold(&f, &def, entity_id, false);
+	(void)FoldStored(&f, stream_id, 0, PG_INT64_MAX, DT_NOEND, true);
+	MemoryContext spi = MemoryContextSwitchTo(result_cxt);
+	Jsonb *result =
+		f.version > 0 ? ProjectionJson(def, entity_id, StateOf(&f), f.version, &f.last_event_id, f.last_created_at) : nullptr;
+	MemoryContextSwitchTo(spi);
+	EndFold(&f);
+	SPI_finish();
+	return result;
+}
+
 char *TextArg(FunctionCallInfo fcinfo, int arg, const char *what) {
 	if (PG_ARGISNULL(arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", what)));
@@ -997,12 +1032,14 @@ EVENT_FUNCTION(event_drop_projection) {
 }
 
 // event.get_projection(entity_type, entity_id, name): the entity's state (one index lookup), NULL
-// for an entity without a state.
+// for an entity without a state. An entity type without any projection, asked without a name,
+// gets the default one (merge of the events' data) folded from its stream at read time.
 EVENT_FUNCTION(event_get_projection) {
 	char *entity_type = TextArg(fcinfo, 0, "entity_type");
 	char *entity_id = TextArg(fcinfo, 1, "entity_id");
-	Definition *def = FindDefinition(entity_type, OptionalTextArg(fcinfo, 2));
-	Jsonb *result = ReadProjection(*def, entity_id);
+	char *name = OptionalTextArg(fcinfo, 2);
+	Jsonb *result = name == nullptr && !HasDefinitionOf(entity_type) ? FoldUndefined(entity_type, entity_id)
+	                                                                  : ReadProjection(*FindDefinition(entity_type, name), entity_id);
 	if (result == nullptr)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);

@@ -1,6 +1,7 @@
 // projections.cpp — GET /api/v1/events/projections/{entity_type}/{entity_id}?projection=
-// -> event.get_projection() (spec 3.5.2, endpoint 9). An entity without a state answers 404; an
-// entity type without a projection is P0002 from the function, also a 404.
+// -> event.get_projection() (spec 3.5.2, endpoint 9). An entity without a state answers 404; a
+// projection named that the type does not have is P0002 from the function, also a 404 (a type
+// without any projection gets its events merged at read time by the function).
 #include "api/routes.hpp"
 
 namespace event::sidecar::api {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # api_projections.t — inline projections (spec 3.5.2, endpoint 9) against real PostgreSQL and the
 # sidecar: GET /api/v1/events/projections/{entity_type}/{entity_id} (200 with state, version,
-# last_event_id; 404 JSON for an unknown entity or type; read scope), and concurrent appenders to
+# last_event_id; a type without projection: its events merged at read time; 404 JSON for an
+# unknown entity or projection; read scope), and concurrent appenders to
 # one entity (several psql sessions, with an online rebuild running between them) leave the
 # projection equal to the fold of the stream in version order.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 17
+plan 19
 
 api_start a
 T=p$RUN_ID
@@ -32,8 +33,15 @@ req GET "$P/$T/nobody?projection=default" -H "Authorization: Bearer $READ"
 is "$STATUS" 404 "unknown entity: 404"
 json_error not_found; ok $? "404: JSON error not_found"
 req GET "$P/${T}none/1" -H "Authorization: Bearer $READ"
-is "$STATUS" 404 "entity type without projection: 404"
+is "$STATUS" 404 "entity type without projection, entity without events: 404"
 json_error not_found; ok $? "404 for the type: JSON error"
+post /api/v1/events/create "{\"event_type\":\"$T.n\",\"entity_type\":\"${T}none\",\"entity_id\":\"1\",\"data\":{\"qty\":1}}"
+post /api/v1/events/create "{\"event_type\":\"$T.n\",\"entity_type\":\"${T}none\",\"entity_id\":\"1\",\"data\":{\"paid\":true}}"
+req GET "$P/${T}none/1" -H "Authorization: Bearer $READ"
+is "$STATUS:$(jget "(j['state'], j['version'], j['projection'])")" "200:({'qty': 1, 'paid': True}, 2, 'default')" \
+	"entity type without projection: its events merged at read time (spec 3.5.2)"
+req GET "$P/${T}none/1?projection=default" -H "Authorization: Bearer $READ"
+is "$STATUS" 404 "entity type without projection, a projection named: 404"
 req GET "$P/$T/1"
 is "$STATUS" 401 "no key: 401"
 

@@ -3,7 +3,7 @@
 -- create_event, create_events (atomic and per item) and append_to_stream; catch-up of a state
 -- behind its stream; reducer errors (nothing stored); a reducer that itself calls create_event.
 BEGIN;
-SELECT plan(59);
+SELECT plan(63);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -52,8 +52,21 @@ SELECT is(event.get_projection('t60a', '1')->>'last_event_id',
           (SELECT event_id::text FROM event.events WHERE stream_id = 't60a:1' AND stream_version = 2), 'last_event_id');
 SELECT ok(event.get_projection('t60a', '1')->>'updated_at' ~ '^\d{4}-\d\d-\d\dT', 'updated_at');
 SELECT is(event.get_projection('t60a', 'nobody'), NULL, 'unknown entity: NULL');
-SELECT throws_ok($$SELECT event.get_projection('t60none', '1')$$, 'P0002', 'entity type "t60none" has no projection',
-                 'type without projection: P0002');
+-- A type without any projection: the default one (merge) folded from the stream at read time.
+SELECT is(event.get_projection('t60none', '1'), NULL, 'type without projection, entity without events: NULL');
+SELECT lives_ok($$SELECT event.create_event('t60.n', '{"a": 1, "o": {"x": 1}}', stream_id => 't60none:1'),
+                         event.create_event('t60.n', '{"b": 2, "a": 3, "o": {"y": 2}}', stream_id => 't60none:1')$$,
+                'two events of a type without projection');
+SELECT is(event.get_projection('t60none', '1') - 'updated_at',
+          jsonb_build_object('entity_type', 't60none', 'entity_id', '1', 'projection', 'default',
+                             'state', '{"a": 3, "b": 2, "o": {"x": 1, "y": 2}}'::jsonb, 'version', 2,
+                             'last_event_id', (SELECT event_id::text FROM event.events WHERE stream_id = 't60none:1' AND stream_version = 2)),
+          'type without projection: the merge of its events, folded at read time');
+SELECT is((SELECT count(*) FROM event.event_projections WHERE entity_id = '1'
+             AND projection_id NOT IN (SELECT id FROM event.projection_definitions)), 0::bigint,
+          'type without projection: nothing stored');
+SELECT throws_ok($$SELECT event.get_projection('t60none', '1', 'default')$$, 'P0002',
+                 'projection "default" of entity type "t60none" does not exist', 'type without projection, named: P0002');
 SELECT throws_ok($$SELECT event.get_projection('t60a', '1', 'other')$$, 'P0002',
                  'projection "other" of entity type "t60a" does not exist', 'unknown name: P0002');
 
