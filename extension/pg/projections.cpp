@@ -192,8 +192,9 @@ bool TypeMatches(const Definition &def, const char *entity_type, int len) {
 }
 
 // The projection of entity_type named name (NULL: the type's only one, else "default"), copied;
-// raises P0002 if there is none.
-Definition *FindDefinition(const char *entity_type, const char *name) {
+// raises P0002 if there is none, except that with none_ok a type without any projection asked
+// without a name gives nullptr.
+Definition *FindDefinition(const char *entity_type, const char *name, bool none_ok = false) {
 	core::ValidateEntityType(entity_type);
 	LoadDefinitions();
 	int len = static_cast<int>(strlen(entity_type));
@@ -214,6 +215,8 @@ Definition *FindDefinition(const char *entity_type, const char *name) {
 			if (TypeMatches(cache.defs[i], entity_type, len))
 				found = &cache.defs[i];
 	}
+	if (found == nullptr && name == nullptr && of_type == 0 && none_ok)
+		return nullptr;
 	if (found == nullptr && name == nullptr && of_type > 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("entity type \"%s\" has several projections", entity_type),
@@ -788,17 +791,6 @@ Jsonb *ReadProjection(const Definition &def, const char *entity_id) {
 	return result;
 }
 
-// True if entity_type has at least one projection definition.
-bool HasDefinitionOf(const char *entity_type) {
-	core::ValidateEntityType(entity_type);
-	LoadDefinitions();
-	int len = static_cast<int>(strlen(entity_type));
-	for (int i = 0; i < cache.n; i++)
-		if (TypeMatches(cache.defs[i], entity_type, len))
-			return true;
-	return false;
-}
-
 // The state of an entity whose type has no projection: the default projection (merge reducer,
 // every event, no snapshots) folded from the stream's stored events at read time, nothing stored;
 // NULL if the stream has no events. In the current context.
@@ -1037,9 +1029,8 @@ EVENT_FUNCTION(event_drop_projection) {
 EVENT_FUNCTION(event_get_projection) {
 	char *entity_type = TextArg(fcinfo, 0, "entity_type");
 	char *entity_id = TextArg(fcinfo, 1, "entity_id");
-	char *name = OptionalTextArg(fcinfo, 2);
-	Jsonb *result = name == nullptr && !HasDefinitionOf(entity_type) ? FoldUndefined(entity_type, entity_id)
-	                                                                  : ReadProjection(*FindDefinition(entity_type, name), entity_id);
+	Definition *def = FindDefinition(entity_type, OptionalTextArg(fcinfo, 2), true);
+	Jsonb *result = def == nullptr ? FoldUndefined(entity_type, entity_id) : ReadProjection(*def, entity_id);
 	if (result == nullptr)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);

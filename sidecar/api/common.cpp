@@ -5,7 +5,6 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
-#include <cctype>
 #include <cstring>
 
 #include "core/json.hpp"
@@ -401,12 +400,9 @@ void RunBodyQuery(const Context &ctx, http::Request &&req, http::Reply reply, co
 }
 
 bool ParseBoolParam(const std::string &value, bool *out) {
-	std::string lower;
-	for (unsigned char c : value)
-		lower += static_cast<char>(std::tolower(c));
-	if (lower == "true" || lower == "1")
+	if (http::EqualsIgnoreCase(value, "true") || value == "1")
 		*out = true;
-	else if (lower == "false" || lower == "0")
+	else if (http::EqualsIgnoreCase(value, "false") || value == "0")
 		*out = false;
 	else
 		return false;
