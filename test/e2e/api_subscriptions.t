@@ -12,6 +12,7 @@ P=sub$RUN_ID
 S=/api/v1/events/subscriptions
 READ=$(new_key "$P-read" '{read}')
 WRITE=$(new_key "$P-write" '{read,write}')
+wait_key "$READ" && wait_key "$WRITE" || bail "the new keys never reached the sidecar's key cache"
 
 # ---- create
 post $S "{\"subscriber_name\":\"$P-billing\",\"callback_url\":\"http://127.0.0.1:9/hook\",\"event_types\":[\"order.*\",\"payment.captured\"],\"event_sources\":[\"backend\"],\"event_categories\":[\"order\"],\"retry_policy\":{\"max_attempts\":3,\"backoff_base_ms\":100,\"backoff_max_ms\":2000}}"

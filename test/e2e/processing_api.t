@@ -30,6 +30,8 @@ api_start a --processing-poll 100ms
 R=/api/v1/events/processors
 READ=$(new_key "$P-read" '{read}')
 WRITE=$(new_key "$P-write" '{read,write}')
+# New keys reach the sidecar's key cache within its refresh (2 s); the scope checks below need them.
+wait_key "$READ" && wait_key "$WRITE" || bail "the new keys never reached the sidecar's key cache"
 proc() { # proc NAME FUNCTION PRIORITY [EXTRA JSON FIELDS]
 	post $R "{\"processor_name\":\"$P-$1\",\"processor_type\":\"sql\",\"priority\":$3,\"filters\":{\"event_type\":\"$P.*\",\"category\":\"order\"},\"config\":{\"function\":\"$SCH.$2\"}${4:-}}"
 }

@@ -16,6 +16,7 @@ wait_until 20 is_leader a; ok $? "sidecar streams from slot $SLOT"
 D=/api/v1/events/dead-letters
 AUTH=(-H "Authorization: Bearer $API_KEY")
 READ=$(new_key "dl$RUN_ID-read" '{read,write}')
+wait_key "$READ" || bail "the new key never reached the sidecar's key cache"
 
 P=dl$RUN_ID
 SECRET=whsec_$(head -c 32 /dev/urandom | base64 -w0)
