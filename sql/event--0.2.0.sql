@@ -1771,6 +1771,14 @@ CREATE FUNCTION event.write_key_hashes()
 COMMENT ON FUNCTION event.write_key_hashes() IS 'For the sidecar''s key cache: id, prefix, SHA-256 of the secret, revoked';
 REVOKE ALL ON FUNCTION event.write_key_hashes() FROM PUBLIC;
 
+CREATE FUNCTION event.list_categories()
+    RETURNS TABLE (name text, group_name text, builtin boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$SELECT c.name, c.group_name, c.builtin FROM event.event_categories c ORDER BY c.name$$;
+COMMENT ON FUNCTION event.list_categories() IS 'The allowed event_category values, by name (the sidecar checks frontend events against them)';
+REVOKE ALL ON FUNCTION event.list_categories() FROM PUBLIC;
+
 
 ------------------------------------------------------------------------------
 -- Delivery dead letters: list, inspect, retry, purge (0.2.0, issue 15; docs/sql-api.md

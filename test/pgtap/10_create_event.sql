@@ -2,7 +2,7 @@
 -- returned row, UUIDv7 ids, positions, and every malformed input (nothing stored on error).
 -- Names are prefixed t10 so rows committed by other tests never interfere.
 BEGIN;
-SELECT plan(102);
+SELECT plan(106);
 
 -- Every named argument.
 CREATE TEMP TABLE t10_full AS SELECT * FROM event.create_event(
@@ -169,6 +169,12 @@ SELECT throws_ok($$SELECT event.add_source('')$$, '22023', 'invalid event_source
 SELECT throws_ok($$SELECT event.add_source('a-b')$$, '22023', 'invalid event_source "a-b"', 'add_source: dash');
 SELECT throws_ok($$SELECT event.add_source(repeat('a', 64))$$, '22023', NULL, 'add_source: 64 bytes');
 SELECT throws_ok($$SELECT event.add_category('Bad')$$, '22023', 'invalid event_category "Bad"', 'add_category: uppercase');
+SELECT is((SELECT row(l.group_name, l.builtin)::text FROM event.list_categories() l WHERE l.name = 't10_cat'),
+          '(t10_group,f)', 'list_categories: a new category, its group, not builtin');
+SELECT is((SELECT builtin FROM event.list_categories() WHERE name = 'user_action'), true, 'list_categories: user_action is builtin');
+SELECT is((SELECT array_agg(name) FROM event.list_categories()),
+          (SELECT array_agg(name ORDER BY name) FROM event.event_categories), 'list_categories: every category, by name');
+SELECT ok(NOT has_function_privilege('public', 'event.list_categories()', 'EXECUTE'), 'list_categories: not for PUBLIC');
 
 -- Another session's cache: s2 has the list loaded, s1 commits a new source, s2 must see it.
 SELECT dblink_connect('t10_s1', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())) \gset _
