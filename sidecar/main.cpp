@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "api/routes.hpp"
 #include "auth/key_cache.hpp"
+#include "collect/categories.hpp"
 #include "collect/frontend.hpp"
 #include "delivery/deliverer.hpp"
 #include "collect/ingester.hpp"
@@ -21,6 +22,7 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "pg/pool.hpp"
+#include "pg/refresher.hpp"
 #include "relay/monitor.hpp"
 #include "relay/relay.hpp"
 #include "relay/replication.hpp"
@@ -80,7 +82,12 @@ int main(int argc, char **argv) {
 	// The management API (spec 5.1, 2-7): its own pool, group commit of creates, cached API keys.
 	pg::Pool api_pool(config.database_url, config.pg);
 	api::GroupCommitter committer(&api_pool, config.group_commit);
-	auth::KeyCache keys(&api_pool, config.auth);
+	// Cached catalogs, reloaded every --auth-refresh: API and write keys, event categories.
+	pg::Refresher refresher(&api_pool, config.auth.refresh_ms);
+	auth::KeyCache keys;
+	keys.Register(&refresher);
+	collect::Categories categories;
+	categories.Register(&refresher);
 	api::Context api_ctx{&api_pool, &committer};
 	api::RegisterMetrics(api_ctx);
 	metrics.api_pool = [&api_pool] { return Metrics::ApiPoolState{api_pool.ConnectionsUp(), api_pool.QueueDepth()}; };
@@ -90,7 +97,7 @@ int main(int argc, char **argv) {
 		api::AddBenchBaselineRoute(&router, api_ctx);
 	api_pool.Start();
 	committer.Start();
-	keys.Start();
+	refresher.Start();
 	std::string error;
 	tail::Tail live_tail(config);
 	if (!live_tail.Start(&error)) {
@@ -99,7 +106,7 @@ int main(int argc, char **argv) {
 	}
 	live_tail.AddRoutes(&router);
 	// Frontend events (spec 3.1.3): their own NATS connection and thread, no database.
-	collect::FrontendCollector frontend(config);
+	collect::FrontendCollector frontend(config, &categories);
 	if (!frontend.Start(&error)) {
 		std::fprintf(stderr, "event-sidecar: %s\n", error.c_str());
 		return 2;
@@ -150,7 +157,7 @@ int main(int argc, char **argv) {
 	processing_loop.Stop();
 	live_tail.Stop();
 	deliverer.Stop(); // unacknowledged deliveries stay pending in JetStream
-	keys.Stop();
+	refresher.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs
 	api_pool.Stop();
 	nats_CloseAndWait(2000);

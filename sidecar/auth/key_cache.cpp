@@ -113,25 +113,6 @@ bool BasicUser(std::string_view authorization, std::string *user) {
 	return true;
 }
 
-KeyCache::KeyCache(pg::Pool *pool, Options options) : pool_(pool), options_(options) {}
-
-KeyCache::~KeyCache() { Stop(); }
-
-void KeyCache::Start() {
-	if (!thread_.joinable())
-		thread_ = std::thread([this] { Run(); });
-}
-
-void KeyCache::Stop() {
-	{
-		std::lock_guard<std::mutex> lock(run_mu_);
-		stop_ = true;
-	}
-	run_cv_.notify_all();
-	if (thread_.joinable())
-		thread_.join();
-}
-
 bool KeyCache::Loaded() const {
 	std::lock_guard<std::mutex> lock(mu_);
 	return keys_ != nullptr;
@@ -180,45 +161,26 @@ http::AuthDecision KeyCache::CheckWriteKey(const std::string *authorization) con
 	return ok;
 }
 
-void KeyCache::Run() {
-	std::unique_lock<std::mutex> lock(run_mu_);
-	while (!stop_) {
-		lock.unlock();
-		Refresh();
-		lock.lock();
-		// Until the first load succeeds, retry quickly.
-		auto wait = std::chrono::milliseconds(Loaded() ? options_.refresh_ms : std::min<int64_t>(200, options_.refresh_ms));
-		run_cv_.wait_for(lock, wait, [this] { return stop_; });
+namespace {
+
+// The rows of event.api_key_hashes() / write_key_hashes(); a malformed row is skipped.
+std::vector<KeyEntry> KeyRows(const pg::Result &r) {
+	std::vector<KeyEntry> keys;
+	for (int i = 0; i < r.rows; i++) {
+		KeyEntry k;
+		if (ParseKeyRow(r.Value(i, 0), r.Value(i, 1), r.Value(i, 2), r.Value(i, 3), r.Value(i, 4), r.Value(i, 5), &k))
+			keys.push_back(std::move(k));
 	}
+	return keys;
 }
 
-// Asks the pool for the key hashes; the callback swaps the cache. When PostgreSQL is away the
-// last loaded keys stay in force (no revocation can be learnt meanwhile either).
-void KeyCache::Refresh() {
-	Load(kLoadSql, "API keys", &KeyCache::Replace);
-	Load(kLoadWriteKeysSql, "write keys", &KeyCache::ReplaceWriteKeys);
-}
+} // namespace
 
-void KeyCache::Load(const char *sql, const char *what, void (KeyCache::*replace)(std::vector<KeyEntry>)) {
-	pg::Query q;
-	q.sql = sql;
-	q.done = [this, what, replace](pg::Result r) {
-		if (!r.ok()) {
-			Log(LogLevel::kWarn, std::string("auth: loading ") + what + " failed",
-			    {{"sqlstate", r.sqlstate}, {"error", r.message}});
-			return;
-		}
-		std::vector<KeyEntry> keys;
-		for (int i = 0; i < r.rows; i++) {
-			KeyEntry k;
-			if (ParseKeyRow(r.Value(i, 0), r.Value(i, 1), r.Value(i, 2), r.Value(i, 3), r.Value(i, 4), r.Value(i, 5),
-			                &k))
-				keys.push_back(std::move(k));
-		}
-		(this->*replace)(std::move(keys));
-	};
-	pg::Result::Status refusal;
-	pool_->Submit(std::move(q), &refusal); // refused: PostgreSQL down; try again next round
+// When PostgreSQL is away the last loaded keys stay in force (no revocation can be learnt
+// meanwhile either).
+void KeyCache::Register(pg::Refresher *refresher) {
+	refresher->Add("API keys", kLoadSql, [this](const pg::Result &r) { Replace(KeyRows(r)); });
+	refresher->Add("write keys", kLoadWriteKeysSql, [this](const pg::Result &r) { ReplaceWriteKeys(KeyRows(r)); });
 }
 
 http::AuthDecision KeyCache::Check(const http::Request &req, http::Scope scope) {

@@ -1,7 +1,7 @@
 // key_cache.hpp — API-key authentication without a database round trip per request.
 //
 // The cache holds what event.api_key_hashes() returns (prefix, SHA-256 of the secret, scopes,
-// per-second rate limit, revoked), reloaded through the pool every Options::refresh_ms, so a
+// per-second rate limit, revoked), reloaded by a pg::Refresher every --auth-refresh, so a
 // revocation takes effect within about that time. A request's key ("Authorization: Bearer
 // evk_...") is found by its 12-character prefix, and SHA-256 of the whole presented key is
 // compared with the stored hash in constant time (CRYPTO_memcmp). Rate limits are token buckets
@@ -13,19 +13,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include "auth/options.hpp"
 #include "http/router.hpp"
-#include "pg/pool.hpp"
+#include "pg/refresher.hpp"
 
 namespace event::sidecar::auth {
 
@@ -40,14 +37,12 @@ struct KeyEntry {
 
 class KeyCache {
 public:
-	KeyCache(pg::Pool *pool, Options options);
-	~KeyCache();
+	KeyCache() = default;
 	KeyCache(const KeyCache &) = delete;
 	KeyCache &operator=(const KeyCache &) = delete;
 
-	// Starts the refresh thread (the first load is requested at once).
-	void Start();
-	void Stop();
+	// Adds the API keys and the write keys to refresher's sources.
+	void Register(pg::Refresher *refresher);
 
 	// The router's authenticator: checks the Authorization header of req against scope.
 	http::AuthDecision Check(const http::Request &req, http::Scope scope);
@@ -69,23 +64,14 @@ private:
 		double tokens = 0;
 		std::chrono::steady_clock::time_point last;
 	};
-	void Run();
-	void Refresh();
-	void Load(const char *sql, const char *what, void (KeyCache::*replace)(std::vector<KeyEntry>));
 	int TakeToken(const KeyEntry &key, std::chrono::steady_clock::time_point now); // 0 or Retry-After seconds
 
-	pg::Pool *pool_;
-	Options options_;
 	mutable std::mutex mu_;
 	using KeyMap = std::map<std::string, KeyEntry, std::less<>>;
 	std::shared_ptr<const KeyMap> keys_;       // by prefix; guarded by mu_
 	std::shared_ptr<const KeyMap> write_keys_; // by prefix; guarded by mu_
 	std::mutex bucket_mu_;
 	std::map<std::string, Bucket> buckets_; // by key id
-	std::mutex run_mu_;
-	std::condition_variable run_cv_;
-	bool stop_ = false;
-	std::thread thread_;
 };
 
 // The key of keys whose prefix and SHA-256 match secret (compared in constant time), or nullptr.

@@ -152,8 +152,8 @@ std::string ClientIp(const http::Request &req, const std::vector<std::string> &t
 }
 
 std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
-                                 const std::string &client_info, FrontendMessage *out, std::string *detail,
-                                 std::string *hint) {
+                                 const std::string &client_info, const Categories *categories, FrontendMessage *out,
+                                 std::string *detail, std::string *hint) {
 	// The DOM's first chunk on the stack: rapidjson's default 64 KiB chunk per document was a
 	// malloc + free per event (with glibc's fast-bin consolidation on the free).
 	char chunk[16384];
@@ -201,6 +201,9 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 		event_type = core::ValidateEventType(event_type);
 		category = Trim(category);
 		core::ValidateName("event_category", category);
+		if (categories != nullptr)
+			if (std::string refused = categories->Check(category, hint); !refused.empty())
+				return refused;
 		if (has_user)
 			core::ValidateUserId(user_id);
 		if (has_ts && (timestamp.size() > 64 || core::HasControlChars(timestamp)))
@@ -283,7 +286,8 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 	return "";
 }
 
-FrontendCollector::FrontendCollector(const Config &config) : config_(config) {}
+FrontendCollector::FrontendCollector(const Config &config, const Categories *categories)
+	: config_(config), categories_(categories) {}
 
 FrontendCollector::~FrontendCollector() {
 	Stop();
@@ -507,7 +511,7 @@ void FrontendCollector::Single(http::Request &&req, http::Reply reply) {
 		return reply(std::move(error));
 	std::vector<FrontendMessage> msgs(1);
 	std::string detail, hint;
-	std::string err = BuildFrontendMessage(json, ClientJson(req), "", &msgs[0], &detail, &hint);
+	std::string err = BuildFrontendMessage(json, ClientJson(req), "", categories_, &msgs[0], &detail, &hint);
 	if (!err.empty())
 		return reply(http::ErrorResponse(400, "bad_request", err, req.request_id, detail, hint));
 	auto p = std::make_shared<Pending>();
@@ -564,7 +568,7 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
 		events->value[static_cast<rapidjson::SizeType>(i)].Accept(w);
 		std::string detail, hint;
-		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, &msgs[i],
+		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, categories_, &msgs[i],
 		                                       &detail, &hint);
 		if (!err.empty())
 			return reply(http::ErrorResponse(400, "bad_request", "events[" + std::to_string(i) + "]: " + err, rid,

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "collect/categories.hpp"
 #include "config.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -65,14 +66,16 @@ std::string ClientIp(const http::Request &req, const std::vector<std::string> &t
 
 // Builds the published message of one frontend event (a JSON object, already checked to be
 // well-formed by the caller) enriched with client (a JSON object text) and merged with
-// client_info (a JSON object text or ""). Returns "" or the 400 message (with *detail, *hint).
+// client_info (a JSON object text or ""). The category must be one of categories (when not
+// nullptr; collect/categories.hpp). Returns "" or the 400 message (with *detail, *hint).
 std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
-                                 const std::string &client_info, FrontendMessage *out, std::string *detail,
-                                 std::string *hint);
+                                 const std::string &client_info, const Categories *categories, FrontendMessage *out,
+                                 std::string *detail, std::string *hint);
 
 class FrontendCollector {
 public:
-	explicit FrontendCollector(const Config &config);
+	// categories: checked on every event (nullptr: any well-formed category).
+	FrontendCollector(const Config &config, const Categories *categories);
 	~FrontendCollector();
 	FrontendCollector(const FrontendCollector &) = delete;
 	FrontendCollector &operator=(const FrontendCollector &) = delete;
@@ -117,6 +120,7 @@ private:
 	void Health(http::Request &&req, http::Reply reply);
 
 	const Config &config_;
+	const Categories *categories_;
 	Metrics metrics_; // the collector connection's own NATS state (not the relay's)
 	std::mutex mutex_; // waiting_, open_, stop_, every Pending's done/left
 	std::condition_variable cv_;

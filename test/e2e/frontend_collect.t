@@ -2,12 +2,12 @@
 # frontend_collect.t — frontend events (endpoints 16-18): no API key, CORS, the sidecar's UUIDv7,
 # client enrichment (X-Forwarded-For only from --trusted-proxies), one JetStream message per event
 # on events.frontend.{category}.{event_type} with Nats-Msg-Id = event_id, 202 only after the ack;
-# NATS down -> 503 JSON and every 202 in JetStream after it returns; bad input -> 4xx, nothing
-# published; nothing written to PostgreSQL by the collection path (ingester off here; it has its
+# NATS down -> 503 JSON and every 202 in JetStream after it returns; bad input (an event_category
+# the catalog does not know among it) -> 4xx, nothing published; nothing written to PostgreSQL by the collection path (ingester off here; it has its
 # own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 40
+plan 46
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
@@ -108,7 +108,20 @@ python3 -c "print('{\"event_type\":\"$P.x\",\"data\":' + '[' * 10000 + ']' * 100
 bad 400 "nesting depth 10000" "$FE" -H 'Content-Type: application/json' --data-binary @"$T_TMP/deep.json"
 head -c 20000000 /dev/zero | tr '\0' 'a' >"$T_TMP/huge.json"
 bad 413 "20 MB body" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/huge.json"
+# An event_category the catalog does not know: 400 at once with the extension's hint (the sidecar's
+# cache of event.list_categories()), not a 202 dead-lettered later by the ingester.
+C=c$RUN_ID
+bad 400 "unknown category" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.cat\",\"event_category\":\"$C\"}"
+is "$(jget 'j["error"]["message"]')" "invalid event_category \"$C\"" "unknown category: the extension's message"
+jget 'j["error"]["hint"]' | grep -q '^Allowed values: .*user_action.*Add one with event.add_category(name).$'
+ok $? "unknown category: the hint lists the allowed values and event.add_category"
+bad 400 "batch with one unknown category" "$FE/batch" -H 'Content-Type: application/json' \
+	-d "{\"events\":[{\"event_type\":\"$P.ok\"},{\"event_type\":\"$P.cat\",\"event_category\":\"$C\"}]}"
+is "$(jget 'j["error"]["message"]')" "events[1]: invalid event_category \"$C\"" "batch: the bad event's index in the message"
 is "$(fe_count)" "$before" "the bad requests published nothing"
+sql -c "SELECT event.add_category('$C', 'e2e')" >/dev/null
+wait_until 10 eval 'req POST "$FE" -H "Content-Type: application/json" -d "{\"event_type\":\"$P.cat\",\"event_category\":\"$C\"}"; [ "$STATUS" = 202 ]'
+ok $? "a category added with event.add_category is accepted after the refresh ($STATUS)"
 
 # NATS down: 503 JSON, health 503; after it returns every 202 is in JetStream exactly once.
 stop_nats
@@ -126,5 +139,5 @@ js_payloads | grep -F "$P.after" | cut -f2 | sort >"$T_TMP/after"
 is "$(wc -l <"$T_TMP/after") $(sort -u "$T_TMP/after" | wc -l)" "$accepted $accepted" "all $accepted accepted events in JetStream once"
 is "$(event_count)" "$n0" "the collection path wrote nothing to PostgreSQL"
 is "$(plain_metric event_frontend_nats_up) $(plain_metric 'event_frontend_events_accepted_total{route="single"}') $(plain_metric 'event_frontend_events_accepted_total{route="batch"}')" \
-	"1 $((accepted + 1)) 3" "metrics: NATS up, accepted events counted by route"
+	"1 $((accepted + 2)) 3" "metrics: NATS up, accepted events counted by route"
 finish

@@ -122,8 +122,7 @@ auth::KeyEntry Entry(const std::string &id, const std::string &secret, const std
 }
 
 struct Keys : ::testing::Test {
-	pg::Pool pool{"", pg::Options{}}; // never started: the cache is filled by Replace
-	auth::KeyCache cache{&pool, auth::Options{}};
+	auth::KeyCache cache; // filled by Replace
 	std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
 
 	void SetUp() override {
@@ -179,8 +178,7 @@ TEST_F(Keys, RateLimitTokenBucket) {
 }
 
 TEST(KeyCacheNotLoaded, Unavailable) {
-	pg::Pool pool{"", pg::Options{}};
-	auth::KeyCache cache{&pool, auth::Options{}};
+	auth::KeyCache cache;
 	std::string h = "Bearer " + kSecret;
 	http::AuthDecision d = cache.CheckHeader(&h, http::Scope::kRead, std::chrono::steady_clock::now());
 	EXPECT_EQ(d.status, 503);
@@ -210,8 +208,7 @@ TEST(BasicUser, Decodes) {
 }
 
 TEST(WriteKeys, CheckWriteKey) {
-	pg::Pool pool{"", pg::Options{}};
-	auth::KeyCache cache{&pool, auth::Options{}};
+	auth::KeyCache cache;
 	std::string ok = BasicOf(kWriteKey + ":");
 	EXPECT_EQ(cache.CheckWriteKey(&ok).status, 503) << "not loaded yet";
 	cache.ReplaceWriteKeys({Entry("w1", kWriteKey, "{}", "", "f"), Entry("w2", kRevokedWriteKey, "{}", "", "t")});
