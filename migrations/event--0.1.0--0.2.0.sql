@@ -379,7 +379,7 @@ CREATE TABLE event.event_processors (
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
     CONSTRAINT event_processors_name_key UNIQUE (processor_name),
-    CONSTRAINT event_processors_type_check CHECK (processor_type IN ('sql', 'webhook', 'nats'))
+    CONSTRAINT event_processors_type_check CHECK (processor_type IN ('sql', 'internal', 'webhook', 'nats'))
 );
 COMMENT ON TABLE event.event_processors IS 'Processors (sql, webhook, nats) applied to matching events, higher priority first; manage with event.create_processor, toggle_processor, delete_processor';
 SELECT pg_catalog.pg_extension_config_dump('event.event_processors', '');
@@ -497,9 +497,9 @@ BEGIN
         RAISE EXCEPTION 'invalid processor_name' USING ERRCODE = '22023',
             HINT = 'Give a name of 1 to 200 characters.';
     END IF;
-    IF processor_type IS NULL OR processor_type NOT IN ('sql', 'webhook', 'nats') THEN
+    IF processor_type IS NULL OR processor_type NOT IN ('sql', 'internal', 'webhook', 'nats') THEN
         RAISE EXCEPTION 'invalid processor_type "%"', processor_type USING ERRCODE = '22023',
-            HINT = 'Allowed values: sql, webhook, nats.';
+            HINT = 'Allowed values: sql, internal, webhook, nats.';
     END IF;
     IF config IS NULL OR pg_catalog.jsonb_typeof(config) <> 'object' THEN
         RAISE EXCEPTION 'invalid config' USING ERRCODE = '22023', HINT = 'Give config as a JSON object.';
@@ -509,6 +509,12 @@ BEGIN
         RAISE EXCEPTION 'invalid config.function for an sql processor' USING ERRCODE = '22023',
             DETAIL = pg_catalog.format('No function %s(jsonb) exists.', COALESCE(config->>'function', '(none)')),
             HINT = 'Give config {"function": "schema.name"} naming a function that takes the event as one jsonb argument.';
+    END IF;
+    IF processor_type = 'internal' AND config ? 'function' AND (pg_catalog.jsonb_typeof(config->'function') <> 'string'
+            OR pg_catalog.to_regprocedure((config->>'function') || '(jsonb)') IS NULL) THEN
+        RAISE EXCEPTION 'invalid config.function for an internal processor' USING ERRCODE = '22023',
+            DETAIL = pg_catalog.format('No function %s(jsonb) exists.', config->>'function'),
+            HINT = 'Name a function that takes the event as one jsonb argument, or leave config.function out to only record the events as processed.';
     END IF;
     IF processor_type = 'webhook' AND (pg_catalog.jsonb_typeof(config->'url') IS DISTINCT FROM 'string'
             OR (config->>'url') !~ '^https?://[^/:?#\s][^\s]*$' OR pg_catalog.length(config->>'url') > 2048) THEN
@@ -577,7 +583,7 @@ BEGIN
     -- The config in full (a webhook secret is shown only here).
     RETURN event._processor_json(v_row) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('config', v_row.config);
 END $$;
-COMMENT ON FUNCTION event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer) IS 'Register a processor (sql: config.function(jsonb) run in the database; webhook: config.url, signed with config.secret (generated when absent, shown only here); nats: config.subject on JetStream); a duplicate name raises 23505';
+COMMENT ON FUNCTION event.create_processor(text, text, jsonb, text[], text[], text[], integer, boolean, integer, integer, integer) IS 'Register a processor (sql: config.function(jsonb) run in the database; internal: the same with config.function optional, without it the events are only recorded as processed; webhook: config.url, signed with config.secret (generated when absent, shown only here); nats: config.subject on JetStream); a duplicate name raises 23505';
 
 -- The strings under any of keys in object f (each value a string or an array of strings), as an array.
 CREATE FUNCTION event._json_strings(f jsonb, keys text[]) RETURNS text[]
@@ -723,7 +729,8 @@ COMMENT ON FUNCTION event._pending_events(bigint, bigint, integer) IS 'Internal:
 REVOKE EXECUTE ON FUNCTION event._pending_events(bigint, bigint, integer) FROM PUBLIC;
 
 -- Internal: runs the enabled processors (or only target) that match each event, in priority
--- order, and records one processing_results row each. Each sql processor is first called on
+-- order, and records one processing_results row each (an internal processor without
+-- config.function records success and calls nothing). Each sql processor is first called on
 -- all its events in one statement inside a subtransaction; if that raises, the subtransaction is
 -- rolled back and the events are run one by one, each in its own, so a failing event fails
 -- alone and its processor's partial effects are undone. A batched call records each event's
@@ -776,7 +783,7 @@ BEGIN
                 SELECT 1 FROM event.processing_results r WHERE r.event_id = g.id
                    AND r.processor_id = p.processor_id AND r.replay_id IS NULL AND r.status = 'success'));
         CONTINUE WHEN v_sel IS NULL;
-        IF p.processor_type <> 'sql' THEN
+        IF p.processor_type NOT IN ('sql', 'internal') THEN
             -- Called by the sidecar after this transaction (event.claim_processing_tasks), in
             -- task_id order: per event, in the order of the processors.
             INSERT INTO event.processing_tasks (task_id, event_id, processor_id, attempt, replay_id, claims,
@@ -784,6 +791,15 @@ BEGIN
             SELECT event.uuid_v7(), event_ids[i.i], p.processor_id, attempts[i.i], replay, 0, NULL, pg_catalog.now()
               FROM pg_catalog.unnest(v_sel) WITH ORDINALITY AS i(i, o) ORDER BY i.o;
             r_task := r_task || v_sel;
+            CONTINUE;
+        END IF;
+        IF p.processor_type = 'internal' AND NOT p.config ? 'function' THEN
+            -- Nothing to call: the processor records each event as processed by it.
+            r_i := r_i || v_sel;
+            r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ok := r_ok || pg_catalog.array_fill(true, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_ms := r_ms || pg_catalog.array_fill(0::double precision, ARRAY[pg_catalog.cardinality(v_sel)]);
+            r_err := r_err || pg_catalog.array_fill(NULL::text, ARRAY[pg_catalog.cardinality(v_sel)]);
             CONTINUE;
         END IF;
         v_fn := pg_catalog.to_regprocedure((p.config->>'function') || '(jsonb)');

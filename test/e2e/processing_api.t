@@ -8,7 +8,7 @@
 # statuses untouched), auth scopes and bad input (4xx JSON) on every endpoint.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 50
+plan 53
 
 P=pr$RUN_ID
 SCH=e2e_$P
@@ -83,7 +83,7 @@ bad() { # bad PATH BODY EXPECTED-MESSAGE-PART NAME
 	post "$1" "$2"
 	if [ "$STATUS" = 400 ] && json_error && grep -q -- "$3" "$BODY"; then ok 0 "$4"; else ok 1 "$4 (got $STATUS $(cat "$BODY"))"; fi
 }
-bad $R '{"processor_name":"x","processor_type":"internal"}' 'invalid processor_type' "unknown type: 400"
+bad $R '{"processor_name":"x","processor_type":"lambda"}' 'invalid processor_type' "unknown type: 400"
 bad $R "{\"processor_name\":\"x\",\"processor_type\":\"sql\",\"config\":{\"function\":\"$SCH.nope\"}}" 'invalid config.function' "missing function: 400"
 bad $R "{\"processor_name\":\"x\",\"processor_type\":\"sql\",\"config\":{\"function\":\"$SCH.first\"},\"filters\":{\"event_type\":\"a.**\"}}" 'invalid event type filter' "bad filter: 400"
 bad $R '{"processor_name":"x","processor_type":"sql","colour":1}' 'unknown field' "unknown field: 400"
@@ -142,5 +142,16 @@ bad /api/v1/events/replay "{\"stream_id\":\"$P:1\",\"target_service\":\"nobody\"
 bad /api/v1/events/replay '{"start_time":"yesterday-ish"}' 'invalid start_time' "replay: bad time 400"
 get /api/v1/events/replay/01890000-0000-7000-8000-000000000000
 is "$STATUS" 404 "replay status: unknown id 404"
+
+# ---- an internal processor (spec 3.3.1 names the type): registered without a config, it records
+# each matching event as processed by it, in the database.
+post $R "{\"processor_name\":\"$P-ack\",\"processor_type\":\"internal\",\"filters\":{\"event_type\":\"$P.ack\"}}"
+is "$STATUS:$(jget "(j['processor_type'], j['config'])")" "201:('internal', {})" "internal processor without a config: 201"
+post /api/v1/events/create "{\"event_type\":\"$P.ack\",\"event_source\":\"backend\",\"event_category\":\"system\",\"data\":{}}"
+K=$(jget "j['event_id']")
+wait_until 20 eval '[ "$(status_of $K)" = processed ]'
+is "$(status_of $K)" processed "internal processor: the event processed"
+get /api/v1/events/processing/$K
+is "$(jget "[(r['processor_name'], r['status']) for r in j]")" "[('$P-ack', 'success')]" "internal processor: its one result"
 
 finish

@@ -2,7 +2,7 @@
 -- list_processors, toggle_processor, delete_processor: defaults, validation of every field,
 -- unique names (23505), unknown ids (P0002), order of the list.
 BEGIN;
-SELECT plan(40);
+SELECT plan(44);
 
 CREATE SCHEMA t53;
 CREATE FUNCTION t53.noop(e jsonb) RETURNS void LANGUAGE sql AS $$SELECT$$;
@@ -29,7 +29,9 @@ SELECT throws_ok($$SELECT event.create_processor('audit', 'sql', '{"function": "
 SELECT throws_ok($$SELECT event.create_processor('', 'sql', '{"function": "t53.noop"}')$$, '22023', 'invalid processor_name', 'empty name');
 SELECT throws_ok($$SELECT event.create_processor(NULL, 'sql', '{"function": "t53.noop"}')$$, '22023', 'invalid processor_name', 'null name');
 SELECT throws_ok($$SELECT event.create_processor(repeat('x', 201), 'sql', '{"function": "t53.noop"}')$$, '22023', 'invalid processor_name', 'long name');
-SELECT throws_ok($$SELECT event.create_processor('x', 'internal', '{}')$$, '22023', 'invalid processor_type "internal"', 'unknown type');
+SELECT throws_ok($$SELECT event.create_processor('x', 'lambda', '{}')$$, '22023', 'invalid processor_type "lambda"', 'unknown type');
+SELECT throws_ok($$SELECT event.create_processor('x', 'internal', '{"function": "t53.missing"}')$$, '22023', 'invalid config.function for an internal processor', 'internal with a missing function');
+SELECT throws_ok($$SELECT event.create_processor('x', 'internal', '{"function": 5}')$$, '22023', 'invalid config.function for an internal processor', 'internal with a function that is no string');
 SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '[]')$$, '22023', 'invalid config', 'config not an object');
 SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '{}')$$, '22023', 'invalid config.function for an sql processor', 'sql without function');
 SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '{"function": "t53.missing"}')$$, '22023', 'invalid config.function for an sql processor', 'sql with a missing function');
@@ -45,7 +47,9 @@ SELECT throws_ok($$SELECT event.create_processor('x', 'sql', '{"function": "t53.
 SELECT is((event.create_processor('x', 'webhook', '{"url": "http://127.0.0.1:9/x"}'))->>'processor_type', 'webhook',
           'webhook processors: registered (executed by the sidecar, 58_outbound_processors)');
 SELECT is((event.create_processor('y', 'nats', '{"subject": "a.b"}'))->'config', '{"subject": "a.b"}'::jsonb, 'nats processors: registered');
-DELETE FROM event.event_processors WHERE processor_name IN ('x', 'y');
+SELECT is((event.create_processor('z', 'internal'))->>'processor_type', 'internal', 'internal processors: registered without a function');
+SELECT is((event.create_processor('w', 'internal', '{"function": "t53.noop"}'))->'config', '{"function": "t53.noop"}'::jsonb, 'internal processors: registered with a function');
+DELETE FROM event.event_processors WHERE processor_name IN ('x', 'y', 'z', 'w');
 SELECT is((event.create_processor_json('{"processor_name": "hook", "processor_type": "sql", "priority": 50,
             "enabled": false, "filters": {"event_type": "order.*", "event_source": ["backend", "frontend"], "category": "order"},
             "config": {"function": "t53.noop"}, "retry_policy": {"max_attempts": 2}}'))->'filters',

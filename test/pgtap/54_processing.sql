@@ -7,7 +7,7 @@
 -- The events are committed by a dblink session: process_batch reads only below the catch-up
 -- horizon, which an event of this transaction would hold back.
 BEGIN;
-SELECT plan(39);
+SELECT plan(43);
 
 SELECT dblink_connect('t54', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())) \gset _
 CREATE TEMP TABLE e54 AS SELECT x.k, x.id FROM (VALUES ('a', '{}'), ('b', '{"fail": true}'), ('c', '{}')) AS v(k, d),
@@ -117,6 +117,25 @@ SELECT is(pg_temp.status('b'), 'pending', 'b: pending again');
 SELECT is(event.process_batch()->>'processed', '1', 'batch 4: processed');
 SELECT is((SELECT status || ':' || attempts FROM event.event_status WHERE event_id = pg_temp.id('b')), 'processed:3', 'b: processed at attempt 3');
 SELECT is(pg_temp.stat('processed_events') - (SELECT processed FROM s0), (SELECT (r->>'processed')::numeric + 1 FROM r1), 'statistics: processed after the retry');
+
+-- An internal processor: without config.function it records each matching event as processed by
+-- it; with one it calls it in the database, as an sql processor does.
+DELETE FROM event.event_processors;
+SELECT event.create_processor('ack', 'internal', event_types => '{t54.internal}') \gset _
+SELECT event.create_processor('logged', 'internal', '{"function": "t54.first"}', event_types => '{t54.internal}') \gset _
+INSERT INTO e54 SELECT 'i', id FROM dblink('t54', $$SELECT (event.create_event('t54.internal', '{}', 'backend', 'system')).event_id$$) AS x(id uuid);
+-- (Run directly: this transaction's own events hold the catch-up horizon of process_batch below
+-- the new event; processing_api.t sees an internal processor through the sidecar's loop.)
+CREATE TEMP TABLE ri AS SELECT * FROM event._run_processors(ARRAY[pg_temp.id('i')], ARRAY[1], NULL, NULL);
+SELECT is((SELECT failed FROM ri), false, 'internal processors: the event did not fail');
+SELECT is((SELECT pending FROM ri), 0, 'internal processors: nothing left for the sidecar');
+SELECT is((SELECT string_agg(p.processor_name || ':' || r.status || ':' || r.duration_ms, ',' ORDER BY p.processor_name)
+             FROM event.processing_results r JOIN event.event_processors p USING (processor_id) WHERE r.event_id = pg_temp.id('i')),
+          'ack:success:0,logged:success:' || (SELECT r.duration_ms FROM event.processing_results r JOIN event.event_processors p
+                                               USING (processor_id) WHERE r.event_id = pg_temp.id('i') AND p.processor_name = 'logged'),
+          'internal: one success per processor, none timed for the one without a function');
+SELECT is((SELECT count(*)::int FROM t54.log WHERE event_id = pg_temp.id('i') AND processor = 'first'), 1,
+          'internal with a function: called once');
 
 SELECT dblink_disconnect('t54') \gset _
 SELECT * FROM finish();
