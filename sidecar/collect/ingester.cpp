@@ -100,6 +100,10 @@ std::string IngestRequest(const char *payload, int length, std::string *error, b
 		w.Key("data");
 		Append(&w, *data);
 	}
+	if (const rapidjson::Value *context = obj("context")) {
+		w.Key("context");
+		Append(&w, *context);
+	}
 	// The event's time is when the sidecar received it (or the tracking API's corrected time); the
 	// client's own clock is kept in metadata.
 	w.Key("timestamp");

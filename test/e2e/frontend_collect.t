@@ -7,7 +7,7 @@
 # own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 46
+plan 50
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
@@ -57,6 +57,16 @@ js_payloads | awk -F'\t' -v id="$id_b" '$2 == id { print $3 }' >"$T_TMP/pb.json"
 is "$(pj "$T_TMP/pb.json" 'j["metadata"]["client"]["ip"], j["event_category"]')" "127.0.0.1 user_action" \
 	"X-Forwarded-For ignored from an untrusted peer; default category user_action"
 
+# The spec's EventCreateRequest shape: event_source "frontend" and context are accepted, context is
+# carried in the payload (the ingester stores it as the event's context, frontend_ingest.t).
+req POST "$FE" -H 'Content-Type: application/json' \
+	-d "{\"event_type\":\"$P.shaped\",\"event_source\":\"frontend\",\"event_category\":\"click\",\"data\":{},\"metadata\":{},\"context\":{\"locale\":\"de\"}}"
+is "$STATUS" 202 "event_source frontend and context accepted"
+id_c=$(jget 'j["event_id"]')
+js_payloads | awk -F'\t' -v id="$id_c" '$2 == id { print $3 }' >"$T_TMP/pc.json"
+is "$(pj "$T_TMP/pc.json" 'j["context"], j["event_source"], j["event_category"]')" "{'locale': 'de'} frontend click" \
+	"context carried in the payload"
+
 # Batch with client_info merged into each event's metadata (the event's own keys win).
 req POST "$FE/batch" -H 'Content-Type: application/json' -H 'User-Agent: e2e-app/2' -d "{\"client_info\":{\"app\":\"shop\",\"page\":\"/home\"},\"events\":[
 	{\"event_type\":\"$P.view\",\"event_category\":\"user_action\",\"data\":{\"i\":1}},
@@ -91,6 +101,8 @@ bad() { # bad WANT_STATUS NAME CURL-ARGS...
 }
 bad 400 "missing event_type" "$FE" -H 'Content-Type: application/json' -d '{"data":{}}'
 bad 400 "bad category name" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_category\":\"Bad Cat\"}"
+bad 400 "event_source other than frontend" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_source\":\"backend\"}"
+bad 400 "context not an object" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"context\":\"de\"}"
 bad 400 "unknown field" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"evil\":1}"
 bad 400 "data not an object" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"data\":[1]}"
 bad 400 "malformed JSON" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\""
@@ -139,5 +151,5 @@ js_payloads | grep -F "$P.after" | cut -f2 | sort >"$T_TMP/after"
 is "$(wc -l <"$T_TMP/after") $(sort -u "$T_TMP/after" | wc -l)" "$accepted $accepted" "all $accepted accepted events in JetStream once"
 is "$(event_count)" "$n0" "the collection path wrote nothing to PostgreSQL"
 is "$(plain_metric event_frontend_nats_up) $(plain_metric 'event_frontend_events_accepted_total{route="single"}') $(plain_metric 'event_frontend_events_accepted_total{route="batch"}')" \
-	"1 $((accepted + 2)) 3" "metrics: NATS up, accepted events counted by route"
+	"1 $((accepted + 3)) 3" "metrics: NATS up, accepted events counted by route"
 finish

@@ -7,7 +7,7 @@
 # leaves them out) and its slot still advances past them.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 19
+plan 20
 
 P=fi$RUN_ID
 POST=$(dirname "$0")/lib/frontend_post.py
@@ -47,6 +47,14 @@ wait_until 30 eval '[ "$(mine | cut -d" " -f1)" = 2010 ]'; ok $? "events behind 
 wait_until 20 eval '"$JS_CHECK" "$NATS_URL" EVENTS_DEAD 2>/dev/null | grep -q "$poison"'; ok $? "poison event in EVENTS_DEAD"
 is "$(sql -c "SELECT count(*) FROM event.events WHERE event_type = '$P.poison'")" 0 "poison event not stored"
 wait_until 20 eval 'health a | grep -q "\"ingester\":{\"lag_messages\":0}"'; ok $? "ingester lag 0 on /health"
+
+# An event in the spec's EventCreateRequest shape: its context is stored as the event's context.
+req POST /api/v1/events/frontend -H 'Content-Type: application/json' \
+	-d "{\"event_type\":\"$P.ctx\",\"event_source\":\"frontend\",\"context\":{\"locale\":\"de\"}}"
+ctx_id=$(jget 'j["event_id"]')
+wait_until 20 eval '[ "$(sql -c "SELECT count(*) FROM event.events WHERE event_id = '"'"'$ctx_id'"'"'")" = 1 ]'
+is "$(sql -c "SELECT context::text || ' ' || event_source FROM event.events WHERE event_id = '$ctx_id'")" '{"locale": "de"} frontend' \
+	"context stored with the ingested event"
 
 # The relay (sidecar c holds the slot) does not publish the ingested events a second time: the
 # output plugin leaves them out of its stream (skip_ingested), and the slot still confirms past
