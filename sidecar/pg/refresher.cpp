@@ -39,6 +39,11 @@ bool Refresher::AllLoaded() const {
 }
 
 void Refresher::Loaded(size_t i, const Result &r) {
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		if (stop_) // a query the pool fails at shutdown: nothing to retry, nothing to log
+			return;
+	}
 	Source &s = *sources_[i];
 	if (!r.ok()) {
 		if (r.status == Result::Status::kSqlError)

@@ -138,3 +138,13 @@ TEST(Refresher, StartStopWithoutDatabase) {
 	EXPECT_FALSE(categories.Loaded());
 	refresher.Stop(); // twice is harmless
 }
+
+TEST(Refresher, IgnoresOutcomesAfterStop) {
+	pg::Pool pool{"", pg::Options{}};
+	pg::Refresher refresher(&pool, 2000);
+	collect::Categories categories;
+	categories.Register(&refresher);
+	refresher.Stop();
+	refresher.Loaded(0, Rows(1, {"user"})); // what the pool's own Stop may still deliver
+	EXPECT_FALSE(categories.Loaded());
+}
