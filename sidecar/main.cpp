@@ -83,10 +83,11 @@ int main(int argc, char **argv) {
 	pg::Pool api_pool(config.database_url, config.pg);
 	api::GroupCommitter committer(&api_pool, config.group_commit);
 	// Cached catalogs, reloaded every --auth-refresh: API and write keys, event categories.
-	pg::Refresher refresher(&api_pool, config.auth.refresh_ms);
+	// The caches before the refresher: it is destroyed (and stopped) first on every way out.
 	auth::KeyCache keys;
-	keys.Register(&refresher);
 	collect::Categories categories;
+	pg::Refresher refresher(&api_pool, config.auth.refresh_ms);
+	keys.Register(&refresher);
 	categories.Register(&refresher);
 	api::Context api_ctx{&api_pool, &committer};
 	api::RegisterMetrics(api_ctx);

@@ -32,6 +32,11 @@ void Refresher::Stop() {
 	cv_.notify_all();
 	if (thread_.joinable())
 		thread_.join();
+	// Queries still in the pool call back into this object: wait for them (the pool answers or
+	// fails each; the bound only guards against a pool that never does).
+	std::unique_lock<std::mutex> lock(mu_);
+	if (!cv_.wait_for(lock, std::chrono::seconds(10), [this] { return inflight_ == 0; }))
+		Log(LogLevel::kWarn, "refresher: queries still in the pool at shutdown", {{"queries", inflight_}});
 }
 
 bool Refresher::AllLoaded() const {
@@ -59,6 +64,14 @@ void Refresher::Loaded(size_t i, const Result &r) {
 		Log(LogLevel::kInfo, "loading " + s.what + " recovered", {{"rows", r.rows}});
 }
 
+void Refresher::Settle() {
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		inflight_--;
+	}
+	cv_.notify_all();
+}
+
 void Refresher::Run() {
 	std::unique_lock<std::mutex> lock(mu_);
 	while (!stop_) {
@@ -66,9 +79,17 @@ void Refresher::Run() {
 		for (size_t i = 0; i < sources_.size(); i++) {
 			Query q;
 			q.sql = sources_[i]->sql;
-			q.done = [this, i](Result r) { Loaded(i, r); };
+			q.done = [this, i](Result r) {
+				Loaded(i, r);
+				Settle();
+			};
+			{
+				std::lock_guard<std::mutex> guard(mu_);
+				inflight_++;
+			}
 			Result::Status refusal;
-			pool_->Submit(std::move(q), &refusal); // refused: PostgreSQL down; the next round tries again
+			if (!pool_->Submit(std::move(q), &refusal)) // PostgreSQL down: the next round tries again
+				Settle();
 		}
 		lock.lock();
 		bool settled = std::all_of(sources_.begin(), sources_.end(),

@@ -51,6 +51,7 @@ private:
 		std::atomic<bool> refused{false}; // the server answered with an error (not a lost connection)
 	};
 	void Run();
+	void Settle(); // one submitted query answered (or refused)
 
 	Pool *pool_;
 	int64_t refresh_ms_;
@@ -58,6 +59,8 @@ private:
 	std::mutex mu_;
 	std::condition_variable cv_;
 	bool stop_ = false;
+	int inflight_ = 0; // submitted queries not answered yet
+
 	std::thread thread_;
 };
 
