@@ -794,35 +794,32 @@ BEGIN
             CONTINUE;
         END IF;
         IF p.processor_type = 'internal' AND NOT p.config ? 'function' THEN
-            -- Nothing to call: the processor records each event as processed by it.
-            r_i := r_i || v_sel;
-            r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_ok := r_ok || pg_catalog.array_fill(true, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_ms := r_ms || pg_catalog.array_fill(0::double precision, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_err := r_err || pg_catalog.array_fill(NULL::text, ARRAY[pg_catalog.cardinality(v_sel)]);
-            CONTINUE;
-        END IF;
-        v_fn := pg_catalog.to_regprocedure((p.config->>'function') || '(jsonb)');
-        IF v_fn IS NULL THEN
-            r_i := r_i || v_sel;
-            r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_ok := r_ok || pg_catalog.array_fill(false, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_ms := r_ms || pg_catalog.array_fill(0::double precision, ARRAY[pg_catalog.cardinality(v_sel)]);
-            r_err := r_err || pg_catalog.array_fill(pg_catalog.format('function %s(jsonb) does not exist',
-                                                    p.config->>'function'), ARRAY[pg_catalog.cardinality(v_sel)]);
-            CONTINUE;
-        END IF;
-        v_sql := pg_catalog.format('SELECT pg_catalog.count((%s(j.j)) IS NULL) FROM pg_catalog.unnest($1) AS j(j)',
-                                   v_fn::oid::regproc);
-        v_ok := true;
-        v_t0 := pg_catalog.clock_timestamp();
-        BEGIN
-            EXECUTE v_sql USING v_sel_json;
-        EXCEPTION WHEN OTHERS THEN
-            v_ok := false;
-        END;
-        IF v_ok THEN
+            -- Nothing to call: the processor records each event as processed by it, in no time.
+            v_ok := true;
+            v_ms := 0;
+        ELSE
+            v_fn := pg_catalog.to_regprocedure((p.config->>'function') || '(jsonb)');
+            IF v_fn IS NULL THEN
+                r_i := r_i || v_sel;
+                r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
+                r_ok := r_ok || pg_catalog.array_fill(false, ARRAY[pg_catalog.cardinality(v_sel)]);
+                r_ms := r_ms || pg_catalog.array_fill(0::double precision, ARRAY[pg_catalog.cardinality(v_sel)]);
+                r_err := r_err || pg_catalog.array_fill(pg_catalog.format('function %s(jsonb) does not exist',
+                                                        p.config->>'function'), ARRAY[pg_catalog.cardinality(v_sel)]);
+                CONTINUE;
+            END IF;
+            v_sql := pg_catalog.format('SELECT pg_catalog.count((%s(j.j)) IS NULL) FROM pg_catalog.unnest($1) AS j(j)',
+                                       v_fn::oid::regproc);
+            v_ok := true;
+            v_t0 := pg_catalog.clock_timestamp();
+            BEGIN
+                EXECUTE v_sql USING v_sel_json;
+            EXCEPTION WHEN OTHERS THEN
+                v_ok := false;
+            END;
             v_ms := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_t0) * 1000 / pg_catalog.cardinality(v_sel);
+        END IF;
+        IF v_ok THEN
             r_i := r_i || v_sel;
             r_proc := r_proc || pg_catalog.array_fill(p.processor_id, ARRAY[pg_catalog.cardinality(v_sel)]);
             r_ok := r_ok || pg_catalog.array_fill(true, ARRAY[pg_catalog.cardinality(v_sel)]);

@@ -188,28 +188,23 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 		*present = true;
 		return "";
 	};
-	std::string event_type, category = kDefaultCategory, user_id, timestamp;
-	bool has_type, has_category, has_user, has_ts;
+	std::string event_type, category = kDefaultCategory, user_id, timestamp, source;
+	bool has_type, has_category, has_user, has_ts, has_source;
 	std::string err;
 	if (!(err = string_field("event_type", true, &event_type, &has_type)).empty() ||
 	    !(err = string_field("event_category", false, &category, &has_category)).empty() ||
 	    !(err = string_field("user_id", false, &user_id, &has_user)).empty() ||
-	    !(err = string_field("timestamp", false, &timestamp, &has_ts)).empty())
+	    !(err = string_field("timestamp", false, &timestamp, &has_ts)).empty() ||
+	    !(err = string_field("event_source", false, &source, &has_source)).empty())
 		return err;
 	if (!has_category)
 		category = kDefaultCategory;
 	// event_source is allowed for clients that send the spec's EventCreateRequest shape, but only as
 	// what this endpoint makes of every event anyway.
-	{
-		std::string source;
-		bool has_source;
-		if (!(err = string_field("event_source", false, &source, &has_source)).empty())
-			return err;
-		if (has_source && source != "frontend") {
-			*hint = "Leave event_source out or give \"frontend\"; events of other sources go through "
-			        "POST /api/v1/events/create.";
-			return "invalid event_source \"" + core::DisplayValue(source) + "\" for a frontend event";
-		}
+	if (has_source && source != "frontend") {
+		*hint = "Leave event_source out or give \"frontend\"; events of other sources go through "
+		        "POST /api/v1/events/create.";
+		return "invalid event_source \"" + core::DisplayValue(source) + "\" for a frontend event";
 	}
 	try {
 		event_type = core::ValidateEventType(event_type);
@@ -590,8 +585,8 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
 		events->value[static_cast<rapidjson::SizeType>(i)].Accept(w);
 		std::string detail, hint;
-		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, categories_, &msgs[i],
-		                                       &detail, &hint);
+		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, categories_,
+		                                       &msgs[i], &detail, &hint);
 		if (!err.empty())
 			return reply(http::ErrorResponse(400, "bad_request", "events[" + std::to_string(i) + "]: " + err, rid,
 			                                 detail, hint));

@@ -125,11 +125,18 @@ TEST(Refresher, LoadsThroughRegisteredSources) {
 	EXPECT_TRUE(refresher.AllLoaded());
 }
 
-TEST(Refresher, StartStopWithoutDatabase) {
+// The categories on a refresher whose pool is never started (Submit refuses every query).
+struct CategoriesOnIdlePool {
 	pg::Pool pool{"", pg::Options{}};
-	pg::Refresher refresher(&pool, 50);
-	collect::Categories categories;
-	categories.Register(&refresher);
+	collect::Categories categories; // before the refresher: it outlives it, as in main.cpp
+	pg::Refresher refresher;
+	explicit CategoriesOnIdlePool(int64_t refresh_ms) : refresher(&pool, refresh_ms) { categories.Register(&refresher); }
+};
+
+TEST(Refresher, StartStopWithoutDatabase) {
+	CategoriesOnIdlePool f(50);
+	pg::Refresher &refresher = f.refresher;
+	collect::Categories &categories = f.categories;
 	refresher.Start();
 	std::this_thread::sleep_for(std::chrono::milliseconds(30));
 	auto t0 = std::chrono::steady_clock::now();
@@ -140,11 +147,8 @@ TEST(Refresher, StartStopWithoutDatabase) {
 }
 
 TEST(Refresher, IgnoresOutcomesAfterStop) {
-	pg::Pool pool{"", pg::Options{}};
-	pg::Refresher refresher(&pool, 2000);
-	collect::Categories categories;
-	categories.Register(&refresher);
-	refresher.Stop();
-	refresher.Loaded(0, Rows(1, {"user"})); // what the pool's own Stop may still deliver
-	EXPECT_FALSE(categories.Loaded());
+	CategoriesOnIdlePool f(2000);
+	f.refresher.Stop();
+	f.refresher.Loaded(0, Rows(1, {"user"})); // what the pool's own Stop may still deliver
+	EXPECT_FALSE(f.categories.Loaded());
 }
