@@ -697,6 +697,7 @@ CREATE TABLE event.processing_replays (
     replay_id        uuid        PRIMARY KEY,
     request          jsonb       NOT NULL,
     target_processor uuid,
+    target_subscription uuid,
     status           text        NOT NULL CHECK (status IN ('running', 'completed')),
     max_position     bigint      NOT NULL,
     cursor_position  bigint      NOT NULL,
@@ -707,6 +708,8 @@ CREATE TABLE event.processing_replays (
     finished_at      timestamptz
 );
 COMMENT ON TABLE event.processing_replays IS 'Replays (event.replay_events) and their progress; event.process_replays runs them in the background';
+COMMENT ON COLUMN event.processing_replays.target_processor IS 'The one processor the replay runs (target_service names a processor); NULL: every matching processor, or a subscription target';
+COMMENT ON COLUMN event.processing_replays.target_subscription IS 'The webhook subscription the replay delivers to (target_service names a subscription); NULL: processors';
 SELECT pg_catalog.pg_extension_config_dump('event.processing_replays', '');
 REVOKE ALL ON TABLE event.processing_replays FROM PUBLIC;
 
@@ -1414,25 +1417,65 @@ COMMENT ON FUNCTION event.purge_processing_dead_letters(uuid[], interval) IS 'Fo
 
 -- Internal: the events a replay request selects (position in (after_position, max_position]),
 -- in position order, that at least one enabled processor (or the target) matches.
-CREATE FUNCTION event._replay_candidates(request jsonb, target uuid, max_position bigint, after_position bigint,
-                                         max_count integer)
+CREATE FUNCTION event._replay_candidates(request jsonb, target uuid, target_subscription uuid, max_position bigint,
+                                         after_position bigint, max_count integer)
     RETURNS TABLE (event_id uuid, "position" bigint, event_type text, stream_id text, "timestamp" timestamptz)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog
     AS $$SELECT e.event_id, e.position, e.event_type, e.stream_id, e."timestamp"
             FROM event.events e
-           WHERE e.position > $4 AND e.position <= $3
+           WHERE e.position > $5 AND e.position <= $4
              AND ($1->'event_ids' IS NULL OR e.event_id = ANY (ARRAY(SELECT x::uuid
                   FROM pg_catalog.jsonb_array_elements_text($1->'event_ids') AS x)))
              AND ($1->>'stream_id' IS NULL OR e.stream_id = $1->>'stream_id')
              AND ($1->>'start_time' IS NULL OR e."timestamp" >= ($1->>'start_time')::timestamptz)
              AND ($1->>'end_time' IS NULL OR e."timestamp" <= ($1->>'end_time')::timestamptz)
-             AND EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled AND ($2 IS NULL OR p.processor_id = $2)
-                          AND event._processor_matches(p.event_types, p.event_sources, p.event_categories,
-                                                       e.event_type, e.event_source, e.event_category))
-           ORDER BY e.position LIMIT $5$$;
-COMMENT ON FUNCTION event._replay_candidates(jsonb, uuid, bigint, bigint, integer) IS 'Internal: the events a replay request selects';
-REVOKE EXECUTE ON FUNCTION event._replay_candidates(jsonb, uuid, bigint, bigint, integer) FROM PUBLIC;
+             AND CASE WHEN $3 IS NULL
+                      THEN EXISTS (SELECT 1 FROM event.event_processors p WHERE p.enabled AND ($2 IS NULL OR p.processor_id = $2)
+                                    AND event._processor_matches(p.event_types, p.event_sources, p.event_categories,
+                                                                 e.event_type, e.event_source, e.event_category))
+                      -- A subscription's filters have the processors' form and meaning (exact
+                      -- types, prefix.* or *; empty list = any).
+                      ELSE EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = $3 AND s.active
+                                    AND event._processor_matches(s.event_types, s.event_sources, s.event_categories,
+                                                                 e.event_type, e.event_source, e.event_category)) END
+           ORDER BY e.position LIMIT $6$$;
+COMMENT ON FUNCTION event._replay_candidates(jsonb, uuid, uuid, bigint, bigint, integer) IS 'Internal: the events a replay request selects (for its processors, its one processor or its subscription)';
+REVOKE EXECUTE ON FUNCTION event._replay_candidates(jsonb, uuid, uuid, bigint, bigint, integer) FROM PUBLIC;
+
+-- Internal: an event as a replay delivers it to a subscription: the members of the relay's
+-- message (docs/logical-decoding.md "Event message") but those of its transaction (xid, lsn,
+-- commit_time), which a replay does not have.
+CREATE FUNCTION event._replay_payload(e event.events) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$SELECT pg_catalog.jsonb_build_object('event_id', e.event_id, 'position', e.position, 'event_type', e.event_type,
+              'event_source', e.event_source, 'event_category', e.event_category, 'user_id', e.user_id,
+              'stream_id', e.stream_id, 'stream_version', e.stream_version, 'data', e.data, 'metadata', e.metadata,
+              'context', e.context, 'idempotency_key', e.idempotency_key,
+              'timestamp', pg_catalog.to_char(e."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+              'created_at', pg_catalog.to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))$$;
+COMMENT ON FUNCTION event._replay_payload(event.events) IS 'Internal: the body a replay posts to a subscription (the relay message''s event members)';
+REVOKE EXECUTE ON FUNCTION event._replay_payload(event.events) FROM PUBLIC;
+
+-- A replay to a subscription: one row per event to deliver, made by event.process_replays and
+-- delivered by the sidecar through the subscription's worker like a dead letter's retry
+-- (event.claim_replay_deliveries, event.finish_replay_deliveries).
+CREATE TABLE event.replay_deliveries (
+    delivery_id     text        PRIMARY KEY,
+    replay_id       uuid        NOT NULL,
+    subscription_id uuid        NOT NULL,
+    event_id        uuid        NOT NULL,
+    "position"      bigint      NOT NULL,
+    stream_id       text,
+    payload         jsonb       NOT NULL,
+    claimed_by      text,
+    claimed_at      timestamptz
+);
+COMMENT ON TABLE event.replay_deliveries IS 'Deliveries of replays to a subscription waiting for the sidecar (claimed_by/claimed_at: its 30 s lease); a row goes when its outcome is recorded';
+CREATE INDEX replay_deliveries_replay_idx ON event.replay_deliveries (replay_id, "position");
+SELECT pg_catalog.pg_extension_config_dump('event.replay_deliveries', '');
+REVOKE ALL ON TABLE event.replay_deliveries FROM PUBLIC;
 
 CREATE FUNCTION event._replay_json(r event.processing_replays) RETURNS jsonb
     LANGUAGE sql STABLE
@@ -1451,6 +1494,9 @@ CREATE FUNCTION event.replay_events(request jsonb) RETURNS jsonb
 DECLARE
     v_bad text;
     v_target uuid;
+    v_sub uuid;
+    v_name text;
+    v_n integer;
     v_max bigint;
     v_total integer;
     v_req jsonb;
@@ -1496,11 +1542,28 @@ BEGIN
         RAISE EXCEPTION 'a replay needs event_ids, stream_id or a time range' USING ERRCODE = '22023',
             HINT = 'Give event_ids, stream_id, start_time and/or end_time (all given must match).';
     END IF;
+    -- The target: a processor by name, else an active subscription by id or by its (then only)
+    -- subscriber_name.
     IF v_req ? 'target_service' THEN
-        SELECT p.processor_id INTO v_target FROM event.event_processors p WHERE p.processor_name = v_req->>'target_service';
+        v_name := v_req->>'target_service';
+        SELECT p.processor_id INTO v_target FROM event.event_processors p WHERE p.processor_name = v_name;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'target_service "%" is not a processor', v_req->>'target_service' USING ERRCODE = '22023',
-                HINT = 'Give a processor_name from event.list_processors().';
+            IF v_name ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
+                SELECT s.id INTO v_sub FROM event.event_subscriptions s WHERE s.id = v_name::uuid AND s.active;
+            END IF;
+            IF v_sub IS NULL THEN
+                SELECT (pg_catalog.array_agg(s.id))[1], pg_catalog.count(*) INTO v_sub, v_n
+                  FROM event.event_subscriptions s WHERE s.subscriber_name = v_name AND s.active;
+                IF v_n > 1 THEN
+                    RAISE EXCEPTION 'target_service "%" names % subscriptions', v_name, v_n USING ERRCODE = '22023',
+                        HINT = 'Give the subscription_id of the one to replay to (event.list_subscriptions()).';
+                END IF;
+            END IF;
+            IF v_sub IS NULL THEN
+                RAISE EXCEPTION 'target_service "%" is neither a processor nor a subscription', v_name
+                    USING ERRCODE = '22023',
+                    HINT = 'Give a processor_name (event.list_processors()), or a subscription_id or subscriber_name (event.list_subscriptions()).';
+            END IF;
         END IF;
     END IF;
     v_max := event.safe_position();
@@ -1511,16 +1574,16 @@ BEGIN
                         'event_type', c.event_type, 'stream_id', c.stream_id, 'position', c.position,
                         'timestamp', pg_catalog.to_char(c."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
                         ORDER BY c.position), '[]'))
-                  FROM event._replay_candidates(v_req, v_target, v_max, 0, 10000) c);
+                  FROM event._replay_candidates(v_req, v_target, v_sub, v_max, 0, 10000) c);
     END IF;
-    SELECT pg_catalog.count(*) INTO v_total FROM event._replay_candidates(v_req, v_target, v_max, 0, 2147483647) c;
-    INSERT INTO event.processing_replays AS r VALUES (event.uuid_v7(), v_req - 'dry_run', v_target, 'running', v_max, 0,
-        v_total, 0, 0, pg_catalog.now(), NULL) RETURNING r.* INTO v_row;
+    SELECT pg_catalog.count(*) INTO v_total FROM event._replay_candidates(v_req, v_target, v_sub, v_max, 0, 2147483647) c;
+    INSERT INTO event.processing_replays AS r VALUES (event.uuid_v7(), v_req - 'dry_run', v_target, v_sub, 'running',
+        v_max, 0, v_total, 0, 0, pg_catalog.now(), NULL) RETURNING r.* INTO v_row;
     SELECT (event.create_event('event.replay.started', pg_catalog.jsonb_build_object('replay_id', v_row.replay_id,
                'request', v_row.request, 'total', v_total), 'system', 'system')).event_id INTO v_event;
     RETURN event._replay_json(v_row) || pg_catalog.jsonb_build_object('dry_run', false, 'event_id', v_event);
 END $$;
-COMMENT ON FUNCTION event.replay_events(jsonb) IS 'Replay events (event_ids, stream_id, start_time/end_time; target_service: one processor) through their processors in the background; dry_run lists the events instead (at most 10000, total counts all); stores event.replay.started';
+COMMENT ON FUNCTION event.replay_events(jsonb) IS 'Replay events (event_ids, stream_id, start_time/end_time) in the background through their processors, or to one target_service (a processor, or a subscription: its webhook); dry_run lists the events instead (at most 10000, total counts all); stores event.replay.started';
 
 CREATE FUNCTION event.get_replay(replay_id uuid) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -1550,32 +1613,53 @@ BEGIN
     IF max_events IS NULL OR max_events NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'invalid max_events "%"', max_events USING ERRCODE = '22023', HINT = 'Give 1 to 10000.';
     END IF;
-    SELECT r.* INTO v_row FROM event.processing_replays r WHERE r.status = 'running' ORDER BY r.created_at, r.replay_id
-     LIMIT 1 FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
-        RETURN pg_catalog.jsonb_build_object('events', 0);
-    END IF;
-    SELECT pg_catalog.array_agg(c.event_id ORDER BY c.position), pg_catalog.max(c.position) INTO v_ids, v_last
-      FROM event._replay_candidates(v_row.request, v_row.target_processor, v_row.max_position, v_row.cursor_position,
-                                    max_events) c;
-    IF v_ids IS NULL AND EXISTS (SELECT 1 FROM event.processing_tasks t WHERE t.replay_id = v_row.replay_id) THEN
-        -- Every event is taken; the sidecar still calls some webhook or nats processors.
-        RETURN pg_catalog.jsonb_build_object('events', 0, 'replay_id', v_row.replay_id, 'status', 'running');
-    END IF;
-    IF v_ids IS NULL THEN
-        UPDATE event.processing_replays r SET status = 'completed', finished_at = pg_catalog.now()
-         WHERE r.replay_id = v_row.replay_id;
-        RETURN pg_catalog.jsonb_build_object('events', 0, 'replay_id', v_row.replay_id, 'status', 'completed');
-    END IF;
-    SELECT pg_catalog.count(*) FILTER (WHERE o.failed) INTO v_failed
-      FROM event._run_processors(v_ids, pg_catalog.array_fill(1, ARRAY[pg_catalog.cardinality(v_ids)]), v_row.replay_id,
-                                 v_row.target_processor) o;
-    UPDATE event.processing_replays r SET cursor_position = v_last, done = r.done + pg_catalog.cardinality(v_ids),
-           failed = r.failed + v_failed WHERE r.replay_id = v_row.replay_id;
-    RETURN pg_catalog.jsonb_build_object('events', pg_catalog.cardinality(v_ids), 'failed', v_failed,
-                                         'replay_id', v_row.replay_id, 'status', 'running');
+    -- The oldest running replay with events left to hand out; one whose events are all handed
+    -- out (its cursor at max_position) completes once the sidecar reported its last call or
+    -- delivery, and until then holds back none of the later ones.
+    FOR v_row IN SELECT r.* FROM event.processing_replays r WHERE r.status = 'running'
+                  ORDER BY r.created_at, r.replay_id FOR UPDATE SKIP LOCKED LOOP
+        v_ids := NULL;
+        IF v_row.cursor_position < v_row.max_position THEN
+            SELECT pg_catalog.array_agg(c.event_id ORDER BY c.position), pg_catalog.max(c.position) INTO v_ids, v_last
+              FROM event._replay_candidates(v_row.request, v_row.target_processor, v_row.target_subscription,
+                                            v_row.max_position, v_row.cursor_position, max_events) c;
+        END IF;
+        IF v_ids IS NULL THEN
+            IF v_row.cursor_position < v_row.max_position THEN
+                UPDATE event.processing_replays r SET cursor_position = r.max_position WHERE r.replay_id = v_row.replay_id;
+            END IF;
+            IF EXISTS (SELECT 1 FROM event.processing_tasks t WHERE t.replay_id = v_row.replay_id)
+               OR EXISTS (SELECT 1 FROM event.replay_deliveries d WHERE d.replay_id = v_row.replay_id) THEN
+                CONTINUE; -- the sidecar still calls webhook or nats processors, or delivers
+            END IF;
+            UPDATE event.processing_replays r SET status = 'completed', finished_at = pg_catalog.now()
+             WHERE r.replay_id = v_row.replay_id;
+            RETURN pg_catalog.jsonb_build_object('events', 0, 'replay_id', v_row.replay_id, 'status', 'completed');
+        END IF;
+        IF v_row.target_subscription IS NOT NULL THEN
+            -- Delivered by the sidecar (event.claim_replay_deliveries), woken by the notification.
+            INSERT INTO event.replay_deliveries
+            SELECT e.event_id::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+                       pg_catalog.left(pg_catalog.replace(v_row.target_subscription::text, '-', ''), 12)
+                       OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) v_row.replay_id::text,
+                   v_row.replay_id, v_row.target_subscription, e.event_id, e.position, e.stream_id,
+                   event._replay_payload(e), NULL, NULL
+              FROM event.events e WHERE e.event_id = ANY (v_ids);
+            PERFORM pg_catalog.pg_notify('event_dead_letters', 'replay');
+            v_failed := 0;
+        ELSE
+            SELECT pg_catalog.count(*) FILTER (WHERE o.failed) INTO v_failed
+              FROM event._run_processors(v_ids, pg_catalog.array_fill(1, ARRAY[pg_catalog.cardinality(v_ids)]),
+                                         v_row.replay_id, v_row.target_processor) o;
+        END IF;
+        UPDATE event.processing_replays r SET cursor_position = v_last, done = r.done + pg_catalog.cardinality(v_ids),
+               failed = r.failed + v_failed WHERE r.replay_id = v_row.replay_id;
+        RETURN pg_catalog.jsonb_build_object('events', pg_catalog.cardinality(v_ids), 'failed', v_failed,
+                                             'replay_id', v_row.replay_id, 'status', 'running');
+    END LOOP;
+    RETURN pg_catalog.jsonb_build_object('events', 0);
 END $$;
-COMMENT ON FUNCTION event.process_replays(integer) IS 'Advance the oldest running replay by up to max_events events (called by the sidecar''s processing loop); completes it when none is left';
+COMMENT ON FUNCTION event.process_replays(integer) IS 'Advance the oldest running replay with events left by up to max_events events (processors run, or deliveries queued for the sidecar; called by the sidecar''s processing loop); completes a replay when nothing of it is left';
 
 -- Processing functions are administrative: EXECUTE is granted per role (docs/sql-api.md).
 REVOKE EXECUTE ON FUNCTION
@@ -1899,13 +1983,22 @@ CREATE FUNCTION event.claim_dead_letter_retries(instance text, holding text[], m
 COMMENT ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) IS 'For the sidecar: claims requested retries for instance (30 s lease), renews the lease of those it holds, drops requests whose subscription was deleted';
 REVOKE ALL ON FUNCTION event.claim_dead_letter_retries(text, text[], integer) FROM PUBLIC;
 
+-- Internal: the outcomes the sidecar reports for retries and replay deliveries, as rows.
+CREATE FUNCTION event._delivery_outcomes(results jsonb)
+    RETURNS TABLE (delivery_id text, delivered boolean, attempts integer, last_status_code integer, last_error text,
+                   dead_at timestamptz)
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog
+    AS $$SELECT x.delivery_id, x.delivered, x.attempts, x.last_status_code, x.last_error, x.dead_at
+          FROM pg_catalog.jsonb_to_recordset(results) AS x(delivery_id text, delivered boolean, attempts integer,
+               last_status_code integer, last_error text, dead_at timestamptz)$$;
+COMMENT ON FUNCTION event._delivery_outcomes(jsonb) IS 'Internal: outcomes of dead-letter retries and replay deliveries (finish_dead_letter_retries, finish_replay_deliveries) as rows';
+REVOKE EXECUTE ON FUNCTION event._delivery_outcomes(jsonb) FROM PUBLIC;
+
 CREATE FUNCTION event.finish_dead_letter_retries(results jsonb) RETURNS integer
     LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog
-    AS $$WITH r AS (
-              SELECT x.delivery_id, x.delivered, x.attempts, x.last_status_code, x.last_error, x.dead_at
-              FROM pg_catalog.jsonb_to_recordset(results) AS x(delivery_id text, delivered boolean, attempts integer,
-                   last_status_code integer, last_error text, dead_at timestamptz)),
+    AS $$WITH r AS (SELECT * FROM event._delivery_outcomes(results)),
           gone AS (
               DELETE FROM event.delivery_dead_letters d USING r
               WHERE d.delivery_id = r.delivery_id AND r.delivered
@@ -1921,6 +2014,69 @@ CREATE FUNCTION event.finish_dead_letter_retries(results jsonb) RETURNS integer
           SELECT (SELECT pg_catalog.count(*) FROM gone)::integer + (SELECT pg_catalog.count(*) FROM again)::integer$$;
 COMMENT ON FUNCTION event.finish_dead_letter_retries(jsonb) IS 'For the sidecar: outcomes of retries (delivered: the dead letter is removed; else it is dead again with the attempts added); returns the rows changed';
 REVOKE ALL ON FUNCTION event.finish_dead_letter_retries(jsonb) FROM PUBLIC;
+
+-- Replays to a subscription (event.replay_events with a subscription as target_service): the
+-- sidecar claims their deliveries as it claims dead-letter retries (same lease, same holding
+-- list) and its subscription worker posts them, one stream at a time in position order.
+CREATE FUNCTION event.claim_replay_deliveries(instance text, holding text[], max_rows integer DEFAULT 100)
+    RETURNS TABLE (delivery_id text, subscription_id uuid, event_id uuid, payload text, order_key text)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH gone AS (
+              DELETE FROM event.replay_deliveries d
+              WHERE NOT EXISTS (SELECT 1 FROM event.event_subscriptions s WHERE s.id = d.subscription_id AND s.active)
+              RETURNING d.replay_id)
+          UPDATE event.processing_replays r SET failed = r.failed + g.n
+            FROM (SELECT gone.replay_id, pg_catalog.count(*) AS n FROM gone GROUP BY gone.replay_id) g
+           WHERE r.replay_id = g.replay_id;
+          UPDATE event.replay_deliveries d SET claimed_at = pg_catalog.now()
+           WHERE d.claimed_by = instance AND d.delivery_id = ANY (holding);
+          WITH picked AS (
+              SELECT d.delivery_id FROM event.replay_deliveries d
+              WHERE d.delivery_id <> ALL (holding)
+                AND (d.claimed_by IS NULL OR d.claimed_by = instance
+                     OR d.claimed_at < pg_catalog.now() - interval '30 seconds')
+              ORDER BY d.replay_id, d."position"
+              LIMIT max_rows
+              FOR UPDATE SKIP LOCKED),
+          u AS (
+              UPDATE event.replay_deliveries d SET claimed_by = instance, claimed_at = pg_catalog.now()
+              FROM picked p
+              WHERE d.delivery_id = p.delivery_id
+              RETURNING d.*)
+          SELECT u.delivery_id, u.subscription_id, u.event_id, u.payload::text,
+                 'replay:' OPERATOR(pg_catalog.||) u.replay_id::text OPERATOR(pg_catalog.||) ':'
+                     OPERATOR(pg_catalog.||) COALESCE('stream:' OPERATOR(pg_catalog.||) u.stream_id, u.delivery_id)
+            FROM u ORDER BY u.replay_id, u."position"$$;
+COMMENT ON FUNCTION event.claim_replay_deliveries(text, text[], integer) IS 'For the sidecar: claims deliveries of replays to a subscription for instance (30 s lease), renews the lease of those it holds, drops those of a deleted subscription (failed); in position order, with the key that orders them (one stream at a time)';
+REVOKE ALL ON FUNCTION event.claim_replay_deliveries(text, text[], integer) FROM PUBLIC;
+
+CREATE FUNCTION event.finish_replay_deliveries(results jsonb) RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$WITH r AS (SELECT * FROM event._delivery_outcomes(results)),
+          d AS (
+              DELETE FROM event.replay_deliveries t USING r
+              WHERE t.delivery_id = r.delivery_id
+              RETURNING t.delivery_id, t.replay_id, t.subscription_id, t.event_id, t.payload, r.delivered, r.attempts,
+                        r.last_status_code, r.last_error, r.dead_at),
+          dead AS (
+              INSERT INTO event.delivery_dead_letters (delivery_id, subscription_id, event_id, stream_sequence,
+                                                       attempts, last_status_code, last_error, payload, dead_at)
+              SELECT d.delivery_id, d.subscription_id, d.event_id, 0, GREATEST(d.attempts, 1), d.last_status_code,
+                     d.last_error, d.payload, COALESCE(d.dead_at, pg_catalog.now())
+              FROM d WHERE NOT d.delivered
+              ON CONFLICT (delivery_id) DO NOTHING
+              RETURNING 1),
+          f AS (
+              UPDATE event.processing_replays p SET failed = p.failed + n.n
+              FROM (SELECT d.replay_id, pg_catalog.count(*) AS n FROM d WHERE NOT d.delivered GROUP BY d.replay_id) n
+              WHERE p.replay_id = n.replay_id
+              RETURNING 1)
+          SELECT (SELECT pg_catalog.count(*) FROM d)::integer
+                 + 0 * ((SELECT pg_catalog.count(*) FROM dead) + (SELECT pg_catalog.count(*) FROM f))::integer$$;
+COMMENT ON FUNCTION event.finish_replay_deliveries(jsonb) IS 'For the sidecar: outcomes of replay deliveries (results as for finish_dead_letter_retries; other ids are ignored): each row goes, one that failed becomes a delivery dead letter (stream_sequence 0) and counts as failed in its replay; returns the rows finished';
+REVOKE ALL ON FUNCTION event.finish_replay_deliveries(jsonb) FROM PUBLIC;
 
 
 ------------------------------------------------------------------------------

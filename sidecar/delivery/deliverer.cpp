@@ -273,7 +273,10 @@ private:
 		auto done = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
 		auto finished = std::make_shared<bool>(false);
 		pg::Query q;
-		q.sql = "SELECT event.record_deliveries($1::jsonb, $2::jsonb), event.finish_dead_letter_retries($3::jsonb)";
+		// The outcomes of dead-letter retries and of replay deliveries go to both functions; each
+		// takes the ids that are its own.
+		q.sql = "SELECT event.record_deliveries($1::jsonb, $2::jsonb), event.finish_dead_letter_retries($3::jsonb), "
+		        "event.finish_replay_deliveries($3::jsonb)";
 		q.params = {Array(b.attempts), Array(b.dead), Array(b.outcomes)};
 		auto keep = std::make_shared<Batch>(std::move(b));
 		q.done = [this, keep, done, finished](pg::Result r) {
@@ -322,10 +325,12 @@ private:
 	std::thread thread_;
 };
 
-// A dead letter to deliver again (event.claim_dead_letter_retries).
+// A dead letter to deliver again (event.claim_dead_letter_retries), or an event a replay delivers
+// to this subscription (event.claim_replay_deliveries).
 struct RetryItem {
 	std::string delivery_id, event_id, payload;
-	int attempts = 0; // made so far
+	int attempts = 0;      // made so far
+	std::string order_key; // a replay's: the items of one key are posted one at a time, in claim order
 };
 
 // One unit of delivery: a JetStream message (msg) or a dead letter's retry (msg null).
@@ -642,7 +647,7 @@ private:
 		SendAcks();
 		for (RetryItem &item : retries) {
 			auto job = std::make_unique<Job>();
-			job->key = "retry:" + item.delivery_id;
+			job->key = item.order_key.empty() ? "retry:" + item.delivery_id : std::move(item.order_key);
 			job->delivery_id = std::move(item.delivery_id);
 			job->event_id = std::move(item.event_id);
 			job->payload = std::move(item.payload);
@@ -781,9 +786,14 @@ private:
 			                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
 			                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
 			                               "\"}");
-			Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
-			    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
-			    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
+			const bool replay = job->key.compare(0, 7, "replay:") == 0;
+			if (replay && !delivered)
+				Log(LogLevel::kWarn, "replay delivery dead-lettered",
+				    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
+			else if (!replay)
+				Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
+				    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
+				    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
 			retry_jobs_.remove_if([job](const std::unique_ptr<Job> &j) { return j.get() == job; });
 			return;
 		}
@@ -1000,30 +1010,38 @@ struct Deliverer::Impl {
 		return true;
 	}
 
-	// Claims requested dead-letter retries (renewing the lease of those held) and queues each at
-	// its subscription's worker. True when a full batch came back (more may be waiting).
+	// Claims requested dead-letter retries and the deliveries of replays to a subscription
+	// (renewing the lease of those held) and queues each at its subscription's worker. True when
+	// a full batch came back (more may be waiting).
 	bool ClaimRetries() {
 		if (workers.empty())
 			return false;
-		pg::Query q;
-		q.sql = "SELECT delivery_id, subscription_id, event_id, attempts, payload "
-		        "FROM event.claim_dead_letter_retries($1, $2::text[], $3)";
-		q.params = {instance, holds.ArrayLiteral(), std::to_string(kRetryClaimBatch)};
-		pg::Result r;
-		if (!RunSync(std::move(q), "claiming dead-letter retries failed", &r))
-			return false;
-		for (int i = 0; i < r.rows; i++) {
-			auto it = workers.find(r.Value(i, 1));
-			if (it == workers.end() || !holds.Add(r.Value(i, 0)))
-				continue; // no worker yet: claimed again at the next poll
-			RetryItem item;
-			item.delivery_id = r.Value(i, 0);
-			item.event_id = r.Value(i, 2);
-			item.attempts = std::atoi(r.Value(i, 3).c_str());
-			item.payload = r.Value(i, 4);
-			it->second->Enqueue(std::move(item));
+		bool more = false;
+		for (const char *sql : {"SELECT delivery_id, subscription_id, event_id, attempts, payload, NULL "
+		                        "FROM event.claim_dead_letter_retries($1, $2::text[], $3)",
+		                        "SELECT delivery_id, subscription_id, event_id, 0, payload, order_key "
+		                        "FROM event.claim_replay_deliveries($1, $2::text[], $3)"}) {
+			pg::Query q;
+			q.sql = sql;
+			q.params = {instance, holds.ArrayLiteral(), std::to_string(kRetryClaimBatch)};
+			pg::Result r;
+			if (!RunSync(std::move(q), "claiming dead-letter retries or replay deliveries failed", &r))
+				continue;
+			for (int i = 0; i < r.rows; i++) {
+				auto it = workers.find(r.Value(i, 1));
+				if (it == workers.end() || !holds.Add(r.Value(i, 0)))
+					continue; // no worker yet: claimed again at the next poll
+				RetryItem item;
+				item.delivery_id = r.Value(i, 0);
+				item.event_id = r.Value(i, 2);
+				item.attempts = std::atoi(r.Value(i, 3).c_str());
+				item.payload = r.Value(i, 4);
+				item.order_key = r.IsNull(i, 5) ? "" : r.Value(i, 5);
+				it->second->Enqueue(std::move(item));
+			}
+			more = more || r.rows >= kRetryClaimBatch;
 		}
-		return r.rows >= kRetryClaimBatch;
+		return more;
 	}
 
 	void StopWorker(std::map<std::string, std::unique_ptr<Worker>>::iterator it, bool remove_consumer) {

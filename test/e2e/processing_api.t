@@ -138,7 +138,7 @@ is "$(sql -c "SELECT count(*) FROM event.events WHERE event_type = 'event.replay
 is "$(status_of $A)" processed "replay: statuses untouched"
 bad /api/v1/events/replay '{}' 'needs event_ids, stream_id or a time range' "replay: no selection 400"
 bad /api/v1/events/replay '{"event_ids":["nope"]}' 'invalid event id' "replay: bad id 400"
-bad /api/v1/events/replay "{\"stream_id\":\"$P:1\",\"target_service\":\"nobody\"}" 'is not a processor' "replay: unknown target 400"
+bad /api/v1/events/replay "{\"stream_id\":\"$P:1\",\"target_service\":\"nobody\"}" 'is neither a processor nor a subscription' "replay: unknown target 400"
 bad /api/v1/events/replay '{"start_time":"yesterday-ish"}' 'invalid start_time' "replay: bad time 400"
 get /api/v1/events/replay/01890000-0000-7000-8000-000000000000
 is "$STATUS" 404 "replay status: unknown id 404"

@@ -31,7 +31,7 @@ SELECT throws_ok($$SELECT event.replay_events('{"event_ids": []}')$$, '22023', '
 SELECT throws_ok($$SELECT event.replay_events('{"event_ids": ["x"]}')$$, '22P02', 'invalid event id "x"', 'replay: malformed id');
 SELECT throws_ok($$SELECT event.replay_events('{"start_time": "soon"}')$$, '22007', 'invalid start_time or end_time', 'replay: malformed time');
 SELECT throws_ok($$SELECT event.replay_events('{"stream_id": "t55:1", "dry_run": "yes"}')$$, '22023', 'dry_run has the wrong JSON type', 'replay: dry_run a string');
-SELECT throws_ok($$SELECT event.replay_events('{"stream_id": "t55:1", "target_service": "nobody"}')$$, '22023', 'target_service "nobody" is not a processor', 'replay: unknown target');
+SELECT throws_ok($$SELECT event.replay_events('{"stream_id": "t55:1", "target_service": "nobody"}')$$, '22023', 'target_service "nobody" is neither a processor nor a subscription', 'replay: unknown target');
 
 -- Dry runs: exactly the events that would be replayed.
 SELECT is((SELECT array_agg((x->>'event_id')::uuid ORDER BY (x->>'position')::bigint)
