@@ -378,10 +378,12 @@ CREATE TABLE event.event_processors (
     backoff_max_ms   integer     NOT NULL,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
+    filters          jsonb,
     CONSTRAINT event_processors_name_key UNIQUE (processor_name),
     CONSTRAINT event_processors_type_check CHECK (processor_type IN ('sql', 'internal', 'webhook', 'nats'))
 );
 COMMENT ON TABLE event.event_processors IS 'Processors (sql, webhook, nats) applied to matching events, higher priority first; manage with event.create_processor, toggle_processor, delete_processor';
+COMMENT ON COLUMN event.event_processors.filters IS 'The filters object as registered by create_processor_json (shown as given); NULL for create_processor: event_types, event_sources and event_categories are what match';
 SELECT pg_catalog.pg_extension_config_dump('event.event_processors', '');
 REVOKE ALL ON TABLE event.event_processors FROM PUBLIC;
 
@@ -471,8 +473,8 @@ CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$SELECT pg_catalog.jsonb_build_object('processor_id', p.processor_id, 'processor_name', p.processor_name,
               'processor_type', p.processor_type, 'enabled', p.enabled, 'priority', p.priority,
-              'filters', pg_catalog.jsonb_build_object('event_types', p.event_types, 'event_sources', p.event_sources,
-                                                       'event_categories', p.event_categories),
+              'filters', COALESCE(p.filters, pg_catalog.jsonb_build_object('event_types', p.event_types,
+                                      'event_sources', p.event_sources, 'event_categories', p.event_categories)),
               'config', CASE WHEN p.config ? 'secret' THEN p.config OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
                                  'secret', pg_catalog.left(p.config->>'secret', 8) OPERATOR(pg_catalog.||) '...')
                              ELSE p.config END,
@@ -607,6 +609,7 @@ DECLARE
     v_bad text;
     v_f jsonb;
     v_r jsonb;
+    v_p jsonb;
 BEGIN
     IF request IS NULL OR pg_catalog.jsonb_typeof(request) <> 'object' THEN
         RAISE EXCEPTION 'the request must be a JSON object' USING ERRCODE = '22023';
@@ -658,7 +661,7 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'filters.% must be a string or an array of strings', v_bad USING ERRCODE = '22023';
     END IF;
-    RETURN event.create_processor(
+    v_p := event.create_processor(
         processor_name => request->>'processor_name',
         processor_type => request->>'processor_type',
         config => COALESCE(NULLIF(request->'config', 'null'), '{}'),
@@ -670,6 +673,9 @@ BEGIN
         max_attempts => COALESCE((v_r->>'max_attempts')::integer, 3),
         backoff_base_ms => COALESCE((v_r->>'backoff_base_ms')::integer, 1000),
         backoff_max_ms => COALESCE((v_r->>'backoff_max_ms')::integer, 60000));
+    -- Shown as given (a string stays a string), so what a client registered is what it reads back.
+    UPDATE event.event_processors p SET filters = v_f WHERE p.processor_id = (v_p->>'processor_id')::uuid;
+    RETURN v_p OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('filters', v_f);
 END $$;
 COMMENT ON FUNCTION event.create_processor_json(jsonb) IS 'Register a processor from its JSON configuration (processor_name, processor_type, enabled, priority, filters {event_type, event_source, category}, config, retry_policy)';
 

@@ -40,7 +40,7 @@ proc() { # proc NAME FUNCTION PRIORITY [EXTRA JSON FIELDS]
 proc first first 10
 is "$STATUS" 201 "register: 201"
 FIRST=$(jget "j['processor_id']")
-is "$(jget "(j['processor_type'], j['enabled'], j['priority'], j['filters']['event_types'])")" "('sql', True, 10, ['$P.*'])" "register: fields echoed"
+is "$(jget "(j['processor_type'], j['enabled'], j['priority'], j['filters'])")" "('sql', True, 10, {'category': 'order', 'event_type': '$P.*'})" "register: fields echoed (filters as given)"
 proc second second 5 ',"retry_policy":{"max_attempts":2,"backoff_base_ms":300,"backoff_max_ms":300}'
 is "$STATUS" 201 "register second (max_attempts 2)"
 proc third third 1

@@ -2,7 +2,7 @@
 -- list_processors, toggle_processor, delete_processor: defaults, validation of every field,
 -- unique names (23505), unknown ids (P0002), order of the list.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 
 CREATE SCHEMA t53;
 CREATE FUNCTION t53.noop(e jsonb) RETURNS void LANGUAGE sql AS $$SELECT$$;
@@ -53,8 +53,13 @@ DELETE FROM event.event_processors WHERE processor_name IN ('x', 'y', 'z', 'w');
 SELECT is((event.create_processor_json('{"processor_name": "hook", "processor_type": "sql", "priority": 50,
             "enabled": false, "filters": {"event_type": "order.*", "event_source": ["backend", "frontend"], "category": "order"},
             "config": {"function": "t53.noop"}, "retry_policy": {"max_attempts": 2}}'))->'filters',
-          '{"event_types": ["order.*"], "event_sources": ["backend", "frontend"], "event_categories": ["order"]}'::jsonb,
-          'json: filters from strings and arrays');
+          '{"event_type": "order.*", "event_source": ["backend", "frontend"], "category": "order"}'::jsonb,
+          'json: the filters shown as given');
+SELECT is((SELECT event_types::text || event_sources::text || event_categories::text FROM event.event_processors
+            WHERE processor_name = 'hook'), '{order.*}{backend,frontend}{order}', 'json: what matches, from strings and arrays');
+SELECT is((SELECT x->'filters' FROM jsonb_array_elements(event.list_processors()) x WHERE x->>'processor_name' = 'hook'),
+          '{"event_type": "order.*", "event_source": ["backend", "frontend"], "category": "order"}'::jsonb,
+          'json: list_processors shows the filters as given too');
 SELECT throws_ok($$SELECT event.create_processor_json('{"processor_name": "y", "processor_type": "sql", "extra": 1}')$$, '22023', 'unknown field "extra"', 'json: unknown field');
 SELECT throws_ok($$SELECT event.create_processor_json('{"processor_name": "y", "processor_type": "sql", "filters": {"user": "x"}}')$$, '22023', 'unknown filter "user"', 'json: unknown filter');
 SELECT throws_ok($$SELECT event.create_processor_json('{"processor_name": 5, "processor_type": "sql"}')$$, '22023', 'processor_name has the wrong JSON type', 'json: name not a string');
