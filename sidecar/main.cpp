@@ -21,6 +21,7 @@
 #include "http/status_routes.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "nats/connect_options.hpp"
 #include "pg/pool.hpp"
 #include "pg/refresher.hpp"
 #include "relay/monitor.hpp"
@@ -161,6 +162,7 @@ int main(int argc, char **argv) {
 	refresher.Stop();
 	committer.Stop(); // commits what is queued, while the pool still runs
 	api_pool.Stop();
+	nats::DestroyRetiredSubscriptions(); // every connection is closed: nothing reads them any more
 	nats_CloseAndWait(2000);
 	Log(LogLevel::kInfo, "stopped", {{"exit_code", rc}});
 	return rc;

@@ -6,5 +6,7 @@ SIDECAR_UNIT_SOURCES = config.cpp log.cpp metrics.cpp relay/protocol.cpp relay/l
 	pg/pool.cpp pg/refresher.cpp collect/categories.cpp delivery/signing.cpp processing/tasks.cpp
 # The JetStream PubAck parser of the frontend collector (nats/pub_ack.hpp).
 SIDECAR_UNIT_SOURCES += nats/pub_ack.cpp
+# Delayed destruction of NATS subscriptions (nats/delayed_release.hpp).
+SIDECAR_UNIT_SOURCES += nats/delayed_release.cpp
 SIDECAR_UNIT_LIBS = -lz -lpq
 SIDECAR_UNIT_CXXFLAGS = -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)

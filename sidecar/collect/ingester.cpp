@@ -146,8 +146,7 @@ void Ingester::Stop() {
 }
 
 void Ingester::Disconnect() {
-	if (sub_)
-		natsSubscription_Destroy(sub_);
+	nats::UnsubscribeAndRetire(sub_);
 	if (js_)
 		jsCtx_Destroy(js_);
 	if (conn_)

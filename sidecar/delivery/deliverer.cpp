@@ -448,10 +448,8 @@ private:
 				retired_.push_back(ns_);
 			ns_ = nullptr;
 		}
-		for (natsSubscription *ns : retired_) {
-			natsSubscription_Unsubscribe(ns);
-			natsSubscription_Destroy(ns);
-		}
+		for (natsSubscription *ns : retired_)
+			nats::UnsubscribeAndRetire(ns);
 		retired_.clear();
 		spare_.clear();
 	}

@@ -2,8 +2,11 @@
 #include "nats/connect_options.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <string_view>
+
+#include "nats/delayed_release.hpp"
 
 namespace event::sidecar::nats {
 
@@ -124,5 +127,26 @@ void DestroyConnection(natsOptions **opts, natsConnection **nc, jsCtx **js) {
 	*nc = nullptr;
 	*opts = nullptr;
 }
+
+namespace {
+
+// Five seconds: a reader that found the subscription before the unsubscribe is done with it
+// within microseconds, or after a preemption within milliseconds.
+// Never destroyed itself: a subscription still held at exit is not destroyed after nats.c closed.
+DelayedRelease &RetiredSubscriptions() {
+	static DelayedRelease *retired = new DelayedRelease(
+		std::chrono::seconds(5), [](void *p) { natsSubscription_Destroy(static_cast<natsSubscription *>(p)); });
+	return *retired;
+}
+
+} // namespace
+
+void UnsubscribeAndRetire(natsSubscription *sub) {
+	if (sub)
+		natsSubscription_Unsubscribe(sub); // out of the connection's lookup: no new message reaches it
+	RetiredSubscriptions().Retire(sub);
+}
+
+void DestroyRetiredSubscriptions() { RetiredSubscriptions().ReleaseAll(); }
 
 } // namespace event::sidecar::nats

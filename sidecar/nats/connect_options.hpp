@@ -49,4 +49,13 @@ bool ConnectInBackground(const Config &config, const char *name, const char *who
 // Closes and frees what ConnectInBackground made (any of them may be null) and nulls the pointers.
 void DestroyConnection(natsOptions **opts, natsConnection **nc, jsCtx **js);
 
+// Unsubscribes sub (null: nothing) at once and destroys it a few seconds later, never right
+// away: nats.c 3.4's reader thread may still be using a subscription it found just before the
+// unsubscribe (delayed_release.hpp says why). Every subscription that may be receiving messages
+// is given up this way.
+void UnsubscribeAndRetire(natsSubscription *sub);
+// Destroys the retired subscriptions that are still waiting; at shutdown, after every
+// connection is closed (their reader threads have ended) and before nats_CloseAndWait.
+void DestroyRetiredSubscriptions();
+
 } // namespace event::sidecar::nats

@@ -121,8 +121,7 @@ public:
 			s = natsSubscription_SetOnCompleteCB(sub, &Subscriber::OnComplete, this);
 		if (s != NATS_OK) {
 			std::string why = nats::StatusText(s) + " " + nats::LastErrorText();
-			if (sub)
-				natsSubscription_Destroy(sub);
+			nats::UnsubscribeAndRetire(sub);
 			self_.reset();
 			Log(LogLevel::kWarn, "tail: cannot subscribe", {{"error", why}});
 			stream_->Close("tail unavailable: " + why);
@@ -135,11 +134,8 @@ public:
 	void Stop() {
 		std::lock_guard<std::mutex> lock(mu_);
 		stopped_ = true;
-		if (sub_) {
-			natsSubscription_Unsubscribe(sub_);
-			natsSubscription_Destroy(sub_);
-			sub_ = nullptr;
-		}
+		nats::UnsubscribeAndRetire(sub_);
+		sub_ = nullptr;
 	}
 
 	http::Stream &stream() { return *stream_; }

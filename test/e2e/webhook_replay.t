@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
 . "$(dirname "$0")/lib/webhooks.bash"
-plan 17
+plan 18
 
 start_receiver
 api_start a --processing-poll 100ms
@@ -30,7 +30,7 @@ sql -c "SELECT event.create_event('$P.step', '{\"i\": 7}', 'backend', 'order', s
 	-c "SELECT event.create_event('$P.step', '{\"i\": 9}', 'backend', 'order')" \
 	-c "SELECT event.create_event('$P.other', '{\"i\": 10}', 'backend', 'order')" >/dev/null
 sleep 1
-SUB=$(sql -c "SELECT event.create_subscription('$P-crm', '$R/ok/$P', event_types => '{$P.step}',
+SUB=$(sql -c "SELECT event.create_subscription('$P-crm', '$R/delay/60/$P', event_types => '{$P.step}',
         webhook_secret => '$SECRET')->>'subscription_id'")
 BAD=$(sql -c "SELECT event.create_subscription('$P-down', '$R/fail/$P', event_types => '{$P.step}',
         max_attempts => 2, backoff_base_ms => 50, backoff_max_ms => 100)->>'subscription_id'")
@@ -48,19 +48,26 @@ RP=$(jget "j['replay_id']")
 completed() { get "/api/v1/events/replay/$1"; [ "$(jget "j['status']")" = completed ]; }
 wait_until 30 completed "$RP"; ok $? "replay: polled to completion"
 is "$(jget "(j['done'], j['failed'])")" "(9, 0)" "replay: 9 done, none failed"
-is "$(received "/ok/$P")" 9 "the subscriber received each event once (none of them live: they predate it)"
-is "$(python3 "$REPO_ROOT/test/e2e/lib/verify_webhooks.py" "$T_TMP/hooks.jsonl" "/ok/$P" "$SECRET")" "ok 9" \
+is "$(received "/delay/60/$P")" 9 "the subscriber received each event once (none of them live: they predate it)"
+is "$(python3 "$REPO_ROOT/test/e2e/lib/verify_webhooks.py" "$T_TMP/hooks.jsonl" "/delay/60/$P" "$SECRET")" "ok 9" \
 	"replayed deliveries are signed (X-Event-Signature and Standard Webhooks)"
 is "$(python3 -c "
 import json
-r = [json.loads(l) for l in open('$T_TMP/hooks.jsonl') if json.loads(l)['path'] == '/ok/$P']
+r = [json.loads(l) for l in open('$T_TMP/hooks.jsonl') if json.loads(l)['path'] == '/delay/60/$P']
 b = [json.loads(x['body']) for x in r]
 print([e['stream_version'] for e in b if e['stream_id'] == '$P:1'], [e['stream_version'] for e in b if e['stream_id'] == '$P:2'])")" \
 	"[1, 2, 3, 4, 5, 6] [1, 2]" "the events of each stream arrive in stream order"
+is "$(python3 -c "
+import json
+r = [json.loads(l) for l in open('$T_TMP/hooks.jsonl') if json.loads(l)['path'] == '/delay/60/$P']
+t1 = [x['t'] for x in r if json.loads(x['body'])['stream_id'] == '$P:1']
+t2 = [x['t'] for x in r if json.loads(x['body'])['stream_id'] == '$P:2']
+print(min(b - a for a, b in zip(t1, t1[1:])) >= 0.055, t2[0] < t1[-1])")" "True True" \
+	"one stream's events one at a time (each posted after the previous was answered), streams in parallel"
 SUB12=$(echo "$SUB" | tr -d - | cut -c1-12)
 is "$(python3 -c "
 import json
-r = [json.loads(l) for l in open('$T_TMP/hooks.jsonl') if json.loads(l)['path'] == '/ok/$P']
+r = [json.loads(l) for l in open('$T_TMP/hooks.jsonl') if json.loads(l)['path'] == '/delay/60/$P']
 print(all(x['headers']['x-event-delivery-id'] == json.loads(x['body'])['event_id'] + '.$SUB12.$RP' for x in r))")" \
 	True "delivery id: <event_id>.<subscription>.<replay_id>"
 is "$(sql -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE status_code = 200) FROM event.delivery_attempts WHERE subscription_id = '$SUB'")" \
@@ -71,7 +78,7 @@ is "$(( $(event_count) - events0 ))" 1 "no event added but event.replay.started"
 post /api/v1/events/replay "{\"stream_id\":\"$P:2\",\"target_service\":\"$SUB\"}"
 RP2=$(jget "j['replay_id']")
 wait_until 30 completed "$RP2"; ok $? "a replay by subscription id and stream completes"
-is "$(received "/ok/$P")" 11 "... and delivers that stream's 2 events again"
+is "$(received "/delay/60/$P")" 11 "... and delivers that stream's 2 events again"
 
 # ---- a failing subscriber: failures counted and dead-lettered
 post /api/v1/events/replay "{\"stream_id\":\"$P:2\",\"target_service\":\"$P-down\"}"
