@@ -50,6 +50,8 @@ constexpr auto kConsumerRoutineCheckInterval = std::chrono::seconds(30); // the 
 constexpr int kWindow = 256;
 constexpr int kMaxInFlight = 32;
 constexpr int kRefill = kWindow / 4;
+// Poster threads of one subscription at most (see Worker).
+constexpr int kMaxLanes = 4;
 // An idle worker's long poll for the next message (it returns as soon as one is published;
 // RequestStop ends it at once): each expiry is a pull request and a timeout status at
 // nats-server, so 500 ms made 200 of each per second with 100 idle subscriptions. The safety
@@ -352,16 +354,23 @@ struct Job {
 };
 
 // One subscription's delivery: a fetcher thread pulls batches from the durable consumer (up to
-// kWindow messages held, the consumer's max ack pending) and a poster thread runs the POSTs on a
-// curl multi handle, up to kMaxInFlight at once, one at a time per event stream in stream order.
+// kWindow messages held, the consumer's max ack pending) and hands each message to one of the
+// worker's lanes by its order key; a lane's poster thread runs the POSTs on its own curl multi
+// handle, up to kMaxInFlight at once, one at a time per event stream in stream order. All the
+// events of a stream (and every copy of a message) go to the same lane, so the order holds; more
+// than one lane only when there are no more subscriptions than cores (Deliverer::Impl::Reload), so
+// that one busy subscription is not held to one thread.
 class Worker {
 public:
-	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder, RetryHolds *holds)
-		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), holds_(holds),
-		  rng_(std::random_device{}()) {}
+	Worker(Subscription sub, jsCtx *js, const std::string &stream, Recorder *recorder, RetryHolds *holds, int lanes)
+		: sub_(std::move(sub)), js_(js), stream_(stream), recorder_(recorder), holds_(holds) {
+		for (int i = 0; i < std::max(1, lanes); i++)
+			lanes_.push_back(std::make_unique<Lane>(this));
+	}
 
 	void Start() {
-		multi_ = curl_multi_init();
+		for (auto &l : lanes_)
+			l->multi_ = curl_multi_init();
 		thread_ = std::thread([this] { Run(); });
 	}
 	// abort_now: the requests in flight are aborted at once (a deleted subscription), else they
@@ -371,88 +380,164 @@ public:
 			abort_.store(true);
 		stop_.store(true);
 		space_cv_.notify_all();
-		if (multi_)
-			curl_multi_wakeup(multi_);
+		for (auto &l : lanes_)
+			l->Wake();
 		// Ends the fetcher's long poll now instead of at its expiry (the messages it holds still
 		// acknowledge through the closed subscription, which lives until the worker ends).
 		std::lock_guard<std::mutex> lock(ns_mu_);
 		if (ns_)
 			natsSubscription_Unsubscribe(ns_);
 	}
-	// Queues a dead letter's retry; posted beside the JetStream messages (its own order key).
+	// Queues a dead letter's retry or a replay's delivery; posted beside the JetStream messages
+	// (by its order key).
 	void Enqueue(RetryItem item) {
+		std::string key = item.order_key.empty() ? "retry:" + item.delivery_id : item.order_key;
+		Lane &l = LaneOf(key);
 		{
-			std::lock_guard<std::mutex> lock(in_mu_);
-			retries_.push_back(std::move(item));
+			std::lock_guard<std::mutex> lock(l.in_mu_);
+			l.retries_.push_back(std::move(item));
 		}
-		if (multi_)
-			curl_multi_wakeup(multi_);
+		l.Wake();
 	}
 	void Join() {
 		if (thread_.joinable())
 			thread_.join();
-		if (multi_)
-			curl_multi_cleanup(multi_);
-		multi_ = nullptr;
+		for (auto &l : lanes_) {
+			if (l->multi_)
+				curl_multi_cleanup(l->multi_);
+			l->multi_ = nullptr;
+		}
 	}
 	const Subscription &sub() const { return sub_; }
 
 private:
 	using Clock = std::chrono::steady_clock;
 
-	void Run() {
-		if (!multi_) {
-			Log(LogLevel::kError, "delivery: curl_multi_init failed", {{"subscription_id", sub_.id}});
-			return;
+	// A fetched message the subscription wants, parsed once by the fetcher.
+	struct Incoming {
+		natsMsg *msg;
+		std::string key, event_id;
+	};
+
+	// The poster side of a worker: its thread, curl multi handle, held messages and queues.
+	class Lane {
+	public:
+		explicit Lane(Worker *w) : w_(w), rng_(std::random_device{}()) {}
+
+		void Wake() {
+			if (multi_)
+				curl_multi_wakeup(multi_);
 		}
-		curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxInFlight));
-		std::thread fetcher([this] { FetchLoop(); });
-		auto next_renewal = Clock::now() + kProgressInterval;
-		while (!stop_.load()) {
-			TakeIncoming();
-			StartReady();
-			const bool finished = Progress();
-			auto now = Clock::now();
-			if (now >= next_renewal) {
-				Renew();
-				next_renewal = now + kProgressInterval;
+
+		// The poster loop until the worker stops; then the requests in flight may finish
+		// (kStopGrace), the rest are aborted. What is held is given back by Release, after the
+		// fetcher has ended.
+		void Run() {
+			curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(kMaxInFlight));
+			auto next_renewal = Clock::now() + kProgressInterval;
+			while (!w_->stop_.load()) {
+				TakeIncoming();
+				StartReady();
+				const bool finished = Progress();
+				auto now = Clock::now();
+				if (now >= next_renewal) {
+					Renew();
+					next_renewal = now + kProgressInterval;
+				}
+				if (finished)
+					continue; // start the next of those streams at once
+				auto wake = std::min(next_renewal, NextDue(now, now + std::chrono::milliseconds(200)));
+				int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count());
+				curl_multi_poll(multi_, nullptr, 0, std::max(ms, 0), nullptr);
 			}
-			if (finished)
-				continue; // start the next of those streams at once
-			auto wake = std::min(next_renewal, NextDue(now, now + std::chrono::milliseconds(200)));
-			int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count());
-			curl_multi_poll(multi_, nullptr, 0, std::max(ms, 0), nullptr);
+			const auto drain_until = Clock::now() + kStopGrace;
+			while (!in_flight_.empty() && !w_->abort_.load() && Clock::now() < drain_until) {
+				Progress();
+				if (!in_flight_.empty())
+					curl_multi_poll(multi_, nullptr, 0, 20, nullptr);
+			}
 		}
-		// Stopping: no new request; those in flight may finish (kStopGrace), then the rest are
-		// aborted; the fetcher ends and everything still held is given back.
-		const auto drain_until = Clock::now() + kStopGrace;
-		while (!in_flight_.empty() && !abort_.load() && Clock::now() < drain_until) {
-			Progress();
-			if (!in_flight_.empty())
-				curl_multi_poll(multi_, nullptr, 0, 20, nullptr);
+
+		// After every lane's Run and the fetcher ended: nothing is in flight any more, what was
+		// queued is taken and everything held is given back.
+		void Finish() {
+			for (auto &[easy, job] : in_flight_) {
+				curl_multi_remove_handle(multi_, easy);
+				spare_.push_back(std::unique_ptr<WebhookRequest>(job->request));
+				job->request = nullptr;
+			}
+			in_flight_.clear();
+			SendAcks();
+			TakeIncoming();
+			Release();
+			spare_.clear();
 		}
-		abort_.store(true);
-		for (auto &[easy, job] : in_flight_) {
-			curl_multi_remove_handle(multi_, easy);
-			spare_.push_back(std::unique_ptr<WebhookRequest>(job->request));
-			job->request = nullptr;
+
+	private:
+		friend class Worker;
+
+		// Moves what the fetcher and the reloader queued into jobs (poster thread).
+		void TakeIncoming() {
+			std::vector<Incoming> msgs;
+			std::deque<RetryItem> retries;
+			{
+				std::lock_guard<std::mutex> lock(in_mu_);
+				msgs.swap(incoming_);
+				retries.swap(retries_);
+			}
+			for (Incoming &in : msgs)
+				Accept(std::move(in));
+			for (RetryItem &item : retries) {
+				auto job = std::make_unique<Job>();
+				job->key = item.order_key.empty() ? "retry:" + item.delivery_id : std::move(item.order_key);
+				job->delivery_id = std::move(item.delivery_id);
+				job->event_id = std::move(item.event_id);
+				job->payload = std::move(item.payload);
+				job->first_attempt = item.attempts + 1;
+				queues_[job->key].push_back(job.get());
+				retry_jobs_.push_back(std::move(job));
+			}
 		}
-		in_flight_.clear();
-		SendAcks();
-		fetcher.join();
-		TakeIncoming();
-		Release();
-		{
-			std::lock_guard<std::mutex> lock(ns_mu_);
-			if (ns_)
-				retired_.push_back(ns_);
-			ns_ = nullptr;
+
+		// A message the subscription wants: merged with the held copy when JetStream redelivered
+		// a message still held, else queued behind the earlier held events of its stream.
+		void Accept(Incoming in) {
+			natsMsg *msg = in.msg;
+			uint64_t seq = 0;
+			jsMsgMetaData *meta = nullptr;
+			if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+				seq = meta->Sequence.Stream;
+				jsMsgMetaData_Destroy(meta);
+			}
+			if (auto it = held_.find(seq); it != held_.end()) {
+				// The ack wait ran out before a renewal reached the server: keep one copy (the newer
+				// delivery, whose acknowledgement the server expects), never post it twice at once.
+				Log(LogLevel::kWarn, "delivery: JetStream redelivered a message still held, kept once",
+				    {{"subscription_id", w_->sub_.id}, {"stream_sequence", static_cast<unsigned long long>(seq)}});
+				std::swap(it->second->msg, msg);
+				natsMsg_Destroy(msg);
+				w_->Given(1);
+				return;
+			}
+			auto job = std::make_unique<Job>();
+			job->msg = msg;
+			job->seq = seq;
+			job->event_id = std::move(in.event_id);
+			job->delivery_id = job->event_id + "." + w_->sub_.id.substr(0, 8) + w_->sub_.id.substr(9, 4);
+			// Events of no stream have no order among themselves.
+			job->key = in.key.empty() ? "seq:" + std::to_string(seq) : std::move(in.key);
+			std::deque<Job *> &q = queues_[job->key];
+			// In stream-sequence order (a redelivery after a restart may come behind a later event of
+			// its stream), but never before a head that has been tried already.
+			auto lowest = q.begin();
+			if (!q.empty() && (q.front()->request || q.front()->made > 0))
+				++lowest;
+			auto pos = q.end();
+			while (pos != lowest && (*(pos - 1))->seq > seq)
+				--pos;
+			q.insert(pos, job.get());
+			held_[seq] = std::move(job);
 		}
-		for (natsSubscription *ns : retired_)
-			nats::UnsubscribeAndRetire(ns);
-		retired_.clear();
-		spare_.clear();
-	}
 
 	// Moves the requests in flight on, handles those that finished, sends the acks that gives;
 	// whether any finished.
@@ -469,6 +554,287 @@ private:
 		}
 		SendAcks();
 		return finished;
+	}
+
+	// Starts the head job of every key that is idle and due, up to kMaxInFlight requests.
+	void StartReady() {
+		auto now = Clock::now();
+		std::vector<std::pair<Job *, PostResult>> failed; // handled after the walk (it may end a queue)
+		for (auto &[key, q] : queues_) {
+			if (in_flight_.size() >= static_cast<size_t>(kMaxInFlight))
+				break;
+			Job *job = q.front();
+			if (job->request || job->not_before > now)
+				continue;
+			std::unique_ptr<WebhookRequest> request;
+			if (!spare_.empty()) {
+				request = std::move(spare_.back());
+				spare_.pop_back();
+			} else {
+				request = std::make_unique<WebhookRequest>();
+			}
+			std::vector<std::string> secrets{w_->sub_.secret};
+			if (!w_->sub_.previous.empty())
+				secrets.push_back(w_->sub_.previous);
+			if (!request->Prepare(w_->sub_.url, secrets, job->delivery_id, job->event_id, job->Body(), &w_->abort_) ||
+			    curl_multi_add_handle(multi_, static_cast<CURL *>(request->easy())) != CURLM_OK) {
+				failed.emplace_back(job, request->Finish(CURLE_FAILED_INIT));
+				spare_.push_back(std::move(request));
+				continue;
+			}
+			job->request = request.release();
+			in_flight_[static_cast<CURL *>(job->request->easy())] = job;
+		}
+		for (auto &[job, r] : failed)
+			Attempted(job, r);
+	}
+
+	// A request ended: its outcome, then the job's next step.
+	void Finished(CURL *easy, CURLcode rc) {
+		auto it = in_flight_.find(easy);
+		if (it == in_flight_.end())
+			return;
+		Job *job = it->second;
+		in_flight_.erase(it);
+		curl_multi_remove_handle(multi_, easy);
+		std::unique_ptr<WebhookRequest> request(job->request);
+		job->request = nullptr;
+		PostResult r = request->Finish(rc);
+		spare_.push_back(std::move(request));
+		if (w_->abort_.load() && r.status == 0)
+			return; // aborted by the stop: given back unacknowledged
+		Attempted(job, r);
+	}
+
+	// Records an attempt; a 2xx or the last attempt completes the job, else it waits its backoff.
+	void Attempted(Job *job, const PostResult &r) {
+		Record(job->delivery_id, job->event_id, job->first_attempt + job->made, r);
+		job->made++;
+		job->last = r;
+		if (r.status >= 200 && r.status <= 299)
+			Complete(job, true);
+		else if (job->made >= w_->sub_.max_attempts)
+			Complete(job, false);
+		else
+			job->not_before = Clock::now() + std::chrono::milliseconds(Backoff(job->made, r));
+	}
+
+	// Delivered or given up: acknowledged or terminated (+ dead letter), or the retry's outcome;
+	// the next job of its key may start.
+	void Complete(Job *job, bool delivered) {
+		auto q = queues_.find(job->key);
+		if (q != queues_.end()) {
+			auto at = std::find(q->second.begin(), q->second.end(), job);
+			if (at != q->second.end())
+				q->second.erase(at);
+			if (q->second.empty())
+				queues_.erase(q);
+		}
+		if (!job->msg) {
+			const PostResult &last = job->last;
+			w_->recorder_->AddRetryOutcome(job->delivery_id,
+			                           "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"delivered\":" +
+			                               (delivered ? "true" : "false") + ",\"attempts\":" + std::to_string(job->made) +
+			                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
+			                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
+			                               "\"}");
+			const bool replay = job->key.compare(0, 7, "replay:") == 0;
+			if (replay && !delivered)
+				Log(LogLevel::kWarn, "replay delivery dead-lettered",
+				    {{"subscription_id", w_->sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
+			else if (!replay)
+				Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
+				    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
+				    {{"subscription_id", w_->sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
+			retry_jobs_.remove_if([job](const std::unique_ptr<Job> &j) { return j.get() == job; });
+			return;
+		}
+		if (delivered) {
+			acks_.push_back(job->msg); // acknowledged and given back by SendAcks, with the others of this round
+			held_.erase(job->seq);
+			return;
+		}
+		natsMsg_Term(job->msg, nullptr);
+		std::string j = "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"subscription_id\":\"" + w_->sub_.id +
+		                "\",\"event_id\":\"" + job->event_id + "\",\"stream_sequence\":" + std::to_string(job->seq) +
+		                ",\"attempts\":" + std::to_string(job->made) + ",\"last_status_code\":" +
+		                (job->last.status ? std::to_string(job->last.status) : "null") +
+		                ",\"last_error\":" + core::JsonQuote(job->last.error) + ",\"payload\":";
+		j.append(job->Body());
+		j += ",\"dead_at\":\"" + IsoNow() + "\"}";
+		w_->recorder_->AddDeadLetter(std::move(j));
+		Log(LogLevel::kWarn, "delivery dead-lettered",
+		    {{"subscription_id", w_->sub_.id}, {"event_id", job->event_id}, {"error", job->last.error}});
+		natsMsg_Destroy(job->msg);
+		held_.erase(job->seq);
+		w_->Given(1);
+	}
+
+	// Acknowledges the messages completed in this round of the poster loop one after the other
+	// (asynchronous publishes: nats.c's flusher is signalled once for the lot, and the connection
+	// lock is taken back to back rather than between HTTP completions), then frees their room.
+	void SendAcks() {
+		if (acks_.empty())
+			return;
+		for (natsMsg *msg : acks_) {
+			natsMsg_Ack(msg, nullptr);
+			natsMsg_Destroy(msg);
+		}
+		int n = static_cast<int>(acks_.size());
+		acks_.clear();
+		w_->Given(n);
+	}
+
+	// Every held message in progress again, in stream-sequence order: while a stream waits behind
+	// a slow or retried event none of its messages reaches the ack wait, and after a crash they
+	// run out (and come back) in that order.
+	void Renew() {
+		for (auto &[seq, job] : held_)
+			natsMsg_InProgress(job->msg, nullptr);
+	}
+
+	// When the earliest backoff after now ends (at most `limit`).
+	Clock::time_point NextDue(Clock::time_point now, Clock::time_point limit) const {
+		for (const auto &[key, q] : queues_) {
+			const Job *job = q.front();
+			if (!job->request && job->not_before > now && job->not_before < limit)
+				limit = job->not_before;
+		}
+		return limit;
+	}
+
+		// Stopped: every held message is given back (nak, in stream-sequence order, so the next
+		// worker gets them at once and in order) and the held retries are released for the next claim.
+		void Release() {
+			for (auto &[seq, job] : held_) {
+				natsMsg_Nak(job->msg, nullptr);
+				natsMsg_Destroy(job->msg);
+			}
+			held_.clear();
+			queues_.clear();
+			std::vector<std::string> released;
+			for (const auto &job : retry_jobs_)
+				released.push_back(job->delivery_id);
+			retry_jobs_.clear();
+			{
+				std::lock_guard<std::mutex> lock(in_mu_);
+				for (const RetryItem &item : retries_)
+					released.push_back(item.delivery_id);
+				retries_.clear();
+			}
+			w_->holds_->Remove(released);
+		}
+
+	int64_t Backoff(int attempt, const PostResult &r) {
+		double d = static_cast<double>(w_->sub_.base_ms) * std::pow(2.0, std::min(attempt - 1, 30));
+		d = std::min(d, static_cast<double>(w_->sub_.max_ms));
+		std::uniform_real_distribution<double> jitter(0.5, 1.0); // "equal jitter": [d/2, d]
+		int64_t ms = static_cast<int64_t>(d * jitter(rng_));
+		if ((r.status == 429 || r.status == 503) && r.retry_after_s >= 0)
+			ms = std::max<int64_t>(ms, static_cast<int64_t>(r.retry_after_s) * 1000);
+		return ms;
+	}
+
+	void Record(const std::string &delivery_id, const std::string &event_id, int attempt, const PostResult &r) {
+		char latency[32];
+		std::snprintf(latency, sizeof(latency), "%.3f", r.latency_ms);
+		w_->recorder_->AddAttempt("{\"subscription_id\":\"" + w_->sub_.id + "\",\"event_id\":\"" + event_id +
+		                      "\",\"delivery_id\":" + core::JsonQuote(delivery_id) +
+		                      ",\"attempt\":" + std::to_string(attempt) + ",\"status_code\":" +
+		                      (r.status ? std::to_string(r.status) : "null") + ",\"latency_ms\":" + latency +
+		                      ",\"error\":" + (r.error.empty() ? "null" : core::JsonQuote(r.error)) +
+		                      ",\"attempted_at\":\"" + IsoNow() + "\"}");
+	}
+
+		Worker *w_;
+		std::mt19937_64 rng_;
+		CURLM *multi_ = nullptr;
+		std::thread thread_; // the lanes after the first (the first runs on the worker's thread)
+		// From the fetcher and the reloader (in_mu_).
+		std::mutex in_mu_;
+		std::vector<Incoming> incoming_;
+		std::deque<RetryItem> retries_;
+		// Poster thread only.
+		std::map<uint64_t, std::unique_ptr<Job>> held_; // JetStream messages by stream sequence
+		std::list<std::unique_ptr<Job>> retry_jobs_;
+		std::map<std::string, std::deque<Job *>> queues_; // by order key, the head first
+		std::map<CURL *, Job *> in_flight_;
+		std::vector<natsMsg *> acks_; // delivered, acknowledged at the end of the round
+		std::vector<std::unique_ptr<WebhookRequest>> spare_;
+	};
+
+	Lane &LaneOf(const std::string &key) {
+		return lanes_.size() == 1 ? *lanes_[0] : *lanes_[std::hash<std::string>{}(key) % lanes_.size()];
+	}
+
+	void Run() {
+		for (auto &l : lanes_)
+			if (!l->multi_) {
+				Log(LogLevel::kError, "delivery: curl_multi_init failed", {{"subscription_id", sub_.id}});
+				return;
+			}
+		std::thread fetcher([this] { FetchLoop(); });
+		for (size_t i = 1; i < lanes_.size(); i++)
+			lanes_[i]->thread_ = std::thread([l = lanes_[i].get()] { l->Run(); });
+		lanes_[0]->Run();
+		for (size_t i = 1; i < lanes_.size(); i++)
+			lanes_[i]->thread_.join();
+		// Stopping: the lanes have let the requests in flight finish (kStopGrace); the rest are
+		// aborted, the fetcher ends and everything still held is given back.
+		abort_.store(true);
+		fetcher.join();
+		for (auto &l : lanes_)
+			l->Finish();
+		held_count_.store(0);
+		{
+			std::lock_guard<std::mutex> lock(ns_mu_);
+			if (ns_)
+				retired_.push_back(ns_);
+			ns_ = nullptr;
+		}
+		for (natsSubscription *ns : retired_)
+			nats::UnsubscribeAndRetire(ns);
+		retired_.clear();
+	}
+
+	// Fetched messages to their lanes (fetcher thread): one this subscription does not want is
+	// acknowledged at once; the others are parsed here once, for their order key.
+	void Dispatch(natsMsgList *list) {
+		std::vector<std::vector<Incoming>> to(lanes_.size());
+		int unwanted = 0;
+		for (int i = 0; i < list->Count; i++) {
+			natsMsg *msg = list->Msgs[i];
+			list->Msgs[i] = nullptr;
+			std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+			relay::DecodedMessage e;
+			if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
+			    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
+				natsMsg_Ack(msg, nullptr);
+				natsMsg_Destroy(msg);
+				unwanted++;
+				continue;
+			}
+			Incoming in{msg, e.stream_id.empty() ? std::string() : "stream:" + std::string(e.stream_id),
+			            std::string(e.event_id)};
+			// Events of no stream have no order among themselves: any lane (by event id).
+			size_t lane = lanes_.size() == 1 ? 0
+			                                 : std::hash<std::string>{}(in.key.empty() ? in.event_id : in.key) % lanes_.size();
+			to[lane].push_back(std::move(in));
+		}
+		natsMsgList_Destroy(list);
+		if (unwanted)
+			Given(unwanted);
+		for (size_t i = 0; i < to.size(); i++) {
+			if (to[i].empty())
+				continue;
+			Lane &l = *lanes_[i];
+			{
+				std::lock_guard<std::mutex> lock(l.in_mu_);
+				for (Incoming &in : to[i])
+					l.incoming_.push_back(std::move(in));
+			}
+			l.Wake();
+		}
 	}
 
 	// The fetcher: a no-wait fetch of as many messages as the window has room for; when that
@@ -514,7 +880,7 @@ private:
 			// message); caught up, any room is enough for the long poll.
 			int room = kWindow - held_count_.load();
 			if (room <= 0 || (!idle && room < kRefill)) {
-				std::unique_lock<std::mutex> lock(in_mu_);
+				std::unique_lock<std::mutex> lock(space_mu_);
 				space_cv_.wait_for(lock, std::chrono::milliseconds(100),
 				                   [this] { return stop_.load() || kWindow - held_count_.load() >= kRefill; });
 				room = kWindow - held_count_.load();
@@ -536,15 +902,7 @@ private:
 			}
 			if (list.Count > 0) {
 				held_count_ += list.Count;
-				{
-					std::lock_guard<std::mutex> lock(in_mu_);
-					for (int i = 0; i < list.Count; i++) {
-						incoming_.push_back(list.Msgs[i]);
-						list.Msgs[i] = nullptr;
-					}
-				}
-				natsMsgList_Destroy(&list);
-				curl_multi_wakeup(multi_);
+				Dispatch(&list);
 				idle = false;
 			} else if (s == NATS_OK || s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {
 				idle = true;
@@ -565,13 +923,13 @@ private:
 		if (kWindow - before >= kRefill || kWindow - (before - n) < kRefill)
 			return;
 		{
-			std::lock_guard<std::mutex> lock(in_mu_); // no lost wake-up between its check and wait
+			std::lock_guard<std::mutex> lock(space_mu_); // no lost wake-up between its check and wait
 		}
 		space_cv_.notify_all();
 	}
 
 	void SleepUnlessStopped(int ms) {
-		std::unique_lock<std::mutex> lock(in_mu_);
+		std::unique_lock<std::mutex> lock(space_mu_);
 		space_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 	}
 
@@ -631,296 +989,24 @@ private:
 		return true;
 	}
 
-	// Moves what the fetcher and the reloader queued into jobs (poster thread).
-	void TakeIncoming() {
-		std::vector<natsMsg *> msgs;
-		std::deque<RetryItem> retries;
-		{
-			std::lock_guard<std::mutex> lock(in_mu_);
-			msgs.swap(incoming_);
-			retries.swap(retries_);
-		}
-		for (natsMsg *msg : msgs)
-			Accept(msg);
-		SendAcks();
-		for (RetryItem &item : retries) {
-			auto job = std::make_unique<Job>();
-			job->key = item.order_key.empty() ? "retry:" + item.delivery_id : std::move(item.order_key);
-			job->delivery_id = std::move(item.delivery_id);
-			job->event_id = std::move(item.event_id);
-			job->payload = std::move(item.payload);
-			job->first_attempt = item.attempts + 1;
-			queues_[job->key].push_back(job.get());
-			retry_jobs_.push_back(std::move(job));
-		}
-	}
-
-	// A fetched message: acknowledged at once when this subscription does not want it, merged
-	// with the held copy when JetStream redelivered a message still held, else queued behind the
-	// earlier held events of its stream.
-	void Accept(natsMsg *msg) {
-		std::string_view body(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-		relay::DecodedMessage e;
-		if (!relay::ParseDecodedMessage(body, &e) || e.kind != relay::DecodedKind::kEvent || !Matches(sub_, e) ||
-		    (e.commit_time_us != 0 && e.commit_time_us < sub_.created_us)) {
-			acks_.push_back(msg);
-			return;
-		}
-		uint64_t seq = 0;
-		jsMsgMetaData *meta = nullptr;
-		if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-			seq = meta->Sequence.Stream;
-			jsMsgMetaData_Destroy(meta);
-		}
-		if (auto it = held_.find(seq); it != held_.end()) {
-			// The ack wait ran out before a renewal reached the server: keep one copy (the newer
-			// delivery, whose acknowledgement the server expects), never post it twice at once.
-			Log(LogLevel::kWarn, "delivery: JetStream redelivered a message still held, kept once",
-			    {{"subscription_id", sub_.id}, {"stream_sequence", static_cast<unsigned long long>(seq)}});
-			std::swap(it->second->msg, msg);
-			natsMsg_Destroy(msg);
-			Given(1);
-			return;
-		}
-		auto job = std::make_unique<Job>();
-		job->msg = msg;
-		job->seq = seq;
-		job->event_id = std::string(e.event_id);
-		job->delivery_id = job->event_id + "." + sub_.id.substr(0, 8) + sub_.id.substr(9, 4);
-		// Events of no stream have no order among themselves.
-		job->key = e.stream_id.empty() ? "seq:" + std::to_string(seq) : "stream:" + std::string(e.stream_id);
-		std::deque<Job *> &q = queues_[job->key];
-		// In stream-sequence order (a redelivery after a restart may come behind a later event of
-		// its stream), but never before a head that has been tried already.
-		auto lowest = q.begin();
-		if (!q.empty() && (q.front()->request || q.front()->made > 0))
-			++lowest;
-		auto pos = q.end();
-		while (pos != lowest && (*(pos - 1))->seq > seq)
-			--pos;
-		q.insert(pos, job.get());
-		held_[seq] = std::move(job);
-	}
-
-	// Starts the head job of every key that is idle and due, up to kMaxInFlight requests.
-	void StartReady() {
-		auto now = Clock::now();
-		std::vector<std::pair<Job *, PostResult>> failed; // handled after the walk (it may end a queue)
-		for (auto &[key, q] : queues_) {
-			if (in_flight_.size() >= static_cast<size_t>(kMaxInFlight))
-				break;
-			Job *job = q.front();
-			if (job->request || job->not_before > now)
-				continue;
-			std::unique_ptr<WebhookRequest> request;
-			if (!spare_.empty()) {
-				request = std::move(spare_.back());
-				spare_.pop_back();
-			} else {
-				request = std::make_unique<WebhookRequest>();
-			}
-			std::vector<std::string> secrets{sub_.secret};
-			if (!sub_.previous.empty())
-				secrets.push_back(sub_.previous);
-			if (!request->Prepare(sub_.url, secrets, job->delivery_id, job->event_id, job->Body(), &abort_) ||
-			    curl_multi_add_handle(multi_, static_cast<CURL *>(request->easy())) != CURLM_OK) {
-				failed.emplace_back(job, request->Finish(CURLE_FAILED_INIT));
-				spare_.push_back(std::move(request));
-				continue;
-			}
-			job->request = request.release();
-			in_flight_[static_cast<CURL *>(job->request->easy())] = job;
-		}
-		for (auto &[job, r] : failed)
-			Attempted(job, r);
-	}
-
-	// A request ended: its outcome, then the job's next step.
-	void Finished(CURL *easy, CURLcode rc) {
-		auto it = in_flight_.find(easy);
-		if (it == in_flight_.end())
-			return;
-		Job *job = it->second;
-		in_flight_.erase(it);
-		curl_multi_remove_handle(multi_, easy);
-		std::unique_ptr<WebhookRequest> request(job->request);
-		job->request = nullptr;
-		PostResult r = request->Finish(rc);
-		spare_.push_back(std::move(request));
-		if (abort_.load() && r.status == 0)
-			return; // aborted by the stop: given back unacknowledged
-		Attempted(job, r);
-	}
-
-	// Records an attempt; a 2xx or the last attempt completes the job, else it waits its backoff.
-	void Attempted(Job *job, const PostResult &r) {
-		Record(job->delivery_id, job->event_id, job->first_attempt + job->made, r);
-		job->made++;
-		job->last = r;
-		if (r.status >= 200 && r.status <= 299)
-			Complete(job, true);
-		else if (job->made >= sub_.max_attempts)
-			Complete(job, false);
-		else
-			job->not_before = Clock::now() + std::chrono::milliseconds(Backoff(job->made, r));
-	}
-
-	// Delivered or given up: acknowledged or terminated (+ dead letter), or the retry's outcome;
-	// the next job of its key may start.
-	void Complete(Job *job, bool delivered) {
-		auto q = queues_.find(job->key);
-		if (q != queues_.end()) {
-			auto at = std::find(q->second.begin(), q->second.end(), job);
-			if (at != q->second.end())
-				q->second.erase(at);
-			if (q->second.empty())
-				queues_.erase(q);
-		}
-		if (!job->msg) {
-			const PostResult &last = job->last;
-			recorder_->AddRetryOutcome(job->delivery_id,
-			                           "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"delivered\":" +
-			                               (delivered ? "true" : "false") + ",\"attempts\":" + std::to_string(job->made) +
-			                               ",\"last_status_code\":" + (last.status ? std::to_string(last.status) : "null") +
-			                               ",\"last_error\":" + core::JsonQuote(last.error) + ",\"dead_at\":\"" + IsoNow() +
-			                               "\"}");
-			const bool replay = job->key.compare(0, 7, "replay:") == 0;
-			if (replay && !delivered)
-				Log(LogLevel::kWarn, "replay delivery dead-lettered",
-				    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
-			else if (!replay)
-				Log(delivered ? LogLevel::kInfo : LogLevel::kWarn,
-				    delivered ? "dead letter delivered on retry" : "dead letter retried, dead again",
-				    {{"subscription_id", sub_.id}, {"delivery_id", job->delivery_id}, {"error", last.error}});
-			retry_jobs_.remove_if([job](const std::unique_ptr<Job> &j) { return j.get() == job; });
-			return;
-		}
-		if (delivered) {
-			acks_.push_back(job->msg); // acknowledged and given back by SendAcks, with the others of this round
-			held_.erase(job->seq);
-			return;
-		}
-		natsMsg_Term(job->msg, nullptr);
-		std::string j = "{\"delivery_id\":" + core::JsonQuote(job->delivery_id) + ",\"subscription_id\":\"" + sub_.id +
-		                "\",\"event_id\":\"" + job->event_id + "\",\"stream_sequence\":" + std::to_string(job->seq) +
-		                ",\"attempts\":" + std::to_string(job->made) + ",\"last_status_code\":" +
-		                (job->last.status ? std::to_string(job->last.status) : "null") +
-		                ",\"last_error\":" + core::JsonQuote(job->last.error) + ",\"payload\":";
-		j.append(job->Body());
-		j += ",\"dead_at\":\"" + IsoNow() + "\"}";
-		recorder_->AddDeadLetter(std::move(j));
-		Log(LogLevel::kWarn, "delivery dead-lettered",
-		    {{"subscription_id", sub_.id}, {"event_id", job->event_id}, {"error", job->last.error}});
-		natsMsg_Destroy(job->msg);
-		held_.erase(job->seq);
-		Given(1);
-	}
-
-	// Acknowledges the messages completed in this round of the poster loop one after the other
-	// (asynchronous publishes: nats.c's flusher is signalled once for the lot, and the connection
-	// lock is taken back to back rather than between HTTP completions), then frees their room.
-	void SendAcks() {
-		if (acks_.empty())
-			return;
-		for (natsMsg *msg : acks_) {
-			natsMsg_Ack(msg, nullptr);
-			natsMsg_Destroy(msg);
-		}
-		int n = static_cast<int>(acks_.size());
-		acks_.clear();
-		Given(n);
-	}
-
-	// Every held message in progress again, in stream-sequence order: while a stream waits behind
-	// a slow or retried event none of its messages reaches the ack wait, and after a crash they
-	// run out (and come back) in that order.
-	void Renew() {
-		for (auto &[seq, job] : held_)
-			natsMsg_InProgress(job->msg, nullptr);
-	}
-
-	// When the earliest backoff after now ends (at most `limit`).
-	Clock::time_point NextDue(Clock::time_point now, Clock::time_point limit) const {
-		for (const auto &[key, q] : queues_) {
-			const Job *job = q.front();
-			if (!job->request && job->not_before > now && job->not_before < limit)
-				limit = job->not_before;
-		}
-		return limit;
-	}
-
-	// Stopped: every held message is given back (nak, in stream-sequence order, so the next worker
-	// gets them at once and in order) and the held retries are released for the next claim.
-	void Release() {
-		for (auto &[seq, job] : held_) {
-			natsMsg_Nak(job->msg, nullptr);
-			natsMsg_Destroy(job->msg);
-		}
-		held_.clear();
-		held_count_.store(0);
-		queues_.clear();
-		std::vector<std::string> released;
-		for (const auto &job : retry_jobs_)
-			released.push_back(job->delivery_id);
-		retry_jobs_.clear();
-		{
-			std::lock_guard<std::mutex> lock(in_mu_);
-			for (const RetryItem &item : retries_)
-				released.push_back(item.delivery_id);
-			retries_.clear();
-		}
-		holds_->Remove(released);
-	}
-
-	int64_t Backoff(int attempt, const PostResult &r) {
-		double d = static_cast<double>(sub_.base_ms) * std::pow(2.0, std::min(attempt - 1, 30));
-		d = std::min(d, static_cast<double>(sub_.max_ms));
-		std::uniform_real_distribution<double> jitter(0.5, 1.0); // "equal jitter": [d/2, d]
-		int64_t ms = static_cast<int64_t>(d * jitter(rng_));
-		if ((r.status == 429 || r.status == 503) && r.retry_after_s >= 0)
-			ms = std::max<int64_t>(ms, static_cast<int64_t>(r.retry_after_s) * 1000);
-		return ms;
-	}
-
-	void Record(const std::string &delivery_id, const std::string &event_id, int attempt, const PostResult &r) {
-		char latency[32];
-		std::snprintf(latency, sizeof(latency), "%.3f", r.latency_ms);
-		recorder_->AddAttempt("{\"subscription_id\":\"" + sub_.id + "\",\"event_id\":\"" + event_id +
-		                      "\",\"delivery_id\":" + core::JsonQuote(delivery_id) +
-		                      ",\"attempt\":" + std::to_string(attempt) + ",\"status_code\":" +
-		                      (r.status ? std::to_string(r.status) : "null") + ",\"latency_ms\":" + latency +
-		                      ",\"error\":" + (r.error.empty() ? "null" : core::JsonQuote(r.error)) +
-		                      ",\"attempted_at\":\"" + IsoNow() + "\"}");
-	}
-
 	Subscription sub_;
 	jsCtx *js_;
 	const std::string &stream_;
 	Recorder *recorder_;
 	RetryHolds *holds_;
-	std::mt19937_64 rng_;
 	std::atomic<bool> stop_{false};
 	std::atomic<bool> abort_{false}; // requests in flight are aborted (set at once, or after kStopGrace)
 	bool warned_ = false; // fetcher thread
-	natsSubscription *ns_ = nullptr; // made by the fetcher (set under ns_mu_), destroyed by the poster after it ended
+	natsSubscription *ns_ = nullptr; // made by the fetcher (set under ns_mu_), destroyed by the worker after it ended
 	std::mutex ns_mu_;                 // ns_ between the fetcher and RequestStop
-	std::vector<natsSubscription *> retired_; // lost consumers' subscriptions (fetcher; poster at the end)
-	CURLM *multi_ = nullptr;
+	std::vector<natsSubscription *> retired_; // lost consumers' subscriptions (fetcher; the worker at the end)
 	std::thread thread_;
-	// Between the threads (in_mu_): fetched messages and queued retries; held_count_ is every
-	// message fetched and not yet given back (the fetcher's window).
-	std::mutex in_mu_;
+	// The fetcher's window: every message fetched and not yet given back (held_count_), and its
+	// wait for room (space_mu_, space_cv_).
+	std::mutex space_mu_;
 	std::condition_variable space_cv_;
-	std::vector<natsMsg *> incoming_;
-	std::deque<RetryItem> retries_;
 	std::atomic<int> held_count_{0};
-	// Poster thread only.
-	std::map<uint64_t, std::unique_ptr<Job>> held_; // JetStream messages by stream sequence
-	std::list<std::unique_ptr<Job>> retry_jobs_;
-	std::map<std::string, std::deque<Job *>> queues_; // by order key, the head first
-	std::map<CURL *, Job *> in_flight_;
-	std::vector<natsMsg *> acks_; // delivered (or unwanted), acknowledged at the end of the round
-	std::vector<std::unique_ptr<WebhookRequest>> spare_;
+	std::vector<std::unique_ptr<Lane>> lanes_;
 };
 
 } // namespace
@@ -1084,10 +1170,14 @@ struct Deliverer::Impl {
 			StopWorker(workers.find(id), true);
 		for (const auto &id : changed)
 			StopWorker(workers.find(id), false);
+		// No more subscriptions than cores: each gets as many lanes (poster threads) as there are
+		// cores, so that one busy subscription is not held to one thread; else one each.
+		const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+		const int lanes = static_cast<int>(wanted.size()) <= cores ? std::min(cores, kMaxLanes) : 1;
 		for (auto &[id, s] : wanted) {
 			if (workers.count(id))
 				continue;
-			auto w = std::make_unique<Worker>(*s, js, config.stream_name, &recorder, &holds);
+			auto w = std::make_unique<Worker>(*s, js, config.stream_name, &recorder, &holds, lanes);
 			w->Start();
 			workers[id] = std::move(w);
 		}
