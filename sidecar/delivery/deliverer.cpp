@@ -763,8 +763,12 @@ private:
 		std::vector<std::unique_ptr<WebhookRequest>> spare_;
 	};
 
+	// The lane of an order key (an event of no stream: of its event id).
+	size_t LaneIndex(const std::string &key) const {
+		return lanes_.size() == 1 ? 0 : std::hash<std::string>{}(key) % lanes_.size();
+	}
 	Lane &LaneOf(const std::string &key) {
-		return lanes_.size() == 1 ? *lanes_[0] : *lanes_[std::hash<std::string>{}(key) % lanes_.size()];
+		return *lanes_[LaneIndex(key)];
 	}
 
 	void Run() {
@@ -817,8 +821,7 @@ private:
 			Incoming in{msg, e.stream_id.empty() ? std::string() : "stream:" + std::string(e.stream_id),
 			            std::string(e.event_id)};
 			// Events of no stream have no order among themselves: any lane (by event id).
-			size_t lane = lanes_.size() == 1 ? 0
-			                                 : std::hash<std::string>{}(in.key.empty() ? in.event_id : in.key) % lanes_.size();
+			size_t lane = LaneIndex(in.key.empty() ? in.event_id : in.key);
 			to[lane].push_back(std::move(in));
 		}
 		natsMsgList_Destroy(list);

@@ -14,11 +14,11 @@ void DelayedRelease::Retire(void *p, Clock::time_point now) {
 }
 
 size_t DelayedRelease::ReleaseDue(Clock::time_point now) {
-	return ReleaseWhile([now](Clock::time_point at) { return at <= now; });
+	return ReleaseUpTo(now);
 }
 
 size_t DelayedRelease::ReleaseAll() {
-	return ReleaseWhile([](Clock::time_point) { return true; });
+	return ReleaseUpTo(Clock::time_point::max());
 }
 
 size_t DelayedRelease::Held() const {
@@ -26,11 +26,11 @@ size_t DelayedRelease::Held() const {
 	return held_.size();
 }
 
-size_t DelayedRelease::ReleaseWhile(const std::function<bool(Clock::time_point)> &due) {
+size_t DelayedRelease::ReleaseUpTo(Clock::time_point limit) {
 	std::vector<void *> out;
 	{
 		std::lock_guard<std::mutex> lock(mu_);
-		while (!held_.empty() && due(held_.front().first)) {
+		while (!held_.empty() && held_.front().first <= limit) {
 			out.push_back(held_.front().second);
 			held_.pop_front();
 		}

@@ -36,7 +36,8 @@ public:
 	size_t Held() const;
 
 private:
-	size_t ReleaseWhile(const std::function<bool(Clock::time_point)> &due);
+	// Releases those due at or before limit (retirement order is due order).
+	size_t ReleaseUpTo(Clock::time_point limit);
 
 	const Clock::duration delay_;
 	const std::function<void(void *)> release_;
