@@ -3,6 +3,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -195,9 +196,28 @@ struct Tail::Impl {
 	bool stopped = false;
 	std::condition_variable stop_cv; // wakes the watcher at Stop (with mu)
 	std::thread watcher;
-	int64_t stream_created = 0; // the stream's creation time (ns) as last seen; 0 unknown, -1 gone
+	// The stream's creation time (ns) as last seen; 0 unknown, -1 gone. Set by the watcher, and
+	// by a tail's subscription when unknown or gone, so that the stream a tail opened on is the
+	// one the watcher compares with, even if the watcher saw none of it (its check runs every 2 s).
+	std::atomic<int64_t> stream_created{0};
 
 	bool Connected() { return nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED; }
+
+	// The stream's creation time (ns), 0 when it cannot be told; *gone when nats-server says the
+	// stream does not exist. A JetStream request: never on an I/O thread.
+	int64_t StreamCreated(bool *gone) {
+		jsStreamInfo *si = nullptr;
+		jsErrCode jerr = static_cast<jsErrCode>(0);
+		jsOptions o;
+		jsOptions_Init(&o);
+		o.Wait = 2000;
+		natsStatus s = js_GetStreamInfo(&si, js, config.stream_name.c_str(), &o, &jerr);
+		int64_t created = s == NATS_OK && si ? si->Created : 0;
+		if (si)
+			jsStreamInfo_Destroy(si);
+		*gone = nats::StreamOrConsumerMissing(s, jerr);
+		return created;
+	}
 
 	// Ends every open tail with reason (lock order: mu, then each subscriber's own).
 	void CloseAll(const std::string &reason) {
@@ -225,16 +245,8 @@ struct Tail::Impl {
 			if (stopped || subscribers.empty() || !js || !Connected())
 				continue;
 			lock.unlock();
-			jsStreamInfo *si = nullptr;
-			jsErrCode jerr = static_cast<jsErrCode>(0);
-			jsOptions o;
-			jsOptions_Init(&o);
-			o.Wait = 2000;
-			natsStatus s = js_GetStreamInfo(&si, js, config.stream_name.c_str(), &o, &jerr);
-			int64_t created = s == NATS_OK && si ? si->Created : 0;
-			if (si)
-				jsStreamInfo_Destroy(si);
-			bool gone = nats::StreamOrConsumerMissing(s, jerr);
+			bool gone = false;
+			int64_t created = StreamCreated(&gone);
 			std::string reason;
 			if (gone && stream_created != -1) {
 				stream_created = -1;
@@ -326,8 +338,14 @@ void Tail::AddRoutes(http::Router *router) {
 				// The consumer is created by a JetStream request: not on the I/O thread.
 				std::thread([impl, sub] {
 					std::lock_guard<std::mutex> lock(impl->mu);
-					if (!impl->stopped && impl->js)
-						sub->Subscribe(sub, impl->js, impl->config.stream_name);
+					if (impl->stopped || !impl->js)
+						return;
+					if (impl->stream_created.load() <= 0) {
+						bool gone = false;
+						if (int64_t created = impl->StreamCreated(&gone); created != 0)
+							impl->stream_created.store(created);
+					}
+					sub->Subscribe(sub, impl->js, impl->config.stream_name);
 				}).detach();
 			};
 			reply(std::move(r));
