@@ -739,7 +739,7 @@ CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
               'filters', COALESCE(p.filters, pg_catalog.jsonb_build_object('event_types', p.event_types,
                                       'event_sources', p.event_sources, 'event_categories', p.event_categories)),
               'config', CASE WHEN p.config ? 'secret' THEN p.config OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                                 'secret', pg_catalog.left(p.config->>'secret', 8) OPERATOR(pg_catalog.||) '...')
+                                 'secret', pg_catalog.left(p.config->>'secret', LEAST(8, pg_catalog.length(p.config->>'secret') OPERATOR(pg_catalog./) 4)) OPERATOR(pg_catalog.||) '...')
                              ELSE p.config END,
               'retry_policy', pg_catalog.jsonb_build_object('max_attempts', p.max_attempts,
                                                             'backoff_base_ms', p.backoff_base_ms,
@@ -795,9 +795,9 @@ BEGIN
             HINT = 'Give config {"subject": "a.b.c"}: dot-separated tokens of letters, digits, _ and - (no wildcards).';
     END IF;
     IF processor_type = 'webhook' AND config ? 'secret' AND (pg_catalog.jsonb_typeof(config->'secret') <> 'string'
-            OR pg_catalog.length(config->>'secret') NOT BETWEEN 16 AND 512) THEN
+            OR pg_catalog.length(config->>'secret') NOT BETWEEN 1 AND 512) THEN
         RAISE EXCEPTION 'invalid config.secret for a webhook processor' USING ERRCODE = '22023',
-            HINT = 'Give 16 to 512 characters, or leave it out to have one generated (whsec_...).';
+            HINT = 'Give 1 to 512 characters, or leave it out to have one generated (whsec_...).';
     END IF;
     IF processor_type = 'webhook' AND NOT config ? 'secret' THEN
         -- The signing secret (docs/sidecar.md "Outbound processors"): 32 random bytes, Standard Webhooks form.
@@ -949,17 +949,18 @@ CREATE FUNCTION event.list_processors() RETURNS jsonb
           FROM event.event_processors p$$;
 COMMENT ON FUNCTION event.list_processors() IS 'Every processor, in the order they are applied (priority, higher first; then name)';
 
-CREATE FUNCTION event.toggle_processor(processor_id uuid, enabled boolean) RETURNS jsonb
+CREATE FUNCTION event.toggle_processor(processor_id uuid, enabled boolean DEFAULT NULL) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$
 DECLARE
     v_row event.event_processors;
 BEGIN
-    IF processor_id IS NULL OR enabled IS NULL THEN
-        RAISE EXCEPTION 'processor_id and enabled must not be null' USING ERRCODE = '22004';
+    IF processor_id IS NULL THEN
+        RAISE EXCEPTION 'processor_id must not be null' USING ERRCODE = '22004';
     END IF;
-    UPDATE event.event_processors p SET enabled = toggle_processor.enabled, updated_at = pg_catalog.now()
+    -- enabled NULL (HTTP: toggle without ?enabled=) flips the processor's state, under the row's lock.
+    UPDATE event.event_processors p SET enabled = COALESCE(toggle_processor.enabled, NOT p.enabled), updated_at = pg_catalog.now()
         WHERE p.processor_id = toggle_processor.processor_id RETURNING p.* INTO v_row;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'processor "%" does not exist', processor_id USING ERRCODE = 'P0002',
@@ -967,7 +968,7 @@ BEGIN
     END IF;
     RETURN event._processor_json(v_row);
 END $$;
-COMMENT ON FUNCTION event.toggle_processor(uuid, boolean) IS 'Enable or disable a processor (a disabled one is skipped); returns it';
+COMMENT ON FUNCTION event.toggle_processor(uuid, boolean) IS 'Enable or disable a processor (a disabled one is skipped; enabled NULL flips it); returns it';
 
 CREATE FUNCTION event.delete_processor(processor_id uuid) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -25,13 +25,16 @@ constexpr int kMaxNameLength = 200;
 constexpr int kMaxUrlLength = 2048;
 constexpr int kMaxFilterValues = 100;
 constexpr int kMaxEventTypeLength = 255;
-constexpr int kMinSecretLength = 16;
+constexpr int kMinSecretLength = 1; // any non-empty secret, as GitHub and most webhook senders take (docs/sql-api.md)
 constexpr int kMaxSecretLength = 512;
 constexpr int kSecretRandomBytes = 32;
 const char *const kSubscriberTypes[] = {"webhook", "service"};
 
-// The subscription as list_subscriptions shows it (secrets masked), one jsonb over alias s.
-#define MASK_SQL(col) "CASE WHEN " col " IS NULL THEN NULL ELSE pg_catalog.left(" col ", 8) || '...' END"
+// The subscription as list_subscriptions shows it (secrets masked), one jsonb over alias s. A mask
+// shows at most a quarter of the secret and never more than 8 characters, so a short one given by
+// the user is not shown whole ("whsec_ab..." for a generated one).
+#define MASK_SQL(col)                                                                                                  \
+	"CASE WHEN " col " IS NULL THEN NULL ELSE pg_catalog.left(" col ", LEAST(8, pg_catalog.length(" col ") / 4)) || '...' END"
 #define SUBSCRIPTION_JSON_SQL                                                                                          \
 	"pg_catalog.jsonb_build_object('subscription_id', s.id::text, 'subscriber_name', s.subscriber_name, "           \
 	"'subscriber_type', s.subscriber_type, 'event_types', pg_catalog.to_jsonb(s.event_types), "                      \

@@ -14,12 +14,24 @@ namespace event::sidecar::api {
 
 namespace {
 
-// SAX handler: depth limit, and where to put metadata.traceparent. Offsets are byte positions in
-// the body; each "close" is the position of the '}' that ends the object.
-struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
-	const rapidjson::StringStream *stream = nullptr;
+// The nesting depth of a SAX handler, refused beyond kMaxJsonDepth.
+struct Nesting {
 	int depth = 0;
 	bool too_deep = false;
+	bool nul = false; // a U+0000 in a string (Scanner)
+	bool Open() {
+		if (++depth > kMaxJsonDepth) {
+			too_deep = true;
+			return false;
+		}
+		return true;
+	}
+};
+
+// SAX handler: depth limit, and where to put metadata.traceparent. Offsets are byte positions in
+// the body; each "close" is the position of the '}' that ends the object.
+struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner>, Nesting {
+	const rapidjson::StringStream *stream = nullptr;
 	JsonKind kind = JsonKind::kObject;
 	bool first = true;           // the next value is the document's root
 	bool root_is_object = false; // of the current item (root, or array element at depth 1)
@@ -55,7 +67,6 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 	bool RawNumber(const char *, rapidjson::SizeType, bool) { return Value(); }
 	// jsonb cannot store U+0000 in a string: refused here already, so that one such request
 	// does not spoil a whole group-commit array.
-	bool nul = false;
 	bool NoNul(const char *s, rapidjson::SizeType n) {
 		nul = std::memchr(s, 0, n) != nullptr;
 		return !nul;
@@ -65,13 +76,6 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 		if (!NoNul(s, n))
 			return false;
 		key_is_metadata = depth == item_depth && std::string_view(s, n) == "metadata";
-		return true;
-	}
-	bool Open() {
-		if (++depth > kMaxJsonDepth) {
-			too_deep = true;
-			return false;
-		}
 		return true;
 	}
 	bool StartObject() {
@@ -115,6 +119,88 @@ struct Scanner : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Scanner> {
 		return true;
 	}
 };
+
+// SAX handler of UnwrapEvents: the byte range of the root object's "events" array, and any
+// other member of the root (refused).
+struct EventsMember : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventsMember>, Nesting {
+	const std::string *body = nullptr;
+	const rapidjson::StringStream *stream = nullptr;
+	bool key_is_events = false;
+	bool in_events = false; // inside the events array (at any depth below it)
+	bool events_not_array = false;
+	size_t start = std::string::npos, end = std::string::npos;
+	std::string unknown; // the first member that is not "events"
+
+	bool Default() { // a scalar, or a nested value's start
+		if (depth == 1 && key_is_events)
+			events_not_array = true;
+		key_is_events = false;
+		return true;
+	}
+	bool Null() { return Default(); }
+	bool Bool(bool) { return Default(); }
+	bool RawNumber(const char *, rapidjson::SizeType, bool) { return Default(); }
+	bool String(const char *, rapidjson::SizeType, bool) { return Default(); }
+	bool Key(const char *s, rapidjson::SizeType n, bool) {
+		if (depth == 1) {
+			key_is_events = std::string_view(s, n) == "events";
+			if (!key_is_events && unknown.empty())
+				unknown.assign(s, n);
+		}
+		return true;
+	}
+	bool StartObject() {
+		Default();
+		return Open();
+	}
+	bool EndObject(rapidjson::SizeType) {
+		depth--;
+		return true;
+	}
+	bool StartArray() {
+		if (depth == 1 && key_is_events) {
+			// The '[' is at Tell() or just before it, whichever the reader's mode gives.
+			size_t at = stream->Tell();
+			start = at < body->size() && (*body)[at] == '[' ? at : at - 1;
+			in_events = true;
+			key_is_events = false;
+		} else {
+			Default();
+		}
+		return Open();
+	}
+	bool EndArray(rapidjson::SizeType) {
+		depth--;
+		if (depth == 1 && in_events) {
+			size_t at = stream->Tell();
+			end = at < body->size() && (*body)[at] == ']' ? at + 1 : at;
+			in_events = false;
+		}
+		return true;
+	}
+};
+
+// Runs handler over body (its stream set to the body's): "" or the message of a 400.
+template <class Handler> std::string Scan(const std::string &body, Handler *handler) {
+	// A raw NUL byte is never valid JSON, and it would end rapidjson's input early.
+	if (body.find('\0') != std::string::npos)
+		return "malformed JSON: NUL byte in the body";
+	rapidjson::StringStream stream(body.c_str());
+	handler->stream = &stream;
+	rapidjson::Reader reader;
+	constexpr unsigned kFlags =
+		rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
+	rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, *handler);
+	handler->stream = nullptr;
+	if (handler->nul)
+		return "\\u0000 is not allowed in JSON strings (PostgreSQL jsonb cannot store it)";
+	if (handler->too_deep)
+		return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+	if (!ok)
+		return std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) + " at byte " +
+		       std::to_string(ok.Offset());
+	return "";
+}
 
 } // namespace
 
@@ -188,25 +274,12 @@ void RunQuery(const Context &ctx, const std::string &request_id, http::Reply rep
 }
 
 std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out) {
-	// A raw NUL byte is never valid JSON, and it would end rapidjson's input early.
-	if (body.find('\0') != std::string::npos)
-		return "malformed JSON: NUL byte in the body";
 	Scanner scan;
 	scan.kind = kind;
 	scan.item_depth = kind == JsonKind::kObject ? 1 : 2;
-	rapidjson::StringStream stream(body.c_str());
-	scan.stream = &stream;
-	rapidjson::Reader reader;
-	constexpr unsigned kFlags =
-		rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
-	rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, scan);
-	if (scan.nul)
-		return "\\u0000 is not allowed in JSON strings (PostgreSQL jsonb cannot store it)";
-	if (scan.too_deep)
-		return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-	if (!ok)
-		return std::string("malformed JSON: ") + rapidjson::GetParseError_En(ok.Code()) + " at byte " +
-		       std::to_string(ok.Offset());
+	std::string bad = Scan(body, &scan);
+	if (!bad.empty())
+		return bad;
 	size_t start = body.find_first_not_of(" \t\r\n");
 	char first = start == std::string::npos ? 0 : body[start];
 	if (kind == JsonKind::kObject && first != '{')
@@ -232,6 +305,22 @@ std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::str
 		from = e.at;
 	}
 	out->append(body, from, std::string::npos);
+	return "";
+}
+
+std::string UnwrapEvents(const std::string &body, std::string *array) {
+	EventsMember scan;
+	scan.body = &body;
+	std::string bad = Scan(body, &scan);
+	if (!bad.empty())
+		return bad;
+	if (!scan.unknown.empty())
+		return "unknown field \"" + scan.unknown + "\": the body is a JSON array of events or {\"events\": [...]}";
+	if (scan.events_not_array)
+		return "events must be a JSON array";
+	if (scan.start == std::string::npos || scan.end == std::string::npos || scan.end <= scan.start)
+		return "the request body must be a JSON array of events or {\"events\": [...]}";
+	array->assign(body, scan.start, scan.end - scan.start);
 	return "";
 }
 

@@ -52,6 +52,10 @@ inline constexpr int kMaxJsonDepth = 512;
 enum class JsonKind { kObject, kArray };
 std::string CheckJsonBody(const std::string &body, JsonKind kind, const std::string *traceparent, std::string *out);
 
+// For a body that is a JSON object: the text of its "events" array in *array, the form
+// {"events": [...]} of a batch (its only member). Returns "" or the message of a 400.
+std::string UnwrapEvents(const std::string &body, std::string *array);
+
 // True if value is a valid W3C traceparent (version-traceid-parentid-flags, lower-case hex, ids
 // not all zero, version not ff).
 bool IsValidTraceparent(const std::string &value);

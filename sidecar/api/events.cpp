@@ -48,6 +48,15 @@ void Batch(const Context &ctx, http::Request &&req, http::Reply reply) {
 	if (atomic_param && !ParseBoolParam(*atomic_param, &atomic))
 		return reply(http::ErrorResponse(400, "bad_request", "invalid atomic \"" + *atomic_param + "\"",
 		                                 req.request_id, "", "Allowed values: true, false (any letter case), 1, 0."));
+	// The batch is a JSON array of events, or an object {"events": [...]} as the frontend batch.
+	size_t first = req.body.find_first_not_of(" \t\r\n");
+	if (first != std::string::npos && req.body[first] == '{') {
+		std::string items;
+		std::string bad = UnwrapEvents(req.body, &items);
+		if (!bad.empty())
+			return reply(http::ErrorResponse(400, "invalid_json", bad, req.request_id));
+		req.body = std::move(items);
+	}
 	std::string json;
 	http::Response error;
 	if (!PrepareBody(req, JsonKind::kArray, true, &json, &error))

@@ -53,13 +53,18 @@ void AddProcessorRoutes(http::Router *router, const Context &ctx) {
 	router->Add(
 		"PUT", "/api/v1/events/processors/{processor_id}/toggle",
 		[ctx](http::Request &&req, http::Reply reply) {
+			// Without ?enabled= the processor's state is flipped (event.toggle_processor with NULL).
 			const std::string *enabled = req.Query("enabled");
+			std::optional<std::string> state;
 			bool on = false;
-			if (!enabled || !ParseBoolParam(*enabled, &on))
-				return reply(http::ErrorResponse(400, "bad_request", "query parameter enabled must be true or false",
-				                                 req.request_id, "", "Allowed values: true, false (any letter case), 1, 0."));
+			if (enabled) {
+				if (!ParseBoolParam(*enabled, &on))
+					return reply(http::ErrorResponse(400, "bad_request", "query parameter enabled must be true or false",
+					                                 req.request_id, "", "Allowed values: true, false (any letter case), 1, 0."));
+				state = on ? "true" : "false";
+			}
 			RunQuery(ctx, req.request_id, std::move(reply), "SELECT event.toggle_processor($1::uuid, $2::boolean)",
-			         {req.params["processor_id"], on ? "true" : "false"}, OneValue());
+			         {req.params["processor_id"], std::move(state)}, OneValue());
 		},
 		admin);
 	router->Add(

@@ -5,7 +5,7 @@
 # of a valid key, wrong scope), revocation within seconds, per-key rate limits.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 74
+plan 77
 
 api_start a --auth-refresh 500ms
 P=ep$RUN_ID
@@ -72,7 +72,13 @@ is "$STATUS:$(jget "[r['status'] for r in j]")" "200:['created', 'error']" "batc
 post "$V/batch?atomic=maybe" "[{\"event_type\":\"$P.c1\"}]"
 is "$STATUS" 400 "atomic=maybe: 400"
 post $V/batch "{\"event_type\":\"$P.c1\"}"
-is "$STATUS" 400 "batch body that is not an array: 400"
+is "$STATUS:$(jget "j['error']['message'].startswith('unknown field \"event_type\"')")" "400:True" "batch body that is an event, not an array: 400"
+post $V/batch "{\"events\": [{\"event_type\":\"$P.w1\"},{\"event_type\":\"$P.w2\",\"data\":{\"events\":[1]}}]}"
+is "$STATUS:$(jget "[e['event_type'] for e in j]")" "201:['$P.w1', '$P.w2']" "batch as {\"events\": [...]}: 201, EventResponses in order"
+post "$V/batch?atomic=false" "{\"events\": [{\"event_type\":\"$P.w3\"},{\"event_type\":\"\"}]}"
+is "$STATUS:$(jget "[r['status'] for r in j]")" "200:['created', 'error']" "batch as {\"events\": [...]}, ?atomic=false: per-item results"
+post $V/batch "{\"events\": {\"event_type\":\"$P.w4\"}}"
+is "$STATUS:$(jget "j['error']['message']")" "400:events must be a JSON array" "batch {\"events\": object}: 400"
 
 # ---- get by id
 get "$V/$ID1"

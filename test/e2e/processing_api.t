@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # processing_api.t — processors, the processing loop, processing dead letters and replay over
 # HTTP (spec 3.3, endpoints 8 and 13-15) with a real sidecar and PostgreSQL: register (201, 409 on
-# a duplicate name), list in priority order, toggle (404 unknown, 400 bad input), events processed
+# a duplicate name), list in priority order, toggle (without enabled: flips; 404 unknown, 400 bad input), events processed
 # by sql processors in priority order with one failing (retry, then archived), the dead letter
 # listed, inspected and retried once the fault is fixed, replay dry run (exactly the events) and
 # a background replay polled to completion (new results, no new event but event.replay.started,
 # statuses untouched), auth scopes and bad input (4xx JSON) on every endpoint.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 53
+plan 54
 
 P=pr$RUN_ID
 SCH=e2e_$P
@@ -65,7 +65,9 @@ is "$STATUS:$(jget "j['enabled']")" "200:True" "toggle enabled=1: 200"
 req PUT "$R/$THIRD/toggle?enabled=maybe" -H "Authorization: Bearer $API_KEY"
 is "$STATUS" 400 "toggle enabled=maybe: 400"
 req PUT "$R/$THIRD/toggle" -H "Authorization: Bearer $API_KEY"
-is "$STATUS" 400 "toggle without enabled: 400"
+is "$STATUS:$(jget "j['enabled']")" "200:False" "toggle without enabled flips it: 200, off"
+req PUT "$R/$THIRD/toggle" -H "Authorization: Bearer $API_KEY"
+is "$STATUS:$(jget "j['enabled']")" "200:True" "toggle without enabled again: 200, on"
 req PUT "$R/01890000-0000-7000-8000-000000000000/toggle?enabled=true" -H "Authorization: Bearer $API_KEY"
 is "$STATUS" 404 "toggle an unknown id: 404"
 json_error not_found; ok $? "404: JSON error"

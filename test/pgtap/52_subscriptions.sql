@@ -2,7 +2,7 @@
 -- rotate_subscription_secret, subscriptions_for_delivery: validation, masking, the
 -- event.subscription.created event, NOTIFY, rotation.
 BEGIN;
-SELECT plan(41);
+SELECT plan(45);
 
 CREATE TEMP TABLE t52 AS SELECT event.create_subscription('billing', 'https://billing.example/hooks',
     event_types => '{order.*,payment.captured}', event_sources => '{backend}', event_categories => '{order,payment}',
@@ -75,8 +75,17 @@ SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', event_sour
                  'invalid event_source "mars"', 'unknown source');
 SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', event_categories => '{nope}')$$, '22023', NULL,
                  'unknown category');
-SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', webhook_secret => 'short')$$, '22023',
-                 'invalid webhook_secret', 'a short secret');
+SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', webhook_secret => '')$$, '22023',
+                 'invalid webhook_secret', 'an empty secret');
+SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', webhook_secret => repeat('s', 513))$$, '22023',
+                 'invalid webhook_secret', 'a secret over 512 characters');
+-- Any non-empty secret is taken (as most webhook senders do); its mask shows at most a quarter of it.
+SELECT is(event.create_subscription('short-secret', 'http://h/', webhook_secret => 'secret123')->>'webhook_secret',
+          'secret123', 'a short secret is taken and shown in full once');
+SELECT is((SELECT x->>'webhook_secret' FROM pg_catalog.jsonb_array_elements(event.list_subscriptions()) x
+            WHERE x->>'subscriber_name' = 'short-secret'), 'se...', 'a short secret is masked to a quarter of it');
+SELECT is(event.delete_subscription((SELECT (x->>'subscription_id')::uuid FROM pg_catalog.jsonb_array_elements(event.list_subscriptions()) x
+            WHERE x->>'subscriber_name' = 'short-secret'))->>'webhook_secret', 'se...', 'delete: masked');
 SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', max_attempts => 0)$$, '22023',
                  'invalid max_attempts "0"', 'max_attempts 0');
 SELECT throws_ok($$SELECT event.create_subscription('x', 'http://h/', backoff_base_ms => 500, backoff_max_ms => 100)$$,

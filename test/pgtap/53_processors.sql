@@ -2,7 +2,7 @@
 -- list_processors, toggle_processor, delete_processor: defaults, validation of every field,
 -- unique names (23505), unknown ids (P0002), order of the list.
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 CREATE SCHEMA t53;
 CREATE FUNCTION t53.noop(e jsonb) RETURNS void LANGUAGE sql AS $$SELECT$$;
@@ -75,6 +75,9 @@ SELECT is((SELECT array_agg(x->>'processor_name') FROM jsonb_array_elements(even
 -- Toggle and delete; unknown ids.
 SELECT is(event.toggle_processor((pg_temp.p()->>'processor_id')::uuid, false)->'enabled', 'false'::jsonb, 'toggle: disabled');
 SELECT is((SELECT enabled FROM event.event_processors WHERE processor_name = 'audit'), false, 'toggle: stored');
+SELECT is(event.toggle_processor((pg_temp.p()->>'processor_id')::uuid)->'enabled', 'true'::jsonb, 'toggle without enabled: flipped on');
+SELECT is(event.toggle_processor((pg_temp.p()->>'processor_id')::uuid, NULL)->'enabled', 'false'::jsonb, 'toggle with NULL: flipped off');
+SELECT throws_ok($$SELECT event.toggle_processor(NULL, true)$$, '22004', 'processor_id must not be null', 'toggle: NULL id');
 SELECT throws_ok($$SELECT event.toggle_processor('01890000-0000-7000-8000-000000000000', true)$$, 'P0002',
                  'processor "01890000-0000-7000-8000-000000000000" does not exist', 'toggle: unknown id');
 SELECT is(event.delete_processor((pg_temp.p()->>'processor_id')::uuid)->>'processor_name', 'audit', 'delete: returns it');

@@ -6,7 +6,7 @@
 -- webhook processor on one event, a disabled processor skipped, and bad arguments.
 -- The events are committed by a dblink session: process_batch reads only below the catch-up horizon.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 
 SELECT dblink_connect('t58', format('host=127.0.0.1 port=%s dbname=%s user=postgres', current_setting('port'), current_database())) \gset _
 CREATE FUNCTION pg_temp.ev(t text) RETURNS uuid LANGUAGE sql AS
@@ -31,8 +31,12 @@ SELECT is((SELECT x->'config'->>'secret' FROM pg_catalog.jsonb_array_elements(ev
           (SELECT pg_catalog.left(p->'config'->>'secret', 8) || '...' FROM h), 'list: the secret masked');
 SELECT is((event.create_processor('hook2', 'webhook', '{"url": "http://127.0.0.1:9/h", "secret": "0123456789abcdef"}',
            enabled => false))->'config'->>'secret', '0123456789abcdef', 'webhook: a given secret kept');
-SELECT throws_ok($$SELECT event.create_processor('x', 'webhook', '{"url": "http://127.0.0.1:9/h", "secret": "short"}')$$,
-                 '22023', 'invalid config.secret for a webhook processor', 'webhook: a short secret refused');
+SELECT throws_ok($$SELECT event.create_processor('x', 'webhook', '{"url": "http://127.0.0.1:9/h", "secret": ""}')$$,
+                 '22023', 'invalid config.secret for a webhook processor', 'webhook: an empty secret refused');
+SELECT is((event.create_processor('hook3', 'webhook', '{"url": "http://127.0.0.1:9/h", "secret": "s3cret"}',
+           enabled => false))->'config'->>'secret', 's3cret', 'webhook: a short secret kept');
+SELECT is((SELECT x->'config'->>'secret' FROM pg_catalog.jsonb_array_elements(event.list_processors()) x WHERE x->>'processor_name' = 'hook3'),
+          's...', 'list: a short secret masked to a quarter of it');
 SELECT throws_ok($$SELECT event.create_processor('x', 'webhook', '{"url": "http://127.0.0.1:9/h", "secret": 5}')$$,
                  '22023', 'invalid config.secret for a webhook processor', 'webhook: a secret not a string refused');
 SELECT is((event.create_processor('bus', 'nats', '{"subject": "t58.out"}', event_types => '{t58.bus}', priority => 1))->>'processor_type',

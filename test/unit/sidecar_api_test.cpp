@@ -95,6 +95,31 @@ TEST(JsonBody, TraceparentIntoMetadata) {
 	EXPECT_EQ(Inject("[1, {}]", api::JsonKind::kArray), "[1, {\"metadata\":{" + m + "}}]");
 }
 
+TEST(BatchBody, UnwrapsTheEventsMember) {
+	std::string out;
+	EXPECT_EQ(api::UnwrapEvents("{\"events\": [{\"a\": [1, 2]}, {}]}", &out), "");
+	EXPECT_EQ(out, "[{\"a\": [1, 2]}, {}]");
+	EXPECT_EQ(api::UnwrapEvents(" {\n \"events\" :\t[ ] } ", &out), "");
+	EXPECT_EQ(out, "[ ]");
+	EXPECT_EQ(api::UnwrapEvents("{\"ev\\u0065nts\":[{\"x\":\"]\"}]}", &out), "") << "an escaped key";
+	EXPECT_EQ(out, "[{\"x\":\"]\"}]");
+	EXPECT_EQ(api::UnwrapEvents("{\"events\":[[[]],{\"events\":[9]}]}", &out), "") << "nested arrays and keys";
+	EXPECT_EQ(out, "[[[]],{\"events\":[9]}]");
+}
+
+TEST(BatchBody, RefusesOtherShapes) {
+	std::string out;
+	EXPECT_NE(api::UnwrapEvents("{\"events\": [], \"atomic\": false}", &out).find("unknown field \"atomic\""),
+	          std::string::npos);
+	EXPECT_EQ(api::UnwrapEvents("{\"events\": {}}", &out), "events must be a JSON array");
+	EXPECT_EQ(api::UnwrapEvents("{\"events\": 5}", &out), "events must be a JSON array");
+	EXPECT_NE(api::UnwrapEvents("{}", &out).find("JSON array of events"), std::string::npos);
+	EXPECT_NE(api::UnwrapEvents("{\"events\": [}", &out).find("malformed JSON"), std::string::npos);
+	EXPECT_NE(api::UnwrapEvents(std::string("{\"events\": [\0]}", 15), &out).find("NUL"), std::string::npos);
+	EXPECT_NE(api::UnwrapEvents(std::string(600, '[').insert(0, "{\"events\":"), &out).find("deeper"),
+	          std::string::npos);
+}
+
 namespace {
 
 std::string Sha256Hex(const std::string &s) {
