@@ -732,6 +732,12 @@ COMMENT ON FUNCTION event._processor_matches(text[], text[], text[], text, text,
 REVOKE EXECUTE ON FUNCTION event._processor_matches(text[], text[], text[], text, text, text) FROM PUBLIC;
 
 -- A processor as list_processors shows it.
+CREATE FUNCTION event._mask_secret(secret text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$SELECT pg_catalog.left(secret, LEAST(8, pg_catalog.length(secret) OPERATOR(pg_catalog./) 4)) OPERATOR(pg_catalog.||) '...'$$;
+COMMENT ON FUNCTION event._mask_secret(text) IS 'Internal: a signing secret as shown outside create and rotate: at most a quarter of it and never more than 8 characters, then ... (NULL stays NULL)';
+REVOKE EXECUTE ON FUNCTION event._mask_secret(text) FROM PUBLIC;
+
 CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$SELECT pg_catalog.jsonb_build_object('processor_id', p.processor_id, 'processor_name', p.processor_name,
@@ -739,7 +745,7 @@ CREATE FUNCTION event._processor_json(p event.event_processors) RETURNS jsonb
               'filters', COALESCE(p.filters, pg_catalog.jsonb_build_object('event_types', p.event_types,
                                       'event_sources', p.event_sources, 'event_categories', p.event_categories)),
               'config', CASE WHEN p.config ? 'secret' THEN p.config OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                                 'secret', pg_catalog.left(p.config->>'secret', LEAST(8, pg_catalog.length(p.config->>'secret') OPERATOR(pg_catalog./) 4)) OPERATOR(pg_catalog.||) '...')
+                                 'secret', event._mask_secret(p.config->>'secret'))
                              ELSE p.config END,
               'retry_policy', pg_catalog.jsonb_build_object('max_attempts', p.max_attempts,
                                                             'backoff_base_ms', p.backoff_base_ms,

@@ -30,11 +30,9 @@ constexpr int kMaxSecretLength = 512;
 constexpr int kSecretRandomBytes = 32;
 const char *const kSubscriberTypes[] = {"webhook", "service"};
 
-// The subscription as list_subscriptions shows it (secrets masked), one jsonb over alias s. A mask
-// shows at most a quarter of the secret and never more than 8 characters, so a short one given by
-// the user is not shown whole ("whsec_ab..." for a generated one).
-#define MASK_SQL(col)                                                                                                  \
-	"CASE WHEN " col " IS NULL THEN NULL ELSE pg_catalog.left(" col ", LEAST(8, pg_catalog.length(" col ") / 4)) || '...' END"
+// The subscription as list_subscriptions shows it (secrets masked by event._mask_secret, as the
+// processors' are), one jsonb over alias s.
+#define MASK_SQL(col) "event._mask_secret(" col ")"
 #define SUBSCRIPTION_JSON_SQL                                                                                          \
 	"pg_catalog.jsonb_build_object('subscription_id', s.id::text, 'subscriber_name', s.subscriber_name, "           \
 	"'subscriber_type', s.subscriber_type, 'event_types', pg_catalog.to_jsonb(s.event_types), "                      \
