@@ -163,17 +163,17 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 	if (ev.HasParseError() || !ev.IsObject())
 		return "each frontend event must be a JSON object";
 	auto &alloc = ev.GetAllocator();
+	// The spec leaves the frontend model open ("lightweight"), and browsers and apps send what their
+	// tracking code has (session_id, page_url, ...): a field of its own is kept in metadata under
+	// its name, below the event's metadata of the same name.
 	static const char *const kKnown[] = {"event_type", "event_category", "event_source", "user_id",
 	                                     "data",       "metadata",       "context",      "timestamp"};
-	for (auto it = ev.MemberBegin(); it != ev.MemberEnd(); ++it) {
-		bool known = false;
+	auto known = [](const rapidjson::Value &name) {
 		for (const char *k : kKnown)
-			known = known || it->name == k;
-		if (!known) {
-			*hint = "Fields: event_type, event_category, event_source, user_id, data, metadata, context, timestamp.";
-			return "unknown field \"" + core::DisplayValue(it->name.GetString()) + "\" in a frontend event";
-		}
-	}
+			if (name == k)
+				return true;
+		return false;
+	};
 	auto string_field = [&](const char *name, bool required, std::string *value, bool *present) -> std::string {
 		*present = false;
 		auto it = ev.FindMember(name);
@@ -280,13 +280,20 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 		first = false;
 		p.append(sb.GetString() + 1, sb.GetSize() - 2);
 	};
+	// Precedence: the event's metadata, its other fields, the batch's client_info; "client" is ours.
+	auto in_own = [&](const rapidjson::Value &name) { return own != nullptr && own->HasMember(name); };
+	auto other_field = [&](const rapidjson::Value &name) { return !known(name) && ev.HasMember(name); };
 	if (own)
 		for (auto it = own->MemberBegin(); it != own->MemberEnd(); ++it)
 			if (!(it->name == "client"))
 				member(it->name, it->value);
+	for (auto it = ev.MemberBegin(); it != ev.MemberEnd(); ++it)
+		if (!known(it->name) && !(it->name == "client") && !in_own(it->name) &&
+		    ev.FindMember(it->name) == it) // the first of repeated names, as FindMember reads them
+			member(it->name, it->value);
 	if (info.IsObject())
 		for (auto it = info.MemberBegin(); it != info.MemberEnd(); ++it)
-			if (!(it->name == "client") && !(own && own->HasMember(it->name)))
+			if (!(it->name == "client") && !in_own(it->name) && !other_field(it->name))
 				member(it->name, it->value);
 	if (!first)
 		p += ',';
