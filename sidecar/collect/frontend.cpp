@@ -174,6 +174,16 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 				return true;
 		return false;
 	};
+	// Fields that POST /api/v1/events/create acts on and this endpoint cannot: kept in metadata they
+	// would look honoured (an event_id the client meant to dedup by, a stream it meant to append to).
+	static const char *const kCreateOnly[] = {"event_id", "idempotency_key", "stream_id",
+	                                          "entity_type", "entity_id", "expected_version"};
+	for (const char *k : kCreateOnly)
+		if (ev.HasMember(k)) {
+			*hint = "Frontend events get their event_id from the collector and belong to no stream; send "
+			        "events that need it through POST /api/v1/events/create.";
+			return std::string(k) + " is not taken by the frontend endpoints";
+		}
 	auto string_field = [&](const char *name, bool required, std::string *value, bool *present) -> std::string {
 		*present = false;
 		auto it = ev.FindMember(name);

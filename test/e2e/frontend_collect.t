@@ -7,7 +7,7 @@
 # own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 53
+plan 56
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
@@ -122,6 +122,9 @@ bad 400 "missing event_type" "$FE" -H 'Content-Type: application/json' -d '{"dat
 bad 400 "bad category name" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_category\":\"Bad Cat\"}"
 bad 400 "event_source other than frontend" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_source\":\"backend\"}"
 bad 400 "context not an object" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"context\":\"de\"}"
+bad 400 "event_id (a field of /create only)" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"event_id\":\"01a2a2a2-0000-7000-8000-000000000000\"}"
+is "$(jget 'j["error"]["message"]')" "event_id is not taken by the frontend endpoints" "event_id: the message names the field"
+bad 400 "stream_id (a field of /create only)" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"stream_id\":\"cart:1\"}"
 bad 400 "data not an object" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\",\"data\":[1]}"
 bad 400 "malformed JSON" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\""
 bad 400 "control character in event_type" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.\\u0001x\"}"
