@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "log.hpp"
+#include "pg/conninfo.hpp"
 
 namespace event::sidecar::pg {
 
@@ -193,10 +194,9 @@ void Pool::FailQueued(const std::string &why) {
 void Pool::Advance(Conn &c, int64_t now_ms) {
 	if (c.state != Conn::State::kDown || now_ms < c.retry_at_ms)
 		return;
-	std::string timeout = "-c statement_timeout=" + std::to_string(options_.statement_timeout_ms);
-	const char *keys[] = {"dbname", "fallback_application_name", "connect_timeout", "options", nullptr};
-	const char *vals[] = {url_.c_str(), "event-sidecar-api", "5", timeout.c_str(), nullptr};
-	c.pg = PQconnectStartParams(keys, vals, 1);
+	const ConnParams params(url_, "event-sidecar-api",
+	                        "-c statement_timeout=" + std::to_string(options_.statement_timeout_ms));
+	c.pg = PQconnectStartParams(params.keys(), params.values(), 1);
 	if (c.pg == nullptr || PQstatus(c.pg) == CONNECTION_BAD) {
 		Lost(c, ConnError(c.pg));
 		return;

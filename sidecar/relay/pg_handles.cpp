@@ -1,6 +1,11 @@
 // pg_handles.cpp — libpq connection helper shared by the replication reader and the monitor.
 #include "relay/pg_handles.hpp"
 
+#include <utility>
+#include <vector>
+
+#include "pg/conninfo.hpp"
+
 namespace event::sidecar::relay {
 
 namespace {
@@ -16,23 +21,12 @@ std::string OneLine(const char *text) {
 } // namespace
 
 PgConnPtr PgConnect(const std::string &url, const char *replication, const char *application_name) {
-	const char *keys[6];
-	const char *vals[6];
-	int n = 0;
-	keys[n] = "dbname";
-	vals[n++] = url.c_str();
-	keys[n] = "fallback_application_name";
-	vals[n++] = application_name;
-	keys[n] = "connect_timeout";
-	vals[n++] = "5";
-	if (replication) {
-		keys[n] = "replication";
-		vals[n++] = replication;
-	}
-	keys[n] = nullptr;
-	vals[n] = nullptr;
+	std::vector<std::pair<std::string, std::string>> extra;
+	if (replication)
+		extra.emplace_back("replication", replication);
+	const pg::ConnParams params(url, application_name, "", std::move(extra));
 	// expand_dbname = 1: the first dbname value may be a URL or conninfo string.
-	return PgConnPtr(PQconnectdbParams(keys, vals, 1));
+	return PgConnPtr(PQconnectdbParams(params.keys(), params.values(), 1));
 }
 
 std::string PgError(const PGconn *conn) { return OneLine(conn ? PQerrorMessage(conn) : "out of memory"); }
