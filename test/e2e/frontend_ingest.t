@@ -7,7 +7,7 @@
 # leaves them out) and its slot still advances past them.
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 20
+plan 21
 
 P=fi$RUN_ID
 POST=$(dirname "$0")/lib/frontend_post.py
@@ -55,6 +55,14 @@ ctx_id=$(jget 'j["event_id"]')
 wait_until 20 eval '[ "$(sql -c "SELECT count(*) FROM event.events WHERE event_id = '"'"'$ctx_id'"'"'")" = 1 ]'
 is "$(sql -c "SELECT context::text || ' ' || event_source FROM event.events WHERE event_id = '$ctx_id'")" '{"locale": "de"} frontend' \
 	"context stored with the ingested event"
+
+# Fields beyond the frontend model are kept in metadata (frontend_collect.t) and so stored there.
+req POST /api/v1/events/frontend -H 'Content-Type: application/json' \
+	-d "{\"event_type\":\"$P.extra\",\"session_id\":\"s-9\",\"screen\":{\"w\":390}}"
+extra_id=$(jget 'j["event_id"]')
+wait_until 20 eval '[ "$(sql -c "SELECT count(*) FROM event.events WHERE event_id = '"'"'$extra_id'"'"'")" = 1 ]'
+is "$(sql -c "SELECT (metadata->>'session_id') || ' ' || (metadata->'screen'->>'w') FROM event.events WHERE event_id = '$extra_id'")" 's-9 390' \
+	"fields beyond the model stored in the ingested event's metadata"
 
 # The relay (sidecar c holds the slot) does not publish the ingested events a second time: the
 # output plugin leaves them out of its stream (skip_ingested), and the slot still confirms past
