@@ -1,11 +1,11 @@
 // jsonb_builder.cpp — JsonbBuilder (jsonb_builder.hpp): the JsonbValues of keys and scalars.
 #include "pg/compat.hpp"
 
-extern "C" {
-#include "utils/json.h"
-}
-
 #include "pg/jsonb_builder.hpp"
+
+#include <cstring>
+
+#include "core/json.hpp"
 
 namespace event::pg {
 
@@ -135,7 +135,7 @@ void JsonTextBuilder::Separate() {
 		return;
 	}
 	if (!first_[depth_])
-		appendStringInfoChar(out_, ',');
+		appendStringInfoCharMacro(out_, ',');
 	first_[depth_] = false;
 }
 
@@ -143,12 +143,12 @@ void JsonTextBuilder::Begin(char bracket) {
 	Separate();
 	if (depth_ == kMaxDepth)
 		elog(ERROR, "event: JSON text nested deeper than %d levels", kMaxDepth);
-	appendStringInfoChar(out_, bracket);
+	appendStringInfoCharMacro(out_, bracket);
 	first_[++depth_] = true;
 }
 
 void JsonTextBuilder::End(char bracket) {
-	appendStringInfoChar(out_, bracket);
+	appendStringInfoCharMacro(out_, bracket);
 	depth_--;
 }
 
@@ -168,17 +168,36 @@ void JsonTextBuilder::EndArray() {
 	End(']');
 }
 
+// The same text as PostgreSQL 15's escape_json (the output plugin's rules too, core/json.hpp),
+// written by runs: escape_json appends byte by byte, and in a page of 1,000 events it was a fifth
+// of query_events_text's time (perf, 2026-12-04). In chunks, so that the worst case (6 bytes per
+// byte) never asks for more than a chunk's room at once.
 void JsonTextBuilder::String(const char *value, int len) {
-	// PostgreSQL 15's escape_json takes a NUL-terminated string only; text datums are not.
-	char *copy = pnstrdup(value, len);
-	escape_json(out_, copy);
-	pfree(copy);
+	constexpr int kChunk = 8192;
+	appendStringInfoCharMacro(out_, '"');
+	for (int done = 0; done < len;) {
+		const int n = len - done < kChunk ? len - done : kChunk;
+		enlargeStringInfo(out_, 6 * n);
+		char *end = core::WriteJsonEscaped(out_->data + out_->len, std::string_view(value + done, n));
+		out_->len = static_cast<int>(end - out_->data);
+		done += n;
+	}
+	appendStringInfoCharMacro(out_, '"'); // also terminates the data
 }
 
 void JsonTextBuilder::Key(const char *key) {
 	Separate();
-	escape_json(out_, key);
-	appendStringInfoChar(out_, ':');
+	// Keys are the code's field names (jsonb_builder.hpp): "key": in one append, unescaped.
+	const int len = static_cast<int>(strlen(key));
+	Assert(core::JsonEscapedLength(std::string_view(key, len)) == static_cast<size_t>(len));
+	enlargeStringInfo(out_, len + 3);
+	char *p = out_->data + out_->len;
+	p[0] = '"';
+	memcpy(p + 1, key, len);
+	p[len + 1] = '"';
+	p[len + 2] = ':';
+	p[len + 3] = '\0';
+	out_->len += len + 3;
 	after_key_ = true;
 }
 
@@ -187,7 +206,7 @@ void JsonTextBuilder::AddString(const char *key, const char *value) {
 		return AddNull(key);
 	Key(key);
 	Separate();
-	escape_json(out_, value);
+	String(value, static_cast<int>(strlen(value)));
 }
 
 void JsonTextBuilder::AddString(const char *key, const char *value, int len) {

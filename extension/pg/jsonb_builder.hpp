@@ -90,6 +90,8 @@ public:
 	void EndObject();
 	void BeginArray();
 	void EndArray();
+	// key (here and in the Add* below) is one of the code's field names, written as it is: nothing
+	// in it may need escaping.
 	void Key(const char *key);
 
 	void AddString(const char *key, const char *value); // NULL value: JSON null

@@ -11,7 +11,7 @@
 #      round trip without the database).
 # Starts its own cluster, nats-server and sidecar; writes build/bench/http-results.md.
 # Environment: BENCH_SECONDS (10), BENCH_EVENTS events loaded before the query test (200000; the
-# goal's figure is at 10000000, ~15 min), BENCH_LOAD_JOBS loader sessions (2),
+# goal's figure is at 10000000, ~10 min), BENCH_LOAD_JOBS loader sessions (2),
 # BENCH_CONNECTIONS (64), BENCH_KEEP=1 keeps the work directory, SIDECAR_BIN (the sidecar to
 # measure, default sidecar/event-sidecar: a before/after comparison runs the script twice).
 set -euo pipefail

@@ -2,7 +2,7 @@
 -- Fixtures go through event.create_event (the real write path); names are prefixed t20_ so rows
 -- committed by other tests never match the filters.
 BEGIN;
-SELECT plan(88);
+SELECT plan(90);
 
 SELECT ok(event.create_partitions(now() + interval '1 month') >= 0, 'partitions through next month');
 
@@ -173,6 +173,19 @@ FROM (VALUES ('{"event_type": "t20.text"}'::jsonb), ('{"user_id": "t20_text \"qu
              ('{"user_id": "t20_alice", "limit": 3}'), ('{"event_type": "t20.none"}'), ('{"status": "failed", "event_type": "t20.text"}'),
              ('{"limit": 1000}')) AS v(r);
 SELECT is(json_typeof(event.query_events_text('{"event_type": "t20.none"}')->'events'), 'array', 'no match: an empty events array');
+-- Its strings are escaped as PostgreSQL's escape_json escapes them (to_json(text)), byte for byte:
+-- every control character, quote, backslash, DEL, non-ASCII, and a string longer than the escaper's
+-- 8 KB chunks with escapes across their boundaries.
+SELECT event.create_event('t20.escape') \gset _
+SELECT string_agg(chr(c), '') || '"\' || chr(127) || ' é 😀' AS t20_ctl FROM generate_series(1, 31) c \gset
+SELECT event.update_status(event_id, 'failed', :'t20_ctl') FROM event.events WHERE event_type = 't20.escape' \gset _
+SELECT ok(position(to_json(:'t20_ctl'::text)::text IN event.query_events_text('{"event_type": "t20.escape"}')::text) > 0,
+          'query_events_text: control characters, quote, backslash, DEL, UTF-8 escaped as escape_json does');
+SELECT repeat('x', 8190) || E'\n"\\' || repeat(E'\t', 3000) || repeat('é', 5000) || chr(1) AS t20_long \gset
+SELECT event.create_event('t20.escape2') \gset _
+SELECT event.update_status(event_id, 'failed', :'t20_long') FROM event.events WHERE event_type = 't20.escape2' \gset _
+SELECT ok(position(to_json(:'t20_long'::text)::text IN event.query_events_text('{"event_type": "t20.escape2"}')::text) > 0,
+          'query_events_text: a 16,194-character string escaped across the 8 KB chunks as escape_json does');
 SELECT throws_ok($$SELECT event.query_events_text('{"limit": 0}')$$, '22023', 'invalid limit "0"', 'query_events_text: the same validation');
 
 -- read_stream
