@@ -602,6 +602,15 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 		rapidjson::StringBuffer sb;
 		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
 		ci->value.Accept(w);
+		// Copied into every event's metadata: unbounded, 1 MB of it in a batch of 1,000 would build
+		// 1 GB of messages.
+		if (sb.GetSize() > kMaxClientInfoBytes)
+			return reply(http::ErrorResponse(
+				400, "bad_request",
+				"client_info takes " + std::to_string(sb.GetSize()) + " bytes; the limit is " +
+					std::to_string(kMaxClientInfoBytes),
+				rid, "", "client_info is merged into the metadata of every event of the batch: keep it to what "
+				         "describes the client (app, version, device); put the rest in the events."));
 		info.assign(sb.GetString(), sb.GetSize());
 	}
 	const std::string client = ClientJson(req);

@@ -44,6 +44,8 @@ namespace event::sidecar::collect {
 
 // At most this many events in one batch request.
 inline constexpr size_t kMaxFrontendBatch = 1000;
+// Largest client_info of a batch, as compact JSON text (it is copied into every event).
+inline constexpr size_t kMaxClientInfoBytes = 16384;
 
 // One message to publish.
 struct FrontendMessage {

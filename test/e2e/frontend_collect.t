@@ -7,7 +7,7 @@
 # own test, frontend_ingest.t).
 . "$(dirname "$0")/lib/sidecar.bash"
 . "$(dirname "$0")/lib/api.bash"
-plan 57
+plan 58
 
 FE=/api/v1/events/frontend
 P=fe$RUN_ID
@@ -143,6 +143,8 @@ bad 400 "data not an object" "$FE" -H 'Content-Type: application/json' -d "{\"ev
 bad 400 "malformed JSON" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.x\""
 bad 400 "control character in event_type" "$FE" -H 'Content-Type: application/json' -d "{\"event_type\":\"$P.\\u0001x\"}"
 bad 415 "wrong content type" "$FE" -H 'Content-Type: text/plain' -d "{\"event_type\":\"$P.x\"}"
+python3 -c "import json; print(json.dumps({'client_info': {'pad': 'x' * 16400}, 'events': [{'event_type': '$P.ci'}]}))" >"$T_TMP/ci.json"
+bad 400 "client_info over 16 KB" "$FE/batch" -H 'Content-Type: application/json' --data-binary @"$T_TMP/ci.json"
 bad 400 "empty batch" "$FE/batch" -H 'Content-Type: application/json' -d '{"events":[]}'
 bad 400 "batch with one bad event" "$FE/batch" -H 'Content-Type: application/json' -d "{\"events\":[{\"event_type\":\"$P.ok\"},{\"data\":{}}]}"
 python3 -c "import json; print(json.dumps({'events': [{'event_type': '$P.many'}] * 1001}))" >"$T_TMP/big.json"
