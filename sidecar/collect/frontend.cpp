@@ -153,18 +153,15 @@ std::string ClientIp(const http::Request &req, const std::vector<std::string> &t
 	return client;
 }
 
-std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
-                                 const std::string &client_info, const Categories *categories, FrontendMessage *out,
-                                 std::string *detail, std::string *hint) {
-	// The DOM's first chunk on the stack: rapidjson's default 64 KiB chunk per document was a
-	// malloc + free per event (with glibc's fast-bin consolidation on the free).
-	char chunk[16384];
-	rapidjson::MemoryPoolAllocator<> pool(chunk, sizeof chunk);
-	Doc ev(&pool);
-	ev.Parse<kParseFlags>(event_json.c_str(), event_json.size());
-	if (ev.HasParseError() || !ev.IsObject())
+namespace {
+
+// BuildFrontendMessage on an event already parsed (a batch's element, read in place), merged with
+// info (the batch's client_info object, or nullptr); reserve: bytes to reserve for the payload.
+std::string BuildMessage(const rapidjson::Value &ev, size_t reserve, const std::string &client,
+                         const rapidjson::Value *info, const Categories *categories, FrontendMessage *out,
+                         std::string *detail, std::string *hint) {
+	if (!ev.IsObject())
 		return "each frontend event must be a JSON object";
-	auto &alloc = ev.GetAllocator();
 	// The spec leaves the frontend model open ("lightweight"), and browsers and apps send what their
 	// tracking code has (session_id, page_url, ...): a field of its own is kept in metadata under
 	// its name, below the event's metadata of the same name.
@@ -240,24 +237,18 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 		if (it != ev.MemberEnd() && !it->value.IsNull() && !it->value.IsObject())
 			return std::string(obj) + " must be a JSON object";
 	}
-	// metadata: the event's own keys, then the client_info keys it does not have, then "client"
-	// (ours, already JSON text: written as is, not parsed again).
+	// metadata: the event's own keys, its other fields, the client_info keys not given yet, then
+	// "client" (ours, already JSON text: written as is, not parsed again).
 	const rapidjson::Value *own = nullptr;
 	auto mit = ev.FindMember("metadata");
 	if (mit != ev.MemberEnd() && mit->value.IsObject())
 		own = &mit->value;
-	Doc info(&alloc);
-	if (!client_info.empty()) {
-		info.Parse<kParseFlags>(client_info.c_str(), client_info.size());
-		if (info.HasParseError() || !info.IsObject())
-			return "client_info must be a JSON object";
-	}
 
 	out->event_id = NewEventId();
 	out->subject = core::EventSubject("frontend", category, event_type);
 	std::string &p = out->payload;
 	p.clear();
-	p.reserve(event_json.size() + client.size() + client_info.size() + 256);
+	p.reserve(reserve + client.size() + 256);
 	AppendMessageHead(p, out->event_id, event_type, category, has_user ? &user_id : nullptr);
 	rapidjson::StringBuffer sb;
 	rapidjson::Writer<rapidjson::StringBuffer> w(sb);
@@ -295,26 +286,27 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 	// Precedence: the event's metadata, its other fields, the batch's client_info; "client" is ours.
 	// The names already written are looked up in a hash set, not by scanning the objects: this
 	// endpoint is open to anyone, and a body of 100,000 tiny members must not cost 10^10 compares.
+	bool merge = info != nullptr && info->MemberCount() > 0; // anything beyond the event's metadata
+	for (auto it = ev.MemberBegin(); it != ev.MemberEnd() && !merge; ++it)
+		merge = !known(it->name);
+	auto name_of = [](const rapidjson::Value &name) {
+		return std::string_view(name.GetString(), name.GetStringLength());
+	};
+	std::unordered_set<std::string_view> written; // only when merging
 	if (own)
 		for (auto it = own->MemberBegin(); it != own->MemberEnd(); ++it)
-			if (!(it->name == "client"))
+			if (!(it->name == "client")) {
 				member(it->name, it->value);
-	bool others = false;
-	for (auto it = ev.MemberBegin(); it != ev.MemberEnd() && !others; ++it)
-		others = !known(it->name);
-	if (others || (info.IsObject() && info.MemberCount() > 0)) {
-		auto name_of = [](const rapidjson::Value &name) {
-			return std::string_view(name.GetString(), name.GetStringLength());
-		};
-		std::unordered_set<std::string_view> written{"client"};
-		if (own)
-			for (auto it = own->MemberBegin(); it != own->MemberEnd(); ++it)
-				written.insert(name_of(it->name));
+				if (merge)
+					written.insert(name_of(it->name));
+			}
+	if (merge) {
+		written.insert("client");
 		for (auto it = ev.MemberBegin(); it != ev.MemberEnd(); ++it)
 			if (!known(it->name) && written.insert(name_of(it->name)).second) // of repeated names the first
 				member(it->name, it->value);
-		if (info.IsObject())
-			for (auto it = info.MemberBegin(); it != info.MemberEnd(); ++it)
+		if (info != nullptr)
+			for (auto it = info->MemberBegin(); it != info->MemberEnd(); ++it)
 				if (written.insert(name_of(it->name)).second)
 					member(it->name, it->value);
 	}
@@ -331,6 +323,22 @@ std::string BuildFrontendMessage(const std::string &event_json, const std::strin
 	p += NowIso();
 	p += "\"}";
 	return "";
+}
+
+} // namespace
+
+std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
+                                 const Categories *categories, FrontendMessage *out, std::string *detail,
+                                 std::string *hint) {
+	// The DOM's first chunk on the stack: rapidjson's default 64 KiB chunk per document was a
+	// malloc + free per event (with glibc's fast-bin consolidation on the free).
+	char chunk[16384];
+	rapidjson::MemoryPoolAllocator<> pool(chunk, sizeof chunk);
+	Doc ev(&pool);
+	ev.Parse<kParseFlags>(event_json.c_str(), event_json.size());
+	if (ev.HasParseError())
+		return "each frontend event must be a JSON object";
+	return BuildMessage(ev, event_json.size(), client, nullptr, categories, out, detail, hint);
 }
 
 FrontendCollector::FrontendCollector(const Config &config, const Categories *categories)
@@ -558,7 +566,7 @@ void FrontendCollector::Single(http::Request &&req, http::Reply reply) {
 		return reply(std::move(error));
 	std::vector<FrontendMessage> msgs(1);
 	std::string detail, hint;
-	std::string err = BuildFrontendMessage(json, ClientJson(req), "", categories_, &msgs[0], &detail, &hint);
+	std::string err = BuildFrontendMessage(json, ClientJson(req), categories_, &msgs[0], &detail, &hint);
 	if (!err.empty())
 		return reply(http::ErrorResponse(400, "bad_request", err, req.request_id, detail, hint));
 	auto p = std::make_shared<Pending>();
@@ -594,7 +602,8 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 		                                 "a batch holds 1 to " + std::to_string(kMaxFrontendBatch) + " events, got " +
 		                                     std::to_string(n),
 		                                 rid));
-	std::string info;
+	const rapidjson::Value *info = nullptr;
+	size_t info_size = 0;
 	auto ci = body.FindMember("client_info");
 	if (ci != body.MemberEnd() && !ci->value.IsNull()) {
 		if (!ci->value.IsObject())
@@ -611,7 +620,8 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 					std::to_string(kMaxClientInfoBytes),
 				rid, "", "client_info is merged into the metadata of every event of the batch: keep it to what "
 				         "describes the client (app, version, device); put the rest in the events."));
-		info.assign(sb.GetString(), sb.GetSize());
+		info = &ci->value;
+		info_size = sb.GetSize();
 	}
 	const std::string client = ClientJson(req);
 	std::vector<FrontendMessage> msgs(n);
@@ -619,13 +629,12 @@ void FrontendCollector::Batch(http::Request &&req, http::Reply reply) {
 	static metrics::Counter &accepted = Accepted("batch");
 	p->accepted = &accepted;
 	p->ok_body = "{\"status\":\"accepted\",\"count\":" + std::to_string(n) + ",\"event_ids\":[";
+	// Each event read in place from the parsed body (not written out and parsed again).
+	const size_t reserve = json.size() / n + info_size;
 	for (size_t i = 0; i < n; i++) {
-		rapidjson::StringBuffer sb;
-		rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-		events->value[static_cast<rapidjson::SizeType>(i)].Accept(w);
 		std::string detail, hint;
-		std::string err = BuildFrontendMessage(std::string(sb.GetString(), sb.GetSize()), client, info, categories_,
-		                                       &msgs[i], &detail, &hint);
+		std::string err = BuildMessage(events->value[static_cast<rapidjson::SizeType>(i)], reserve, client, info,
+		                               categories_, &msgs[i], &detail, &hint);
 		if (!err.empty())
 			return reply(http::ErrorResponse(400, "bad_request", "events[" + std::to_string(i) + "]: " + err, rid,
 			                                 detail, hint));

@@ -67,12 +67,12 @@ void AppendMessageHead(std::string &p, const std::string &event_id, std::string_
 std::string ClientIp(const http::Request &req, const std::vector<std::string> &trusted_proxies);
 
 // Builds the published message of one frontend event (a JSON object, already checked to be
-// well-formed by the caller) enriched with client (a JSON object text) and merged with
-// client_info (a JSON object text or ""). The category must be one of categories (when not
-// nullptr; collect/categories.hpp). Returns "" or the 400 message (with *detail, *hint).
+// well-formed by the caller) enriched with client (a JSON object text). The category must be one
+// of categories (when not nullptr; collect/categories.hpp). Returns "" or the 400 message (with
+// *detail, *hint). A batch builds its events from its parsed body, with its client_info merged.
 std::string BuildFrontendMessage(const std::string &event_json, const std::string &client,
-                                 const std::string &client_info, const Categories *categories, FrontendMessage *out,
-                                 std::string *detail, std::string *hint);
+                                 const Categories *categories, FrontendMessage *out, std::string *detail,
+                                 std::string *hint);
 
 class FrontendCollector {
 public:

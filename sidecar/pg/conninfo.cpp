@@ -1,36 +1,48 @@
 // conninfo.cpp — see conninfo.hpp.
 #include "pg/conninfo.hpp"
 
+#include <array>
 #include <cstring>
 #include <libpq-fe.h>
 
 namespace event::sidecar::pg {
 
-std::string ConninfoValue(const std::string &url, const char *keyword) {
+namespace {
+
+// The values url gives the keywords, "" for each it does not give (all "" when it cannot be
+// parsed): one parse for all of them.
+template <size_t N> std::array<std::string, N> ConninfoValues(const std::string &url, const char *const (&keywords)[N]) {
+	std::array<std::string, N> values;
 	char *error = nullptr;
 	PQconninfoOption *opts = PQconninfoParse(url.c_str(), &error);
 	if (error != nullptr)
 		PQfreemem(error);
 	if (opts == nullptr)
-		return "";
-	std::string value;
+		return values;
 	for (PQconninfoOption *o = opts; o->keyword != nullptr; o++)
-		if (strcmp(o->keyword, keyword) == 0 && o->val != nullptr) {
-			value = o->val;
-			break;
-		}
+		for (size_t k = 0; k < N; k++)
+			if (o->val != nullptr && strcmp(o->keyword, keywords[k]) == 0)
+				values[k] = o->val;
 	PQconninfoFree(opts);
-	return value;
+	return values;
+}
+
+} // namespace
+
+std::string ConninfoValue(const std::string &url, const char *keyword) {
+	const char *const keywords[] = {keyword};
+	return ConninfoValues(url, keywords)[0];
 }
 
 ConnParams::ConnParams(const std::string &url, const char *application_name, const std::string &options,
                        std::vector<std::pair<std::string, std::string>> extra) {
 	pairs_.emplace_back("dbname", url);
 	pairs_.emplace_back("fallback_application_name", application_name);
-	if (ConninfoValue(url, "connect_timeout").empty())
+	static const char *const kTheirs[] = {"connect_timeout", "options"};
+	const auto [timeout, theirs] = ConninfoValues(url, kTheirs);
+	if (timeout.empty())
 		pairs_.emplace_back("connect_timeout", "5");
 	std::string all = options;
-	const std::string theirs = ConninfoValue(url, "options");
 	if (!theirs.empty())
 		all += (all.empty() ? "" : " ") + theirs;
 	if (!all.empty())

@@ -70,10 +70,9 @@ if [ "$have" -lt "$events" ]; then
 	bench_load "$((events - have))" "${BENCH_LOAD_JOBS:-2}" 1000 "$tmp" || exit 1
 	end_lsn=$(q "SELECT pg_current_wal_lsn()")
 	log "loaded; waiting for the relay to confirm $end_lsn"
-	for _ in $(seq 3600); do
-		[ "$(q "SELECT coalesce(bool_or(confirmed_flush_lsn >= '$end_lsn'), false) FROM pg_replication_slots WHERE slot_name = 'event_relay'")" = t ] && break
-		sleep 1
-	done
+	caught_up() { [ "$(q "SELECT coalesce(bool_or(confirmed_flush_lsn >= '$end_lsn'), false) FROM pg_replication_slots WHERE slot_name = 'event_relay'")" = t ]; }
+	for _ in $(seq 3600); do caught_up && break; sleep 1; done
+	caught_up || { echo "http.sh: the relay did not confirm $end_lsn within an hour" >&2; exit 1; }
 	log "relay caught up"
 fi
 # Settle the store as run.sh does before its reads: fold the loaded backlog into the statistics
